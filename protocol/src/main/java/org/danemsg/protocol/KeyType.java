@@ -1,0 +1,62 @@
+package org.danemsg.protocol;
+
+import java.security.PublicKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.ECParameterSpec;
+
+/**
+ * The key types a device identity may have: EC P-256 (the default) or RSA of at least 2048 bits
+ * (what the Python original uses).
+ */
+public enum KeyType {
+  /** ECDSA / ECDH on NIST P-256 (secp256r1): ES256 signatures, ECDH-ES key agreement. */
+  EC_P256,
+  /** RSA, at least 2048 bits: RS256 signatures, RSA-OAEP-256 key transport. */
+  RSA;
+
+  /** The smallest RSA modulus accepted, in bits. */
+  public static final int MIN_RSA_BITS = 2048;
+
+  /**
+   * The type of {@code key}, or {@code null} when it is of no supported type; {@link #problemWith}
+   * says why.
+   */
+  public static KeyType of(PublicKey key) {
+    return problemWith(key) == null ? (key instanceof RSAPublicKey ? RSA : EC_P256) : null;
+  }
+
+  /** Why {@code key} cannot be used here, or {@code null} when it can. */
+  public static String problemWith(PublicKey key) {
+    if (key instanceof RSAPublicKey rsa) {
+      int bits = rsa.getModulus().bitLength();
+      return bits < MIN_RSA_BITS
+          ? "RSA key of " + bits + " bits is too short (at least " + MIN_RSA_BITS + " bits)"
+          : null;
+    }
+    if (key instanceof ECPublicKey ec) {
+      return isP256(ec.getParams()) ? null : "EC key is not on curve P-256";
+    }
+    return "key algorithm " + (key == null ? "none" : key.getAlgorithm())
+        + " is not supported (EC P-256 or RSA only)";
+  }
+
+  /** A short description such as {@code EC P-256} or {@code RSA-2048}. */
+  public static String describe(PublicKey key) {
+    if (key instanceof RSAPublicKey rsa) {
+      return "RSA-" + rsa.getModulus().bitLength();
+    }
+    if (key instanceof ECPublicKey ec) {
+      return isP256(ec.getParams()) ? "EC P-256" : "EC (" + ec.getParams().getCurve().getField().getFieldSize() + " bits)";
+    }
+    return key == null ? "none" : key.getAlgorithm();
+  }
+
+  static boolean isP256(ECParameterSpec params) {
+    // P-256 is identified by its order; comparing curve names depends on the provider.
+    return params != null
+        && params.getOrder().equals(new java.math.BigInteger(
+            "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16))
+        && params.getCurve().getField().getFieldSize() == 256;
+  }
+}
