@@ -1,0 +1,463 @@
+package org.danemsg.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.security.PublicKey;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import javax.crypto.spec.SecretKeySpec;
+import org.danemsg.protocol.Rejection.Reason;
+import org.jose4j.json.JsonUtil;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class EnvelopeTest {
+
+  private static final DeviceIdentity ALICE_EC = TestIdentities.of("alice._device.example.test", KeyType.EC_P256);
+  private static final DeviceIdentity BOB_EC = TestIdentities.of("bob._device.example.test", KeyType.EC_P256);
+  private static final DeviceIdentity ALICE_RSA = TestIdentities.of("alice._device.example.test", KeyType.RSA);
+  private static final DeviceIdentity BOB_RSA = TestIdentities.of("bob._device.example.test", KeyType.RSA);
+  private static final DeviceIdentity MALLORY = TestIdentities.of("mallory._device.example.test", KeyType.EC_P256);
+
+  private final Envelope envelope = new Envelope();
+
+  private static Envelope.SenderKeySource publishing(DeviceIdentity... identities) {
+    return name -> {
+      List<PublicKey> keys = java.util.Arrays.stream(identities)
+          .filter(i -> i.name().equals(name)).map(DeviceIdentity::publicKey).toList();
+      return keys.isEmpty()
+          ? new Envelope.SenderKeys.Unavailable("no TLSA record at " + name)
+          : new Envelope.SenderKeys.Found(keys);
+    };
+  }
+
+  private Envelope.OpenResult openAsBob(byte[] payload, DeviceIdentity bob, Envelope.SenderKeySource keys) {
+    return envelope.open(payload, bob.name(), List.of(bob), keys);
+  }
+
+  private static OpenedMessage opened(Envelope.OpenResult result) {
+    if (result instanceof Envelope.Rejected r) {
+      throw new AssertionError("rejected: " + r.rejection());
+    }
+    return ((Envelope.Opened) result).message();
+  }
+
+  private static Rejection rejected(Envelope.OpenResult result, Reason expected) {
+    Envelope.Rejected r = assertInstanceOf(Envelope.Rejected.class, result, () -> "expected " + expected);
+    assertEquals(expected, r.rejection().reason(), r.rejection()::toString);
+    assertTrue(r.rejection().detail().length() > 10, r.rejection()::toString);
+    return r.rejection();
+  }
+
+  // --- round trips ----------------------------------------------------------------------------
+
+  @ParameterizedTest(name = "{0} sender to {1} recipient")
+  @CsvSource({"EC_P256,EC_P256", "EC_P256,RSA", "RSA,EC_P256", "RSA,RSA"})
+  void nativeRoundTripCarriesTextAndClaims(KeyType senderType, KeyType recipientType) throws Exception {
+    DeviceIdentity alice = senderType == KeyType.RSA ? ALICE_RSA : ALICE_EC;
+    DeviceIdentity bob = recipientType == KeyType.RSA ? BOB_RSA : BOB_EC;
+    String text = "Hello Bob \u00e9\u20ac\ud83d\ude00 \"quoted\" \\ <tag> & \n newline";
+    Instant before = Instant.now().minusSeconds(1);
+    byte[] payload = envelope.seal(text, alice, bob.name(), bob.publicKey());
+
+    OpenedMessage message = opened(openAsBob(payload, bob, publishing(alice)));
+    assertEquals(alice.name(), message.sender());
+    assertEquals(bob.name(), message.recipient());
+    assertEquals(text, message.text());
+    assertEquals(Profile.NATIVE, message.profile());
+    assertNotNull(message.id());
+    assertTrue(!message.sentAt().isBefore(before.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)));
+    assertEquals(Duration.ofMinutes(5), Duration.between(message.sentAt(), message.expiresAt()));
+  }
+
+  @Test
+  void nativeHeadersNameTheRecipientKeyAndTheSender() throws Exception {
+    byte[] payload = envelope.seal("hi", ALICE_EC, BOB_RSA.name(), BOB_RSA.publicKey());
+    String[] parts = new String(payload, StandardCharsets.US_ASCII).split("\\.");
+    assertEquals(5, parts.length);
+    Map<String, Object> header = JsonUtil.parseJson(new String(
+        java.util.Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8));
+    assertEquals("RSA-OAEP-256", header.get("alg"));
+    assertEquals("A256GCM", header.get("enc"));
+    assertEquals(BOB_RSA.keyId(), header.get("kid"));
+    assertEquals("dns://bob._device.example.test?type=TLSA", header.get("x5u"));
+    assertEquals(null, header.get("zip"));
+  }
+
+  @Test
+  void messageIdsAreUnique() throws Exception {
+    var first = opened(openAsBob(envelope.seal("a", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()), BOB_EC, publishing(ALICE_EC)));
+    var second = opened(openAsBob(envelope.seal("a", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()), BOB_EC, publishing(ALICE_EC)));
+    assertTrue(!first.id().equals(second.id()));
+  }
+
+  @Test
+  void legacyRoundTrip() throws Exception {
+    byte[] payload = envelope.seal("old style", ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey(), Profile.LEGACY);
+    OpenedMessage message = opened(openAsBob(payload, BOB_RSA, publishing(ALICE_RSA)));
+    assertEquals("old style", message.text());
+    assertEquals(Profile.LEGACY, message.profile());
+    assertNull(message.id());
+    assertNull(message.expiresAt());
+  }
+
+  @Test
+  void verifiesUnderAnyOfSeveralPublishedKeysDuringRollover() throws Exception {
+    DeviceIdentity aliceNext = TestIdentities.fresh("alice._device.example.test", KeyType.EC_P256);
+    byte[] payload = envelope.seal("rolled", aliceNext, BOB_EC.name(), BOB_EC.publicKey());
+    assertEquals("rolled", opened(openAsBob(payload, BOB_EC, publishing(ALICE_EC, aliceNext))).text());
+  }
+
+  @Test
+  void decryptsWithEitherOwnKeyDuringRollover() throws Exception {
+    DeviceIdentity bobNext = TestIdentities.fresh("bob._device.example.test", KeyType.EC_P256);
+    byte[] toOld = envelope.seal("old", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    byte[] toNew = envelope.seal("new", ALICE_EC, BOB_EC.name(), bobNext.publicKey());
+    List<DeviceIdentity> both = List.of(bobNext, BOB_EC);
+    assertEquals("old", opened(envelope.open(toOld, BOB_EC.name(), both, publishing(ALICE_EC))).text());
+    assertEquals("new", opened(envelope.open(toNew, BOB_EC.name(), both, publishing(ALICE_EC))).text());
+  }
+
+  @Test
+  void twoStepOpenNamesTheClaimedSenderBeforeAnyLookup() throws Exception {
+    byte[] payload = envelope.seal("two steps", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    var decrypted = assertInstanceOf(Envelope.Decrypted.class,
+        envelope.decrypt(payload, BOB_EC.name(), List.of(BOB_EC)));
+    assertEquals(ALICE_EC.name(), decrypted.message().claimedSender());
+    var result = envelope.verify(decrypted.message(), List.of(ALICE_EC.publicKey()));
+    assertEquals("two steps", opened(result).text());
+  }
+
+  // --- sealing errors -------------------------------------------------------------------------
+
+  @Test
+  void refusesToSealAMessageOverTheLimit() {
+    Envelope small = new Envelope(Envelope.Settings.defaults().withMaxPayloadBytes(2048));
+    SealException e = assertThrows(SealException.class,
+        () -> small.seal("x".repeat(3000), ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()));
+    assertTrue(e.getMessage().contains("too large"), e.getMessage());
+  }
+
+  @Test
+  void legacyProfileNeedsRsaOnBothSides() {
+    SealException sender = assertThrows(SealException.class,
+        () -> envelope.seal("x", ALICE_EC, BOB_RSA.name(), BOB_RSA.publicKey(), Profile.LEGACY));
+    assertTrue(sender.getMessage().contains("RSA sender"), sender.getMessage());
+    SealException recipient = assertThrows(SealException.class,
+        () -> envelope.seal("x", ALICE_RSA, BOB_EC.name(), BOB_EC.publicKey(), Profile.LEGACY));
+    assertTrue(recipient.getMessage().contains("RSA recipient"), recipient.getMessage());
+  }
+
+  // --- one test per rejection reason ----------------------------------------------------------
+
+  @Test
+  void rejectsAPayloadOverTheSizeLimitBeforeParsing() {
+    byte[] huge = new byte[Envelope.Settings.DEFAULT_MAX_PAYLOAD + 1];
+    java.util.Arrays.fill(huge, (byte) '{');
+    rejected(openAsBob(huge, BOB_EC, publishing(ALICE_EC)), Reason.TOO_LARGE);
+  }
+
+  @Test
+  void rejectsAnEmptyPayload() {
+    rejected(openAsBob(new byte[0], BOB_EC, publishing(ALICE_EC)), Reason.EMPTY);
+  }
+
+  @Test
+  void rejectsGarbage() {
+    rejected(openAsBob("hello there".getBytes(StandardCharsets.US_ASCII), BOB_EC, publishing(ALICE_EC)), Reason.NOT_A_JWE);
+    rejected(openAsBob(new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1}, BOB_EC, publishing(ALICE_EC)), Reason.NOT_A_JWE);
+    rejected(openAsBob("{\"not\":".getBytes(StandardCharsets.US_ASCII), BOB_EC, publishing(ALICE_EC)), Reason.NOT_A_JWE);
+    rejected(openAsBob("a.b.c.d.e".getBytes(StandardCharsets.US_ASCII), BOB_EC, publishing(ALICE_EC)), Reason.NOT_A_JWE);
+  }
+
+  @Test
+  void rejectsABareJwsAsNotEncrypted() throws Exception {
+    String jws = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).signedPart();
+    rejected(openAsBob(jws.getBytes(StandardCharsets.US_ASCII), BOB_EC, publishing(ALICE_EC)), Reason.NOT_ENCRYPTED);
+  }
+
+  @Test
+  void rejectsJweJsonGeneralSerialization() {
+    rejected(openAsBob(LegacyVectors.bytes("accepted-variant.payload.json"), LegacyVectors.identity(LegacyVectors.BOB),
+        publishing(LegacyVectors.identity(LegacyVectors.ALICE))), Reason.UNSUPPORTED_SERIALIZATION);
+  }
+
+  @Test
+  void rejectsAFlattenedJweWithAnUnprotectedHeader() {
+    String payload = LegacyVectors.text("message-1.payload.json").replace("{\"ciphertext\"",
+        "{\"header\":{\"kid\":\"x\"},\"ciphertext\"");
+    rejected(openAsBob(payload.getBytes(StandardCharsets.US_ASCII), LegacyVectors.identity(LegacyVectors.BOB),
+        publishing(LegacyVectors.identity(LegacyVectors.ALICE))), Reason.UNSUPPORTED_SERIALIZATION);
+  }
+
+  @ParameterizedTest
+  @CsvSource({"alg,RSA1_5", "alg,RSA-OAEP", "enc,A128GCM", "enc,A128CBC-HS256"})
+  void rejectsEncryptionAlgorithmsOffTheAllowList(String header, String value) throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_RSA.name(), BOB_RSA.publicKey()).jweHeader(header, value).build();
+    Rejection r = rejected(openAsBob(payload, BOB_RSA, publishing(ALICE_EC)), Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED);
+    assertTrue(r.detail().contains(value), r.detail());
+  }
+
+  @Test
+  void rejectsDirectEncryptionAndCompression() throws Exception {
+    SecretKeySpec secret = new SecretKeySpec(new byte[32], "AES");
+    byte[] dir = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jweHeader("alg", "dir").build(secret);
+    rejected(openAsBob(dir, BOB_EC, publishing(ALICE_EC)), Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED);
+    byte[] zipped = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).jweHeader("zip", "DEF").build();
+    rejected(openAsBob(zipped, BOB_EC, publishing(ALICE_EC)), Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED);
+  }
+
+  @Test
+  void rejectsAJweAddressedToAnotherNode() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jweHeader("x5u", "dns://carol._device.example.test?type=TLSA").build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.NOT_FOR_THIS_NODE);
+  }
+
+  @Test
+  void rejectsAJweWithoutRecipientOrWithAForeignKid() throws Exception {
+    byte[] noX5u = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).jweHeader("x5u", null).build();
+    rejected(openAsBob(noX5u, BOB_EC, publishing(ALICE_EC)), Reason.NOT_FOR_THIS_NODE);
+    byte[] foreignKid = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jweHeader("kid", MALLORY.keyId()).build();
+    Rejection r = rejected(openAsBob(foreignKid, BOB_EC, publishing(ALICE_EC)), Reason.NOT_FOR_THIS_NODE);
+    assertTrue(r.detail().contains("kid"), r.detail());
+  }
+
+  @Test
+  void rejectsAJweThatDoesNotDecryptWithOurKey() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .encryptTo(MALLORY.publicKey()).build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.DECRYPTION_FAILED);
+  }
+
+  @Test
+  void rejectsAJweWhoseContentIsNotAJws() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).innerContent("irrelevant").build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.CONTENT_NOT_A_JWS);
+  }
+
+  @Test
+  void rejectsSignatureAlgorithmsOffTheAllowList() throws Exception {
+    SecretKeySpec hmac = new SecretKeySpec(new byte[32], "HmacSHA256");
+    byte[] hs256 = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jwsHeader("alg", "HS256").signWith(hmac).build();
+    rejected(openAsBob(hs256, BOB_EC, publishing(ALICE_EC)), Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED);
+    byte[] none = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jwsHeader("alg", "none").signWith(null).build();
+    rejected(openAsBob(none, BOB_EC, publishing(ALICE_EC)), Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED);
+  }
+
+  @Test
+  void rejectsAJwsWithoutSenderUri() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).jwsHeader("x5u", null).build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.SENDER_URI_MISSING);
+  }
+
+  @Test
+  void rejectsASenderUriThatIsNotDns() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .jwsHeader("x5u", "https://alice.example.test/cert.pem").build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.SENDER_URI_INVALID);
+  }
+
+  @Test
+  void rejectsASenderWithoutPublishedKeys() throws Exception {
+    byte[] payload = envelope.seal("hi", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    Rejection r = rejected(openAsBob(payload, BOB_EC, publishing()), Reason.SENDER_KEYS_UNAVAILABLE);
+    assertTrue(r.detail().contains("no TLSA record"), r.detail());
+    assertEquals(ALICE_EC.name(), r.sender());
+  }
+
+  @Test
+  void rejectsAForgedSender() throws Exception {
+    // Mallory signs with her own key but names Alice as the sender.
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .signWith(MALLORY.privateKey()).build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC, MALLORY)), Reason.SIGNATURE_INVALID);
+  }
+
+  @Test
+  void rejectsASignatureAlgorithmThatDoesNotFitThePublishedKeys() throws Exception {
+    byte[] payload = envelope.seal("hi", ALICE_RSA, BOB_EC.name(), BOB_EC.publicKey());
+    Rejection r = rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.SIGNATURE_INVALID);
+    assertTrue(r.detail().contains("no key of that type"), r.detail());
+  }
+
+  @Test
+  void rejectsMissingOrMistypedClaims() throws Exception {
+    for (String claim : List.of("jti", "msg", "iat", "exp", "aud", "iss")) {
+      byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).claim(claim, null).build();
+      Rejection r = rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.CLAIMS_INVALID);
+      assertTrue(r.detail().contains(claim), r.detail());
+    }
+    byte[] stringIat = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).claim("iat", "yesterday").build();
+    rejected(openAsBob(stringIat, BOB_EC, publishing(ALICE_EC)), Reason.CLAIMS_INVALID);
+    byte[] notClaims = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).build(m -> "[1,2]");
+    rejected(openAsBob(notClaims, BOB_EC, publishing(ALICE_EC)), Reason.CLAIMS_INVALID);
+  }
+
+  @Test
+  void rejectsAnOverlongLifetime() throws Exception {
+    long now = Instant.now().getEpochSecond();
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .claim("iat", now).claim("exp", now + 365L * 86400).build();
+    Rejection r = rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.CLAIMS_INVALID);
+    assertTrue(r.detail().contains("stay valid"), r.detail());
+  }
+
+  @Test
+  void rejectsAnIssuerThatDiffersFromTheSenderUri() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .claim("iss", "mallory._device.example.test").build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.ISSUER_MISMATCH);
+  }
+
+  @Test
+  void rejectsAMessageForAnotherAudience() throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey())
+        .claim("aud", "carol._device.example.test").build();
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.AUDIENCE_MISMATCH);
+  }
+
+  @Test
+  void rejectsAnExpiredMessage() throws Exception {
+    Clock past = Clock.fixed(Instant.now().minus(Duration.ofMinutes(10)), ZoneOffset.UTC);
+    byte[] payload = new Envelope(Envelope.Settings.defaults().withClock(past))
+        .seal("old", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.EXPIRED);
+  }
+
+  @Test
+  void toleratesSixtySecondsOfClockSkew() throws Exception {
+    Clock ahead = Clock.fixed(Instant.now().plusSeconds(50), ZoneOffset.UTC);
+    byte[] payload = new Envelope(Envelope.Settings.defaults().withClock(ahead))
+        .seal("skewed", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    assertEquals("skewed", opened(openAsBob(payload, BOB_EC, publishing(ALICE_EC))).text());
+  }
+
+  @Test
+  void rejectsAMessageIssuedInTheFuture() throws Exception {
+    Clock future = Clock.fixed(Instant.now().plus(Duration.ofMinutes(3)), ZoneOffset.UTC);
+    byte[] payload = new Envelope(Envelope.Settings.defaults().withClock(future))
+        .seal("later", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.ISSUED_IN_FUTURE);
+  }
+
+  @Test
+  void everyReasonHasATest() {
+    // Keeps this class honest when a reason is added: name it in the list, then write its test.
+    List<Reason> covered = List.of(Reason.TOO_LARGE, Reason.EMPTY, Reason.NOT_A_JWE, Reason.NOT_ENCRYPTED,
+        Reason.UNSUPPORTED_SERIALIZATION, Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED, Reason.NOT_FOR_THIS_NODE,
+        Reason.DECRYPTION_FAILED, Reason.CONTENT_NOT_A_JWS, Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED,
+        Reason.SENDER_URI_MISSING, Reason.SENDER_URI_INVALID, Reason.SENDER_KEYS_UNAVAILABLE,
+        Reason.SIGNATURE_INVALID, Reason.CLAIMS_INVALID, Reason.ISSUER_MISMATCH, Reason.AUDIENCE_MISMATCH,
+        Reason.EXPIRED, Reason.ISSUED_IN_FUTURE);
+    assertEquals(java.util.EnumSet.allOf(Reason.class), java.util.EnumSet.copyOf(covered));
+  }
+
+  // --- tampering ------------------------------------------------------------------------------
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"NATIVE_EC", "NATIVE_RSA", "LEGACY"})
+  void changingAnySingleByteGivesARejection(String kind) throws Exception {
+    DeviceIdentity sender = kind.equals("NATIVE_EC") ? ALICE_EC : ALICE_RSA;
+    DeviceIdentity bob = kind.equals("NATIVE_EC") ? BOB_EC : BOB_RSA;
+    byte[] payload = envelope.seal("tamper with me", sender, bob.name(), bob.publicKey(),
+        kind.equals("LEGACY") ? Profile.LEGACY : Profile.NATIVE);
+    Envelope.SenderKeySource keys = publishing(sender);
+    java.util.Random random = new java.util.Random(42);
+    int step = Math.max(1, payload.length / 400);
+    for (int i = 0; i < payload.length; i += step) {
+      byte[] changed = payload.clone();
+      byte original = changed[i];
+      do {
+        changed[i] = (byte) random.nextInt(256);
+      } while (changed[i] == original);
+      Envelope.OpenResult result = openAsBob(changed, bob, keys);
+      int position = i;
+      assertInstanceOf(Envelope.Rejected.class, result, () -> "byte " + position + " changed, still accepted");
+    }
+  }
+
+  // --- the Python original's vectors ----------------------------------------------------------
+
+  @ParameterizedTest
+  @CsvSource({"message-1", "message-2"})
+  void opensTheOriginalsMessages(String vector) {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    DeviceIdentity alice = LegacyVectors.identity(LegacyVectors.ALICE);
+    assertEquals("bob._device.example.test", LegacyVectors.text(vector + ".topic.txt"));
+    OpenedMessage message = opened(envelope.open(LegacyVectors.bytes(vector + ".payload.json"),
+        LegacyVectors.BOB, List.of(bob), publishing(alice)));
+    assertEquals(LegacyVectors.ALICE, message.sender());
+    assertEquals(LegacyVectors.text(vector + ".plaintext.txt"), message.text());
+    assertEquals(Profile.LEGACY, message.profile());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"message-1", "message-2"})
+  void verifiesTheOriginalsMessagesWithTheKeyFromItsTlsaRecord(String vector) {
+    TlsaRecord published = TlsaRecord.parse(LegacyVectors.text("alice._device.example.test.tlsa.txt"));
+    PublicKey aliceKey = ((TlsaRecord.UsableKey) published.publicKey()).key();
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    var decrypted = assertInstanceOf(Envelope.Decrypted.class,
+        envelope.decrypt(LegacyVectors.bytes(vector + ".payload.json"), LegacyVectors.BOB, List.of(bob)));
+    assertEquals(LegacyVectors.text(vector + ".plaintext.txt"),
+        opened(envelope.verify(decrypted.message(), List.of(aliceKey))).text());
+  }
+
+  @Test
+  void ourLegacySignatureIsByteForByteTheOriginals() throws Exception {
+    DeviceIdentity alice = LegacyVectors.identity(LegacyVectors.ALICE);
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    for (String vector : List.of("message-1", "message-2")) {
+      byte[] payload = envelope.seal(LegacyVectors.text(vector + ".plaintext.txt"), alice, bob.name(),
+          bob.publicKey(), Profile.LEGACY);
+      String inner = LegacyDecryption.decryptFlattened(new String(payload, StandardCharsets.US_ASCII), bob);
+      assertEquals(LegacyVectors.text(vector + ".inner-jws.json"), inner);
+      Map<String, Object> outer = JsonUtil.parseJson(new String(payload, StandardCharsets.US_ASCII));
+      assertEquals(List.of("ciphertext", "encrypted_key", "iv", "protected", "tag"), List.copyOf(new java.util.TreeSet<>(outer.keySet())));
+      assertEquals("{\"alg\":\"RSA-OAEP-256\",\"enc\":\"A256CBC-HS512\",\"typ\":\"JWE\",\"x5u\":\"dns://bob._device.example.test?type=TLSA\"}",
+          new String(java.util.Base64.getUrlDecoder().decode((String) outer.get("protected")), StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void theOriginalsReceiverKillerIsJustRejected() {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    var result = envelope.open(LegacyVectors.bytes("compact-jwe-not-jws.payload.txt"), LegacyVectors.BOB,
+        List.of(bob), publishing(LegacyVectors.identity(LegacyVectors.ALICE)));
+    assertInstanceOf(Envelope.Rejected.class, result);
+  }
+
+  @Test
+  void decryptsTheReceiverKillerToRejectItsContent() throws Exception {
+    // With the x5u the original never sets, the same JWE gets as far as its content.
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    String inner = LegacyDecryption.decryptCompact(LegacyVectors.text("compact-jwe-not-jws.payload.txt"), bob);
+    assertEquals("irrelevant", inner);
+  }
+
+  @Test
+  void canonicalBase64urlOnly() {
+    assertTrue(Envelope.isCanonicalBase64url("QQ"));
+    assertTrue(!Envelope.isCanonicalBase64url("QR"));
+    assertTrue(!Envelope.isCanonicalBase64url("Q"));
+    assertTrue(!Envelope.isCanonicalBase64url("QQ=="));
+    assertArrayEquals(new byte[] {'A'}, java.util.Base64.getUrlDecoder().decode("QR"));
+  }
+}
