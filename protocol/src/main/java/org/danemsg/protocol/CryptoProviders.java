@@ -11,6 +11,7 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 public final class CryptoProviders {
 
   private static final Provider BOUNCY_CASTLE = install();
+  private static final Provider P256_KEY_PAIRS = installP256();
 
   private CryptoProviders() {}
 
@@ -20,6 +21,21 @@ public final class CryptoProviders {
    */
   public static Provider bouncyCastle() {
     return BOUNCY_CASTLE;
+  }
+
+  /** The provider of fast P-256 key pairs (see {@link P256KeyPairProvider}), registered by name. */
+  static String p256KeyPairs() {
+    return P256_KEY_PAIRS.getName();
+  }
+
+  private static synchronized Provider installP256() {
+    Provider existing = Security.getProvider(P256KeyPairProvider.NAME);
+    if (existing != null) {
+      return existing;
+    }
+    Provider provider = new P256KeyPairProvider();
+    Security.addProvider(provider);
+    return provider;
   }
 
   private static synchronized Provider install() {

@@ -753,7 +753,7 @@ public final class Envelope {
         context.getGeneralProviderContext())) {
       c.setSignatureProvider(bc);
       c.setKeyAgreementProvider(bc);
-      c.setKeyPairGeneratorProvider(bc);
+      c.setKeyPairGeneratorProvider(CryptoProviders.p256KeyPairs());
     }
     return context;
   }
