@@ -13,8 +13,8 @@ import org.danemsg.protocol.DnsName;
  * trouble: every outcome is a {@link LookupResult}. Instances are thread-safe. Wrap one in a
  * {@link TlsaCache} to keep repeated lookups off the network.
  *
- * <p>For speed, call {@link org.danemsg.protocol.dns.DnssecProviders#preferBouncyCastle()} once at
- * start: DNSSEC signature checks are several times faster with Bouncy Castle than with the JDK's EC.
+ * <p>For speed, call {@link org.danemsg.protocol.ProviderOrder#bouncyCastleFirst()} once at
+ * start: validated lookups took about half the time with Bouncy Castle first (measured on JDK 17).
  */
 @FunctionalInterface
 public interface DaneLookup {
