@@ -122,7 +122,9 @@ public final class DnsPublisher {
     what.apply(update, dnsName(name));
     SimpleResolver resolver = resolver();
     resolver.setTSIGKey(key.signer());
-    resolver.setTCP(true); // updates are small, but TCP avoids a lost-reply-then-retry double apply
+    // TCP: an update carrying a certificate exceeds 512 bytes anyway, and over UDP a lost reply
+    // would leave it unknown whether the change was applied
+    resolver.setTCP(true);
     Message reply;
     try {
       reply = resolver.send(update);
