@@ -1,0 +1,83 @@
+package org.danemsg.protocol.dns;
+
+import java.time.Duration;
+import java.util.Objects;
+import org.danemsg.protocol.DnsName;
+
+/**
+ * Looks up the TLSA records of a name and the keys they carry, validating the answer with DNSSEC.
+ *
+ * <p>{@link #create(Settings)} gives the real one: dnsjava's {@code ValidatingResolver} in front of
+ * one configured server, validating locally against {@link TrustAnchors} (the server itself need not
+ * validate). Each call blocks for at most about the configured timeout and never throws for DNS
+ * trouble: every outcome is a {@link LookupResult}. Instances are thread-safe. Wrap one in a
+ * {@link TlsaCache} to keep repeated lookups off the network.
+ *
+ * <p>For speed, call {@link org.danemsg.protocol.ProviderOrder#bouncyCastleFirst()} once at
+ * start: validated lookups took about half the time with Bouncy Castle first (measured on JDK 17).
+ */
+@FunctionalInterface
+public interface DaneLookup {
+
+  /** Looks up {@code name}'s TLSA RRset; blocks until there is an outcome. */
+  LookupResult lookup(DnsName name);
+
+  /** The lookup the settings describe. */
+  static DaneLookup create(Settings settings) {
+    return new DnsjavaLookup(settings);
+  }
+
+  /**
+   * How lookups are made.
+   *
+   * @param server the DNS server asked (a recursive resolver, or the zone's authoritative server)
+   * @param trustAnchors what answers are validated against; ignored when {@code dnssecOff}
+   * @param timeout the most a lookup may take, including TCP retries and key fetches
+   * @param dnssecOff lab mode: no validation at all, keys come back as {@link LookupResult.Unauthenticated}
+   */
+  record Settings(DnsServer server, TrustAnchors trustAnchors, Duration timeout, boolean dnssecOff) {
+
+    /** The default timeout: 5 seconds. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+    /** Checks the settings. */
+    public Settings {
+      Objects.requireNonNull(server, "server");
+      Objects.requireNonNull(timeout, "timeout");
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("DNS timeout must be positive, got " + timeout);
+      }
+      if (!dnssecOff && trustAnchors == null) {
+        throw new IllegalArgumentException("DNSSEC validation needs trust anchors");
+      }
+    }
+
+    /** Validating lookups through {@code server} against {@code anchors}, default timeout. */
+    public static Settings validating(DnsServer server, TrustAnchors anchors) {
+      return new Settings(server, anchors, DEFAULT_TIMEOUT, false);
+    }
+
+    /** Validating lookups through {@code server} against the IANA root anchors, default timeout. */
+    public static Settings validating(DnsServer server) {
+      return validating(server, TrustAnchors.ianaRoot());
+    }
+
+    /**
+     * Lab mode: no DNSSEC validation. Every key found is returned as
+     * {@link LookupResult.Unauthenticated}; never use this where an attacker may sit on the path.
+     */
+    public static Settings withoutDnssec(DnsServer server) {
+      return new Settings(server, null, DEFAULT_TIMEOUT, true);
+    }
+
+    /** These settings with another timeout. */
+    public Settings withTimeout(Duration newTimeout) {
+      return new Settings(server, trustAnchors, newTimeout, dnssecOff);
+    }
+
+    /** These settings with other trust anchors (and validation on). */
+    public Settings withTrustAnchors(TrustAnchors anchors) {
+      return new Settings(server, anchors, timeout, false);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+package org.danemsg.protocol.dns;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.TlsaRecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.EDNSOption;
+import org.xbill.DNS.ExtendedErrorCodeOption;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TLSARecord;
+import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.WireParseException;
+import org.xbill.DNS.dnssec.ValidatingResolver;
+
+/** {@link DaneLookup} on dnsjava: a {@link ValidatingResolver} over a {@link SimpleResolver}. */
+final class DnsjavaLookup implements DaneLookup {
+
+  /** EDNS UDP payload we announce; larger answers come back truncated and are re-asked over TCP. */
+  private static final int UDP_PAYLOAD = 1232;
+
+  /**
+   * What the validator says when the server's own answer was an error it cannot classify (e.g. the
+   * server's SERVFAIL): that is the server's failure, not a validation failure.
+   */
+  private static final String UNCLASSIFIED_PREFIX = "Response subtype is";
+
+  private final DaneLookup.Settings settings;
+  private final Resolver resolver;
+
+  DnsjavaLookup(DaneLookup.Settings settings) {
+    this(settings, UnaryOperator.identity());
+  }
+
+  /** {@code upstream} may wrap the resolver that talks to the server (tests count queries this way). */
+  DnsjavaLookup(DaneLookup.Settings settings, UnaryOperator<Resolver> upstream) {
+    this.settings = settings;
+    SimpleResolver simple = new SimpleResolver(socketAddress(settings.server()));
+    simple.setTimeout(settings.timeout());
+    // Truncated UDP answers (an RSA "3 0 0" record with its RRSIG rarely fits) are retried over TCP
+    // by SimpleResolver itself: ignoreTruncation stays false.
+    simple.setEDNS(0, UDP_PAYLOAD, 0, List.of());
+    Resolver head = upstream.apply(simple);
+    if (settings.dnssecOff()) {
+      this.resolver = head;
+    } else {
+      ValidatingResolver validating = new ValidatingResolver(head);
+      validating.setEDNS(0, UDP_PAYLOAD, 0, List.of());
+      try {
+        validating.loadTrustAnchors(settings.trustAnchors().asZoneFile());
+      } catch (IOException e) {
+        throw new UncheckedIOException("trust anchors from " + settings.trustAnchors().source()
+            + " could not be loaded", e);
+      }
+      validating.setTimeout(settings.timeout());
+      this.resolver = validating;
+    }
+  }
+
+  @Override
+  public LookupResult lookup(DnsName name) {
+    DnsServer server = settings.server();
+    Message query;
+    try {
+      query = Message.newQuery(Record.newRecord(Name.fromString(name.absolute()), Type.TLSA, DClass.IN));
+    } catch (TextParseException e) {
+      throw new IllegalArgumentException("DnsName " + name + " is not a DNS name", e);
+    }
+    Message response;
+    try {
+      response = resolver.send(query);
+    } catch (IOException | RuntimeException e) {
+      return failure(server, name, e);
+    }
+    return interpret(server, name, response);
+  }
+
+  private LookupResult interpret(DnsServer server, DnsName name, Message response) {
+    int rcode = response.getRcode();
+    boolean authenticated = !settings.dnssecOff() && response.getHeader().getFlag(Flags.AD);
+    String reason = settings.dnssecOff() ? null : validationReason(response);
+    switch (rcode) {
+      case Rcode.NXDOMAIN:
+        return new LookupResult.NoSuchName(server, name, authenticated);
+      case Rcode.NOERROR:
+        return answer(server, name, response, authenticated, reason);
+      case Rcode.SERVFAIL:
+        if (reason != null && !reason.startsWith(UNCLASSIFIED_PREFIX)) {
+          return new LookupResult.Bogus(server, name, reason);
+        }
+        return new LookupResult.TransientFailure(server, name,
+            LookupResult.TransientFailure.Kind.SERVFAIL,
+            "the server answered SERVFAIL (it could not resolve the name)");
+      case Rcode.REFUSED:
+        return new LookupResult.TransientFailure(server, name,
+            LookupResult.TransientFailure.Kind.REFUSED,
+            "the server refused the query: it neither serves nor resolves this name for us");
+      default:
+        return new LookupResult.TransientFailure(server, name,
+            LookupResult.TransientFailure.Kind.BAD_RESPONSE,
+            "unexpected response code " + Rcode.string(rcode));
+    }
+  }
+
+  private LookupResult answer(DnsServer server, DnsName name, Message response,
+      boolean authenticated, String reason) {
+    List<TlsaRecord> records = new ArrayList<>();
+    List<PublicKey> keys = new ArrayList<>();
+    List<String> unusable = new ArrayList<>();
+    long ttl = Long.MAX_VALUE;
+    for (Record r : response.getSection(Section.ANSWER)) {
+      if (!(r instanceof TLSARecord tlsa)) {
+        continue; // CNAMEs on the way; validated with the rest
+      }
+      ttl = Math.min(ttl, r.getTTL());
+      TlsaRecord record;
+      try {
+        record = new TlsaRecord(tlsa.getCertificateUsage(), tlsa.getSelector(),
+            tlsa.getMatchingType(), tlsa.getCertificateAssociationData());
+      } catch (IllegalArgumentException e) {
+        unusable.add("record '" + tlsa.rdataToString() + "': " + e.getMessage());
+        continue;
+      }
+      records.add(record);
+      TlsaRecord.KeyExtraction extraction = record.publicKey();
+      if (extraction instanceof TlsaRecord.UsableKey usable) {
+        keys.add(usable.key());
+      } else if (extraction instanceof TlsaRecord.UnusableRecord bad) {
+        unusable.add("record " + record + ": " + bad.reason());
+      }
+    }
+    if (records.isEmpty() && unusable.isEmpty()) {
+      return new LookupResult.NoRecords(server, name, authenticated);
+    }
+    if (settings.dnssecOff()) {
+      return keys.isEmpty()
+          ? new LookupResult.NoUsableKey(server, name, records, unusable, false, ttl)
+          : new LookupResult.Unauthenticated(server, name, records, keys, unusable, ttl);
+    }
+    if (!authenticated) {
+      return new LookupResult.Insecure(server, name, records, reason != null ? reason
+          : "the answer is not DNSSEC-signed under the trust anchors for "
+              + settings.trustAnchors().zones() + " (" + settings.trustAnchors().source() + ")");
+    }
+    return keys.isEmpty()
+        ? new LookupResult.NoUsableKey(server, name, records, unusable, true, ttl)
+        : new LookupResult.Secure(server, name, records, keys, unusable, ttl);
+  }
+
+  /**
+   * The validator's reason: the TXT record it adds in class 65280, else the extended DNS error text.
+   */
+  private static String validationReason(Message response) {
+    for (Record r : response.getSection(Section.ADDITIONAL)) {
+      if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS && r instanceof TXTRecord txt) {
+        return String.join("", txt.getStrings());
+      }
+    }
+    OPTRecord opt = response.getOPT();
+    if (opt != null) {
+      for (EDNSOption option : opt.getOptions(EDNSOption.Code.EDNS_EXTENDED_ERROR)) {
+        if (option instanceof ExtendedErrorCodeOption ede) {
+          String text = ede.getText();
+          return ExtendedErrorCodeOption.text(ede.getErrorCode())
+              + (text == null || text.isEmpty() ? "" : ": " + text);
+        }
+      }
+    }
+    return null;
+  }
+
+  private static LookupResult failure(DnsServer server, DnsName name, Throwable error) {
+    LookupResult.TransientFailure.Kind kind = LookupResult.TransientFailure.Kind.NETWORK;
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      String message = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+      if (t instanceof SocketTimeoutException || t instanceof TimeoutException
+          || message.contains("timed out") || message.contains("timeout")) {
+        kind = LookupResult.TransientFailure.Kind.TIMEOUT;
+        break;
+      }
+      if (t instanceof WireParseException) {
+        kind = LookupResult.TransientFailure.Kind.BAD_RESPONSE;
+        break;
+      }
+    }
+    String detail;
+    if (kind == LookupResult.TransientFailure.Kind.TIMEOUT) {
+      detail = "no answer within the timeout";
+    } else if (causedBy(error, PortUnreachableException.class) || causedBy(error, ConnectException.class)) {
+      detail = "nothing answers DNS at " + server + " (port unreachable / connection refused)";
+    } else {
+      detail = describe(error);
+    }
+    return new LookupResult.TransientFailure(server, name, kind, detail);
+  }
+
+  private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String describe(Throwable error) {
+    Throwable root = error;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String message = root.getMessage();
+    return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+
+  static InetSocketAddress socketAddress(DnsServer server) {
+    try {
+      return new InetSocketAddress(InetAddress.getByName(server.host()), server.port());
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("DNS server host '" + server.host()
+          + "' cannot be resolved to an address: " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,206 @@
+package org.danemsg.protocol.dns;
+
+import java.security.PublicKey;
+import java.util.List;
+import java.util.Objects;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.TlsaRecord;
+
+/**
+ * What a TLSA lookup found, as a value: every outcome a caller must handle, each with the name asked
+ * for and the server asked ({@link #describe()} is a ready log line).
+ *
+ * <p>Only {@link Secure} keys are trustworthy. {@link Unauthenticated} exists only in the lab mode
+ * with DNSSEC turned off. {@link TransientFailure} is the one outcome worth retrying soon; the others
+ * are answers.
+ */
+public sealed interface LookupResult {
+
+  /** The name that was looked up. */
+  DnsName name();
+
+  /** The DNS server that was asked. */
+  DnsServer server();
+
+  /** The keys that may be used for this name: non-empty only for {@link Secure} and {@link Unauthenticated}. */
+  default List<PublicKey> usableKeys() {
+    return List.of();
+  }
+
+  /** Whether asking again soon may give another outcome (timeouts, SERVFAIL, network errors). */
+  default boolean isTransient() {
+    return false;
+  }
+
+  /** One line for logs and operators: the name, the server, what happened and why. */
+  String describe();
+
+  /**
+   * DNSSEC-validated TLSA records with at least one usable key.
+   *
+   * @param records every TLSA record at the name
+   * @param usableKeys the keys of the usable records (never empty), in record order
+   * @param unusable why each other record cannot be used (empty when all are usable)
+   * @param ttlSeconds the TTL of the TLSA RRset
+   */
+  record Secure(DnsServer server, DnsName name, List<TlsaRecord> records, List<PublicKey> usableKeys,
+      List<String> unusable, long ttlSeconds) implements LookupResult {
+    /** Copies the lists. */
+    public Secure {
+      records = List.copyOf(records);
+      usableKeys = List.copyOf(usableKeys);
+      unusable = List.copyOf(unusable);
+      if (usableKeys.isEmpty()) {
+        throw new IllegalArgumentException("a Secure result needs a usable key; use NoUsableKey");
+      }
+    }
+
+    @Override
+    public String describe() {
+      return name + ": " + keys(usableKeys) + " DNSSEC-validated via " + server + ", TTL "
+          + ttlSeconds + " s" + ignored(unusable);
+    }
+  }
+
+  /**
+   * TLSA records read with DNSSEC validation turned off (lab mode): anyone on the path could have
+   * forged them. Callers must label everything they derive from these keys as unauthenticated.
+   */
+  record Unauthenticated(DnsServer server, DnsName name, List<TlsaRecord> records,
+      List<PublicKey> usableKeys, List<String> unusable, long ttlSeconds) implements LookupResult {
+    /** Copies the lists. */
+    public Unauthenticated {
+      records = List.copyOf(records);
+      usableKeys = List.copyOf(usableKeys);
+      unusable = List.copyOf(unusable);
+    }
+
+    @Override
+    public String describe() {
+      return name + ": " + keys(usableKeys) + " from " + server
+          + " UNAUTHENTICATED (DNSSEC validation is turned off), TTL " + ttlSeconds + " s"
+          + ignored(unusable);
+    }
+  }
+
+  /**
+   * The answer was not DNSSEC-signed (the zone is unsigned or lies outside the trust anchors), so its
+   * records must not be used.
+   */
+  record Insecure(DnsServer server, DnsName name, List<TlsaRecord> records, String reason)
+      implements LookupResult {
+    /** Copies the list. */
+    public Insecure {
+      records = List.copyOf(records);
+      Objects.requireNonNull(reason, "reason");
+    }
+
+    @Override
+    public String describe() {
+      return name + ": DNSSEC insecure answer from " + server + " (" + records.size()
+          + " TLSA record(s) not used): " + reason;
+    }
+  }
+
+  /** DNSSEC validation failed: the answer is forged, broken, or the trust anchor is wrong. */
+  record Bogus(DnsServer server, DnsName name, String validatorReason) implements LookupResult {
+    @Override
+    public String describe() {
+      return name + ": DNSSEC bogus answer from " + server + ": " + validatorReason;
+    }
+  }
+
+  /**
+   * The name does not exist (NXDOMAIN).
+   *
+   * @param authenticated whether the denial was DNSSEC-validated
+   */
+  record NoSuchName(DnsServer server, DnsName name, boolean authenticated) implements LookupResult {
+    @Override
+    public String describe() {
+      return name + ": no such name (NXDOMAIN" + (authenticated ? ", DNSSEC-validated" : "")
+          + ") at " + server;
+    }
+  }
+
+  /**
+   * The name exists but has no TLSA record (NODATA).
+   *
+   * @param authenticated whether the denial was DNSSEC-validated
+   */
+  record NoRecords(DnsServer server, DnsName name, boolean authenticated) implements LookupResult {
+    @Override
+    public String describe() {
+      return name + ": the name exists but has no TLSA record (NODATA"
+          + (authenticated ? ", DNSSEC-validated" : "") + ") at " + server;
+    }
+  }
+
+  /**
+   * TLSA records were found (validated, unless DNSSEC is off) but none carries a key this project can
+   * use.
+   *
+   * @param reasons why each record is unusable
+   * @param authenticated whether the records were DNSSEC-validated
+   */
+  record NoUsableKey(DnsServer server, DnsName name, List<TlsaRecord> records, List<String> reasons,
+      boolean authenticated, long ttlSeconds) implements LookupResult {
+    /** Copies the lists. */
+    public NoUsableKey {
+      records = List.copyOf(records);
+      reasons = List.copyOf(reasons);
+    }
+
+    @Override
+    public String describe() {
+      return name + ": " + records.size() + " TLSA record(s)"
+          + (authenticated ? " DNSSEC-validated" : " unauthenticated") + " via " + server
+          + " but none usable: " + String.join("; ", reasons);
+    }
+  }
+
+  /**
+   * No answer could be had this time; asking again later may work.
+   *
+   * @param detail what the resolver reported
+   */
+  record TransientFailure(DnsServer server, DnsName name, Kind kind, String detail)
+      implements LookupResult {
+    /** The kind of transient failure. */
+    public enum Kind {
+      /** The server did not answer within the timeout. */
+      TIMEOUT,
+      /** The server answered SERVFAIL (it could not resolve the name itself). */
+      SERVFAIL,
+      /** The server refused the query (it does not serve that name, or not to us). */
+      REFUSED,
+      /** Sending or receiving failed (unreachable, connection refused, …). */
+      NETWORK,
+      /** The answer was malformed or had an unexpected response code. */
+      BAD_RESPONSE
+    }
+
+    @Override
+    public boolean isTransient() {
+      return true;
+    }
+
+    @Override
+    public String describe() {
+      return name + ": DNS " + kind + " from " + server + ": " + detail;
+    }
+  }
+
+  private static String keys(List<PublicKey> keys) {
+    StringBuilder sb = new StringBuilder().append(keys.size()).append(keys.size() == 1 ? " key (" : " keys (");
+    for (int i = 0; i < keys.size(); i++) {
+      sb.append(i == 0 ? "" : ", ").append(KeyType.describe(keys.get(i)));
+    }
+    return sb.append(')').toString();
+  }
+
+  private static String ignored(List<String> unusable) {
+    return unusable.isEmpty() ? "" : "; ignored: " + String.join("; ", unusable);
+  }
+}

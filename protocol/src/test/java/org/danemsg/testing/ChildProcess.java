@@ -1,0 +1,178 @@
+package org.danemsg.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One server process started by a test fixture: output to a log file, stopped by its PID (SIGTERM,
+ * then SIGKILL after 5 s) when asked and by a JVM shutdown hook, paused with SIGSTOP.
+ */
+final class ChildProcess {
+
+  private final String label;
+  private final Process process;
+  private final Path log;
+  private final Thread shutdownHook;
+
+  private ChildProcess(String label, Process process, Path log) {
+    this.label = label;
+    this.process = process;
+    this.log = log;
+    this.shutdownHook = new Thread(this::destroy, "stop " + label);
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  /** Starts {@code command} in {@code directory}, stdout and stderr appended to {@code log}. */
+  static ChildProcess start(String label, List<String> command, Path directory, Path log) {
+    Path binary = Path.of(command.get(0));
+    if (!Files.isExecutable(binary)) {
+      throw new IllegalStateException(binary + " is not installed; the DNS and MQTT tests need real"
+          + " servers: run the install command from the project README / shared/test-infra.md"
+          + " (apt-get install -y knot knot-dnsutils mosquitto mosquitto-clients)");
+    }
+    try {
+      Process p = new ProcessBuilder(command)
+          .directory(directory.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+          .start();
+      return new ChildProcess(label, p, log);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start " + label + ": " + command, e);
+    }
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** SIGTERM, wait up to 5 s, then SIGKILL. Idempotent. */
+  void stop() {
+    destroy();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException alreadyShuttingDown) {
+      // the hook runs anyway
+    }
+  }
+
+  /** SIGSTOP: the process stays, its sockets stay open, nothing is answered. */
+  void pause() {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  void resume() {
+    signal("CONT");
+  }
+
+  String log() {
+    try {
+      return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+    } catch (IOException e) {
+      return "(cannot read " + log + ": " + e + ")";
+    }
+  }
+
+  private void destroy() {
+    if (!process.isAlive()) {
+      return;
+    }
+    signal("CONT"); // a stopped process does not act on SIGTERM until continued
+    process.destroy();
+    try {
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void signal(String signal) {
+    if (!process.isAlive()) {
+      return;
+    }
+    try {
+      Process kill = new ProcessBuilder("/bin/kill", "-" + signal, Long.toString(process.pid()))
+          .redirectErrorStream(true).start();
+      if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+        throw new IllegalStateException("kill -" + signal + " " + process.pid() + " failed: "
+            + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return label + " (pid " + process.pid() + ")";
+  }
+
+  /** A port that was free on 127.0.0.1 a moment ago (TCP; servers here bind UDP on it too). */
+  static int freePort() {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      return socket.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("no free port on 127.0.0.1", e);
+    }
+  }
+
+  /** Runs a short command to completion and returns its output; fails on a non-zero exit. */
+  static String run(List<String> command, Path directory) {
+    try {
+      Process p = new ProcessBuilder(command).directory(directory.toFile())
+          .redirectErrorStream(true).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException(command + " did not finish within 30 s");
+      }
+      String text = new String(out, StandardCharsets.UTF_8);
+      if (p.exitValue() != 0) {
+        throw new IllegalStateException(command + " exited with " + p.exitValue() + ": " + text);
+      }
+      return text;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /** Deletes a directory tree, best effort. */
+  static void deleteTree(Path directory) {
+    if (directory == null || !Files.exists(directory)) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(directory)) {
+      List<Path> all = new ArrayList<>(paths.sorted(Comparator.reverseOrder()).toList());
+      for (Path p : all) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException e) {
+      // a left-over temp folder is harmless
+    }
+  }
+}

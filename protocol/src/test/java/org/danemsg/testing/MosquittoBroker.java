@@ -1,0 +1,249 @@
+package org.danemsg.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * A real Mosquitto broker for tests on a free 127.0.0.1 port, from a temp folder, with persistence
+ * (QoS 1 messages queued for offline persistent sessions survive {@link #restart()}).
+ *
+ * <pre>{@code
+ * @RegisterExtension static final MosquittoBroker broker = MosquittoBroker.create();
+ * ... MqttConnectionSettings.create(broker.uri(), clientId, new MemoryPersistence()) ...
+ * }</pre>
+ *
+ * or {@link #startNow()}/{@link #close()} by hand. Stopped by PID at the end and by a JVM shutdown
+ * hook. {@link #stop()}/{@link #restart()} keep the port and the persistence folder;
+ * {@link #pause()}/{@link #resume()} freeze it with SIGSTOP/SIGCONT.
+ */
+public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+
+  private static final String MOSQUITTO = "/usr/sbin/mosquitto";
+  private static final Duration READY_WITHIN = Duration.ofSeconds(15);
+
+  private Path directory;
+  private int port;
+  private ChildProcess process;
+
+  private MosquittoBroker() {}
+
+  /** A broker that starts before the tests of the class that registers it. */
+  public static MosquittoBroker create() {
+    return new MosquittoBroker();
+  }
+
+  /** A broker started now; {@link #close()} stops it. */
+  public static MosquittoBroker startNow() {
+    MosquittoBroker broker = new MosquittoBroker();
+    broker.start();
+    return broker;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    start();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  /** Writes the config, starts mosquitto and waits until it accepts an MQTT connection. */
+  public synchronized void start() {
+    if (process != null) {
+      return;
+    }
+    try {
+      directory = Files.createTempDirectory("mosquitto-test-");
+      ownForMosquittoWhenRoot(directory);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare the Mosquitto folder", e);
+    }
+    IllegalStateException firstFailure = null;
+    for (int attempt = 0; attempt < 2; attempt++) { // the free port may be taken meanwhile: retry once
+      port = ChildProcess.freePort();
+      try {
+        launch();
+        return;
+      } catch (IllegalStateException e) {
+        stop();
+        if (firstFailure != null) {
+          e.addSuppressed(firstFailure);
+          close();
+          throw e;
+        }
+        firstFailure = e;
+      }
+    }
+  }
+
+  /** Stops the broker (it saves its persistence file) and deletes its folder. */
+  @Override
+  public synchronized void close() {
+    stop();
+    ChildProcess.deleteTree(directory);
+  }
+
+  /** Stops the broker with SIGTERM (it writes {@code mosquitto.db}), keeping folder and port. */
+  public synchronized void stop() {
+    if (process != null) {
+      process.stop();
+      process = null;
+    }
+  }
+
+  /** Starts the broker again on the same port with the same persistence file. */
+  public synchronized void restart() {
+    stop();
+    launch();
+  }
+
+  /** SIGSTOP: connections stay open but nothing is answered until {@link #resume()}. */
+  public void pause() {
+    process.pause();
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  public void resume() {
+    process.resume();
+  }
+
+  /** The port the broker listens on. */
+  public int port() {
+    return port;
+  }
+
+  /** {@code 127.0.0.1}. */
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  /** {@code tcp://127.0.0.1:<port>}, the form Paho takes. */
+  public String uri() {
+    return "tcp://127.0.0.1:" + port;
+  }
+
+  /** The broker's folder (config, persistence file, log). */
+  public Path directory() {
+    return directory;
+  }
+
+  /** What the broker logged so far (errors, warnings and notices). */
+  public String log() {
+    return process == null ? "(not running)" : process.log();
+  }
+
+  /** The broker's process id. */
+  public long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public String toString() {
+    return "mosquitto on 127.0.0.1:" + port + " in " + directory;
+  }
+
+  private void launch() {
+    Path config = directory.resolve("mosquitto.conf");
+    String conf = """
+        listener %1$d 127.0.0.1
+        allow_anonymous true
+        persistence true
+        persistence_location %2$s/
+        autosave_interval 60
+        max_queued_messages 100000
+        log_dest stderr
+        log_type error
+        log_type warning
+        log_type notice
+        """.formatted(port, directory);
+    try {
+      Files.writeString(config, conf);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    process = ChildProcess.start("mosquitto", List.of(MOSQUITTO, "-c", config.toString()), directory,
+        directory.resolve("mosquitto.log"));
+    awaitReady();
+  }
+
+  /** Polls with an MQTT 3.1.1 CONNECT until a CONNACK comes back, within a deadline. */
+  private void awaitReady() {
+    long deadline = System.nanoTime() + READY_WITHIN.toNanos();
+    String last = "no answer yet";
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("mosquitto exited at start (port " + port + "): " + process.log());
+      }
+      try (Socket socket = new Socket()) {
+        socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        socket.setSoTimeout(500);
+        OutputStream out = socket.getOutputStream();
+        // CONNECT, clean session, keep-alive 10 s, client id "ready-probe"
+        byte[] id = "ready-probe".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] connect = new byte[14 + id.length];
+        int i = 0;
+        connect[i++] = 0x10;
+        connect[i++] = (byte) (12 + id.length);
+        for (byte b : new byte[] {0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, (byte) id.length}) {
+          connect[i++] = b;
+        }
+        System.arraycopy(id, 0, connect, i, id.length);
+        out.write(connect);
+        out.write(new byte[] {(byte) 0xE0, 0}); // DISCONNECT
+        out.flush();
+        InputStream in = socket.getInputStream();
+        byte[] connack = in.readNBytes(4);
+        if (connack.length == 4 && connack[0] == 0x20 && connack[3] == 0) {
+          return;
+        }
+        last = "unexpected reply to CONNECT";
+      } catch (IOException e) {
+        last = e.toString();
+      }
+      try {
+        Thread.sleep(20); // poll interval, bounded by the deadline
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for mosquitto", e);
+      }
+    }
+    throw new IllegalStateException("mosquitto on port " + port + " not ready within " + READY_WITHIN
+        + " (" + last + "): " + process.log());
+  }
+
+  /**
+   * Started as root, mosquitto switches to the user "mosquitto", which must be able to write the
+   * persistence folder; otherwise every save fails with only "Permission denied" in the log.
+   */
+  private static void ownForMosquittoWhenRoot(Path folder) throws IOException {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      return;
+    }
+    UserPrincipalLookupService users = folder.getFileSystem().getUserPrincipalLookupService();
+    PosixFileAttributeView view = Files.getFileAttributeView(folder, PosixFileAttributeView.class);
+    try {
+      view.setOwner(users.lookupPrincipalByName("mosquitto"));
+      GroupPrincipal group = users.lookupPrincipalByGroupName("mosquitto");
+      view.setGroup(group);
+    } catch (IOException e) {
+      throw new IOException("running as root, but the 'mosquitto' user/group the broker switches to"
+          + " is missing (" + e.getMessage() + "): install the mosquitto package", e);
+    }
+  }
+}

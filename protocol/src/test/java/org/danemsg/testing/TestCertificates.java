@@ -1,0 +1,77 @@
+package org.danemsg.testing;
+
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.danemsg.protocol.DnsName;
+
+/** Self-signed device certificates (CN and SAN dNSName = the name), made with Bouncy Castle, for tests. */
+public final class TestCertificates {
+
+  /** A key pair and its self-signed certificate. */
+  public record Identity(DnsName name, KeyPair keys, X509Certificate certificate) {}
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private TestCertificates() {}
+
+  /** An EC P-256 identity for {@code name}. */
+  public static Identity ec(DnsName name) {
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+      generator.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
+      return selfSigned(name, generator.generateKeyPair(), "SHA256withECDSA");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** An RSA identity of {@code bits} bits for {@code name}. */
+  public static Identity rsa(DnsName name, int bits) {
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+      generator.initialize(bits, RANDOM);
+      return selfSigned(name, generator.generateKeyPair(), "SHA256withRSA");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** An RSA-2048 identity for {@code name}. */
+  public static Identity rsa(DnsName name) {
+    return rsa(name, 2048);
+  }
+
+  private static Identity selfSigned(DnsName name, KeyPair keys, String signature) {
+    try {
+      X500Name subject = new X500Name("CN=" + name);
+      Instant now = Instant.now();
+      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject,
+          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofMinutes(5))),
+          Date.from(now.plus(Duration.ofDays(365))), subject, keys.getPublic());
+      builder.addExtension(Extension.subjectAlternativeName, false,
+          new GeneralNames(new GeneralName(GeneralName.dNSName, name.toString())));
+      X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(
+          builder.build(new JcaContentSignerBuilder(signature).build(keys.getPrivate())));
+      return new Identity(name, keys, certificate);
+    } catch (GeneralSecurityException | OperatorCreationException | java.io.IOException e) {
+      throw new IllegalStateException("cannot make a test certificate for " + name, e);
+    }
+  }
+}
