@@ -13,7 +13,7 @@ import org.danemsg.protocol.DnsName;
  * trouble: every outcome is a {@link LookupResult}. Instances are thread-safe. Wrap one in a
  * {@link TlsaCache} to keep repeated lookups off the network.
  *
- * <p>For speed, call {@link org.danemsg.protocol.ProviderOrder#bouncyCastleFirst()} once at
+ * <p>For speed, call {@link org.danemsg.protocol.CryptoProviders#bouncyCastleFirst()} once at
  * start: validated lookups took about half the time with Bouncy Castle first (measured on JDK 17).
  */
 @FunctionalInterface

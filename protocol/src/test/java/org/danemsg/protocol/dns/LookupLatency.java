@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.danemsg.protocol.DnsName;
-import org.danemsg.protocol.ProviderOrder;
+import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.TlsaRecord;
 import org.danemsg.testing.KnotServer;
 import org.danemsg.testing.TestCertificates;
@@ -42,7 +42,7 @@ public final class LookupLatency {
         measureAll(knot, names, n, "JDK providers (" + Security.getProviders()[0].getName() + " first)");
       }
       if (!providers.equals("jdk")) {
-        ProviderOrder.bouncyCastleFirst();
+        CryptoProviders.bouncyCastleFirst();
         measureAll(knot, names, n, "Bouncy Castle first");
       }
     }

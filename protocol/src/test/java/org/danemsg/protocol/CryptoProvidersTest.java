@@ -9,12 +9,12 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class ProviderOrderTest {
+class CryptoProvidersTest {
 
   private final List<Provider> before = List.of(Security.getProviders());
 
   @AfterEach
-  void restoreProviderOrder() {
+  void restoreCryptoProviders() {
     for (Provider p : Security.getProviders()) {
       Security.removeProvider(p.getName());
     }
@@ -25,8 +25,8 @@ class ProviderOrderTest {
 
   @Test
   void putsBouncyCastleFirstOnceHoweverOftenCalled() {
-    Provider first = ProviderOrder.bouncyCastleFirst();
-    Provider again = ProviderOrder.bouncyCastleFirst();
+    Provider first = CryptoProviders.bouncyCastleFirst();
+    Provider again = CryptoProviders.bouncyCastleFirst();
 
     assertSame(first, again);
     assertSame(first, Security.getProviders()[0]);
@@ -35,10 +35,12 @@ class ProviderOrderTest {
 
   @Test
   void movesAnAlreadyRegisteredBouncyCastleToTheFront() {
+    Security.removeProvider("BC");
     Provider registered = new org.bouncycastle.jce.provider.BouncyCastleProvider();
     Security.addProvider(registered);
+    assertEquals(Security.getProviders().length - 1, List.of(Security.getProviders()).indexOf(registered));
 
-    assertSame(registered, ProviderOrder.bouncyCastleFirst());
+    assertSame(registered, CryptoProviders.bouncyCastleFirst());
     assertSame(registered, Security.getProviders()[0]);
   }
 }
