@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of the project, as CI does (.ci/run calls this).
+# Installs the servers the tests start (Knot DNS, Mosquitto) when they are missing:
+# with apt-get when run as root, otherwise it prints the command to run and stops.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(knot knot-dnsutils mosquitto mosquitto-clients)
+missing=()
+for binary in /usr/sbin/knotd /usr/sbin/knotc /usr/sbin/keymgr /usr/bin/kdig /usr/bin/knsupdate /usr/sbin/mosquitto; do
+  [ -x "$binary" ] || missing+=("$binary")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${packages[*]} (missing: ${missing[*]})"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+  else
+    echo "test.sh: the tests need Knot DNS and Mosquitto (missing: ${missing[*]}). Install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${packages[*]}" >&2
+    exit 1
+  fi
+fi
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed (JDK 17+ and Maven are needed)" >&2; exit 1; }
+done
+
+exec mvn -B verify "$@"
