@@ -42,13 +42,81 @@ public final class IdentityFiles {
   private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
   private static final Set<PosixFilePermission> PUBLIC_READ = PosixFilePermissions.fromString("rw-r--r--");
 
+  private static final String STAGED = ".next";
+  private static final String RETIRED = ".old";
+
   private final Path dir;
   private final DnsName name;
+  private final String role;
 
   /** The identity files of {@code name} in {@code dir}. */
   public IdentityFiles(Path dir, DnsName name) {
+    this(dir, name, "");
+  }
+
+  private IdentityFiles(Path dir, DnsName name, String role) {
     this.dir = dir;
     this.name = name;
+    this.role = role;
+  }
+
+  /**
+   * The files of the next key during a key rollover ({@code <name>.next.key.pem} and
+   * {@code <name>.next.crt.pem}): published beside the current key, used to decrypt but not yet to
+   * sign, until {@link #promoteStaged()} makes it the current key.
+   */
+  public IdentityFiles staged() {
+    return new IdentityFiles(dir, name, STAGED);
+  }
+
+  /**
+   * The files of the previous key after a rollover ({@code <name>.old.key.pem} and
+   * {@code <name>.old.crt.pem}): kept so messages already encrypted to it still open.
+   */
+  public IdentityFiles retired() {
+    return new IdentityFiles(dir, name, RETIRED);
+  }
+
+  /**
+   * Makes the staged key the current one and keeps the current one as the retired one. The current
+   * files are replaced by atomic renames, so a reader always finds a complete file (it may briefly see
+   * the new key beside the old certificate: {@link #load()} then reports a mismatch, and a reader should
+   * try again).
+   *
+   * @throws IdentityException when there is no staged identity, or a file cannot be moved
+   */
+  public void promoteStaged() throws IdentityException {
+    requireBase();
+    IdentityFiles staged = staged();
+    IdentityFiles retired = retired();
+    staged.load();
+    try {
+      for (Path file : List.of(retired.keyFile(), retired.certificateFile())) {
+        Files.deleteIfExists(file);
+      }
+      // The current files stay in place while their copies become the retired ones.
+      linkOrCopy(keyFile(), retired.keyFile());
+      linkOrCopy(certificateFile(), retired.certificateFile());
+      moveReplacing(staged.keyFile(), keyFile());
+      moveReplacing(staged.certificateFile(), certificateFile());
+    } catch (IOException e) {
+      throw new IdentityException("cannot promote " + staged.keyFile() + " to " + keyFile() + ": "
+          + describe(e), e);
+    }
+  }
+
+  private static void linkOrCopy(Path existing, Path link) throws IOException {
+    try {
+      Files.createLink(link, existing);
+    } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+      Files.copy(existing, link, StandardCopyOption.COPY_ATTRIBUTES);
+    }
+  }
+
+  private void requireBase() {
+    if (!role.isEmpty()) {
+      throw new IllegalStateException("only the current identity's files can be promoted into");
+    }
   }
 
   /** The folder. */
@@ -61,14 +129,14 @@ public final class IdentityFiles {
     return name;
   }
 
-  /** {@code <dir>/<name>.key.pem}. */
+  /** {@code <dir>/<name>.key.pem} (with {@code .next} or {@code .old} before {@code .key.pem} for a staged or retired key). */
   public Path keyFile() {
-    return dir.resolve(name + ".key.pem");
+    return dir.resolve(name + role + ".key.pem");
   }
 
   /** {@code <dir>/<name>.crt.pem}. */
   public Path certificateFile() {
-    return dir.resolve(name + ".crt.pem");
+    return dir.resolve(name + role + ".crt.pem");
   }
 
   /** Whether either file exists. */

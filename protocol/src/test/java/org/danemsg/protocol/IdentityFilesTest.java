@@ -178,6 +178,35 @@ class IdentityFilesTest {
     assertFalse(e.getMessage().contains("Exception"), e.getMessage());
   }
 
+  @Test
+  void promotingAStagedKeyRetiresTheCurrentOne() throws Exception {
+    IdentityFiles files = new IdentityFiles(dir, NAME);
+    DeviceIdentity current = DeviceIdentity.generate(NAME, KeyType.EC_P256, Duration.ofDays(1));
+    DeviceIdentity next = DeviceIdentity.generate(NAME, KeyType.EC_P256, Duration.ofDays(1));
+    files.write(current, false);
+    files.staged().write(next, false);
+    assertEquals(dir.resolve("carol._device.example.test.next.key.pem"), files.staged().keyFile());
+
+    files.promoteStaged();
+
+    assertEquals(next.fingerprint(), files.load().fingerprint());
+    assertEquals(current.fingerprint(), files.retired().load().fingerprint());
+    assertFalse(files.staged().exist());
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(files.keyFile())));
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(files.retired().keyFile())));
+  }
+
+  @Test
+  void promotingWithoutAStagedKeyIsAnErrorAndChangesNothing() throws Exception {
+    IdentityFiles files = new IdentityFiles(dir, NAME);
+    DeviceIdentity current = DeviceIdentity.generate(NAME, KeyType.EC_P256, Duration.ofDays(1));
+    files.write(current, false);
+    IdentityException e = assertThrows(IdentityException.class, files::promoteStaged);
+    assertTrue(e.getMessage().contains(".next.key.pem"), e.getMessage());
+    assertEquals(current.fingerprint(), files.load().fingerprint());
+    assertFalse(files.retired().exist());
+  }
+
   private IdentityFiles writeThenReplaceKey(String keyText) throws Exception {
     IdentityFiles files = new IdentityFiles(dir, NAME);
     files.write(DeviceIdentity.generate(NAME, KeyType.EC_P256, Duration.ofDays(1)), false);
