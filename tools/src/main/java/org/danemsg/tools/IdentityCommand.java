@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     description = "Create, show, publish and check this device's identity (key + certificate + TLSA record).",
     subcommands = {IdentityInitCommand.class, IdentityShowCommand.class, IdentityPublishCommand.class,
-        IdentityCheckCommand.class})
+        IdentityCheckCommand.class, IdentityRotateCommand.class})
 final class IdentityCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -17,6 +17,6 @@ final class IdentityCommand implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(),
-        "missing subcommand: init, show, publish or check");
+        "missing subcommand: init, show, publish, check or rotate");
   }
 }

@@ -117,6 +117,7 @@ class IdentityCommandsTest {
   void everyCommandHasHelp() {
     for (String[] args : new String[][] {{"--help"}, {"identity", "--help"}, {"identity", "init", "--help"},
         {"identity", "show", "--help"}, {"identity", "publish", "--help"}, {"identity", "check", "--help"},
+        {"identity", "rotate", "--help"},
         {"resolve", "--help"}}) {
       ToolsRun r = run(args);
       assertEquals(0, r.exit(), r::toString);
