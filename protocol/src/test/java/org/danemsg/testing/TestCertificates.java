@@ -58,6 +58,15 @@ public final class TestCertificates {
     return rsa(name, 2048);
   }
 
+  /**
+   * A self-signed certificate for {@code name} over existing keys (EC of any curve, or RSA): many
+   * distinct certificates can share one slow-to-make RSA key.
+   */
+  public static Identity withKeys(DnsName name, KeyPair keys) {
+    String signature = keys.getPublic().getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
+    return selfSigned(name, keys, signature);
+  }
+
   private static Identity selfSigned(DnsName name, KeyPair keys, String signature) {
     try {
       X500Name subject = new X500Name("CN=" + name);

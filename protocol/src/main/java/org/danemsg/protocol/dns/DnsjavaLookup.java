@@ -10,12 +10,17 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.PublicKey;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.TlsaRecord;
+import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.EDNSOption;
 import org.xbill.DNS.ExtendedErrorCodeOption;
@@ -49,6 +54,8 @@ final class DnsjavaLookup implements DaneLookup {
 
   private final DaneLookup.Settings settings;
   private final Resolver resolver;
+  /** The server without validation in front: for asking again why an answer did not validate. */
+  private final Resolver upstream;
 
   DnsjavaLookup(DaneLookup.Settings settings) {
     this(settings, UnaryOperator.identity());
@@ -63,6 +70,7 @@ final class DnsjavaLookup implements DaneLookup {
     // by SimpleResolver itself: ignoreTruncation stays false.
     simple.setEDNS(0, UDP_PAYLOAD, 0, List.of());
     Resolver head = upstream.apply(simple);
+    this.upstream = head;
     if (settings.dnssecOff()) {
       this.resolver = head;
     } else {
@@ -81,6 +89,7 @@ final class DnsjavaLookup implements DaneLookup {
 
   @Override
   public LookupResult lookup(DnsName name) {
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
     DnsServer server = settings.server();
     Message query;
     try {
@@ -94,7 +103,67 @@ final class DnsjavaLookup implements DaneLookup {
     } catch (IOException | RuntimeException e) {
       return failure(server, name, e);
     }
-    return interpret(server, name, response);
+    LookupResult result = interpret(server, name, response);
+    if (result instanceof LookupResult.Bogus bogus) {
+      return explainCnameLoop(bogus, query, deadline);
+    }
+    return result;
+  }
+
+  /**
+   * A CNAME loop reaches the validator as an answer without the record asked for and without a
+   * proof that there is none, so it says only "failed to prove NODATA" and drops the records. Asks
+   * the server once more, unvalidated and within what is left of the timeout, whether the name's
+   * CNAMEs lead back to themselves, so that the reason names what to fix in the zone.
+   */
+  private LookupResult explainCnameLoop(LookupResult.Bogus bogus, Message query, long deadline) {
+    long remaining = deadline - System.nanoTime();
+    if (remaining <= 0) {
+      return bogus;
+    }
+    Message unvalidated = Message.newQuery(query.getQuestion());
+    unvalidated.getHeader().setFlag(Flags.CD); // a validating recursive resolver would SERVFAIL it
+    Message raw;
+    try {
+      raw = upstream.sendAsync(unvalidated).toCompletableFuture().get(remaining, TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      return bogus;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return bogus;
+    }
+    List<Name> loop = cnameLoop(query.getQuestion().getName(), raw);
+    if (loop.isEmpty()) {
+      return bogus;
+    }
+    StringBuilder chain = new StringBuilder();
+    for (Name n : loop) {
+      chain.append(chain.length() == 0 ? "" : " -> ").append(n);
+    }
+    return new LookupResult.Bogus(bogus.server(), bogus.name(), "CNAME loop " + chain
+        + ": the zone's CNAMEs lead back to themselves, so no TLSA record can be reached"
+        + " (validator: " + bogus.validatorReason() + ")");
+  }
+
+  /** The CNAME chain from {@code start} in {@code response}'s answer if it loops, else empty. */
+  static List<Name> cnameLoop(Name start, Message response) {
+    Map<Name, Name> targets = new HashMap<>();
+    for (Record r : response.getSection(Section.ANSWER)) {
+      if (r instanceof CNAMERecord cname) {
+        targets.put(cname.getName(), cname.getTarget());
+      }
+    }
+    List<Name> chain = new ArrayList<>(List.of(start));
+    Name current = start;
+    while (targets.containsKey(current)) {
+      current = targets.get(current);
+      boolean seen = chain.contains(current);
+      chain.add(current);
+      if (seen) {
+        return chain;
+      }
+    }
+    return List.of();
   }
 
   private LookupResult interpret(DnsServer server, DnsName name, Message response) {
@@ -130,6 +199,7 @@ final class DnsjavaLookup implements DaneLookup {
     List<PublicKey> keys = new ArrayList<>();
     List<String> unusable = new ArrayList<>();
     long ttl = Long.MAX_VALUE;
+    int notExamined = 0;
     for (Record r : response.getSection(Section.ANSWER)) {
       if (!(r instanceof TLSARecord tlsa)) {
         continue; // CNAMEs on the way; validated with the rest
@@ -144,12 +214,20 @@ final class DnsjavaLookup implements DaneLookup {
         continue;
       }
       records.add(record);
+      if (keys.size() == MAX_KEYS_PER_NAME) {
+        notExamined++; // not even parsed: a zone must not be able to make lookups or messages costly
+        continue;
+      }
       TlsaRecord.KeyExtraction extraction = record.publicKey();
       if (extraction instanceof TlsaRecord.UsableKey usable) {
         keys.add(usable.key());
       } else if (extraction instanceof TlsaRecord.UnusableRecord bad) {
         unusable.add("record " + record + ": " + bad.reason());
       }
+    }
+    if (notExamined > 0) {
+      unusable.add(notExamined + " more record(s) not examined: too many records, only the first "
+          + MAX_KEYS_PER_NAME + " usable keys of a name are used");
     }
     if (records.isEmpty() && unusable.isEmpty()) {
       return new LookupResult.NoRecords(server, name, authenticated);
@@ -208,8 +286,14 @@ final class DnsjavaLookup implements DaneLookup {
     String detail;
     if (kind == LookupResult.TransientFailure.Kind.TIMEOUT) {
       detail = "no answer within the timeout";
-    } else if (causedBy(error, PortUnreachableException.class) || causedBy(error, ConnectException.class)) {
-      detail = "nothing answers DNS at " + server + " (port unreachable / connection refused)";
+    } else if (causedBy(error, ConnectException.class)) {
+      // Queries go over UDP; TCP is only tried after a truncated UDP answer
+      detail = "the UDP answer was truncated and " + server + " refused the TCP connection needed for"
+          + " the whole answer (the server, or a firewall, must allow DNS over TCP)";
+    } else if (causedBy(error, PortUnreachableException.class)) {
+      detail = "nothing answers DNS at " + server + " (UDP port unreachable)";
+    } else if (kind == LookupResult.TransientFailure.Kind.BAD_RESPONSE) {
+      detail = "the reply is not a valid DNS answer to the query: " + rootMessage(error);
     } else {
       detail = describe(error);
     }
@@ -226,12 +310,22 @@ final class DnsjavaLookup implements DaneLookup {
   }
 
   private static String describe(Throwable error) {
+    Throwable root = root(error);
+    String message = root.getMessage();
+    return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+
+  private static String rootMessage(Throwable error) {
+    Throwable root = root(error);
+    return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+  }
+
+  private static Throwable root(Throwable error) {
     Throwable root = error;
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String message = root.getMessage();
-    return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    return root;
   }
 
   static InetSocketAddress socketAddress(DnsServer server) {

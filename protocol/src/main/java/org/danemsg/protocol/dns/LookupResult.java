@@ -41,7 +41,8 @@ public sealed interface LookupResult {
    *
    * @param records every TLSA record at the name
    * @param usableKeys the keys of the usable records (never empty), in record order
-   * @param unusable why each other record cannot be used (empty when all are usable)
+   * @param unusable why each other record cannot be used (empty when all are usable); records past
+   *     {@link DaneLookup#MAX_KEYS_PER_NAME} usable keys share one entry
    * @param ttlSeconds the TTL of the TLSA RRset
    */
   record Secure(DnsServer server, DnsName name, List<TlsaRecord> records, List<PublicKey> usableKeys,

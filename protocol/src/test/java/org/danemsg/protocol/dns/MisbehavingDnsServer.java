@@ -1,0 +1,88 @@
+package org.danemsg.protocol.dns;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
+
+/**
+ * A broken DNS server for tests, on 127.0.0.1: every UDP query is answered with what {@code reply}
+ * makes of the query's bytes (nothing when it gives {@code null}). The same port is held on TCP by a
+ * bound socket that never listens, so a TCP connection to it is refused at once, and no other process
+ * can start listening there during the test.
+ */
+final class MisbehavingDnsServer implements AutoCloseable {
+
+  private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+  private final DatagramSocket udp;
+  private final Socket tcpHeldClosed;
+  private final AtomicInteger queries = new AtomicInteger();
+
+  private MisbehavingDnsServer(DatagramSocket udp, Socket tcpHeldClosed, UnaryOperator<byte[]> reply) {
+    this.udp = udp;
+    this.tcpHeldClosed = tcpHeldClosed;
+    Thread responder = new Thread(() -> serve(reply), "misbehaving DNS server :" + udp.getLocalPort());
+    responder.setDaemon(true);
+    responder.start();
+  }
+
+  /** Starts answering queries with {@code reply}. */
+  static MisbehavingDnsServer start(UnaryOperator<byte[]> reply) {
+    IOException last = null;
+    for (int attempt = 0; attempt < 10; attempt++) { // the TCP side of a free UDP port may be taken
+      DatagramSocket udp = null;
+      try {
+        udp = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
+        Socket tcp = new Socket();
+        tcp.bind(new InetSocketAddress(LOOPBACK, udp.getLocalPort()));
+        return new MisbehavingDnsServer(udp, tcp, reply);
+      } catch (IOException e) {
+        last = e;
+        if (udp != null) {
+          udp.close();
+        }
+      }
+    }
+    throw new UncheckedIOException("no 127.0.0.1 port free on both UDP and TCP", last);
+  }
+
+  /** Where it answers. */
+  DnsServer server() {
+    return new DnsServer("127.0.0.1", udp.getLocalPort());
+  }
+
+  /** How many UDP queries it received so far. */
+  int queries() {
+    return queries.get();
+  }
+
+  @Override
+  public void close() throws IOException {
+    udp.close();
+    tcpHeldClosed.close();
+  }
+
+  private void serve(UnaryOperator<byte[]> reply) {
+    byte[] buffer = new byte[65535];
+    while (!udp.isClosed()) {
+      DatagramPacket query = new DatagramPacket(buffer, buffer.length);
+      try {
+        udp.receive(query);
+        queries.incrementAndGet();
+        byte[] answer = reply.apply(Arrays.copyOf(query.getData(), query.getLength()));
+        if (answer != null) {
+          udp.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
+        }
+      } catch (IOException closed) {
+        return;
+      }
+    }
+  }
+}
