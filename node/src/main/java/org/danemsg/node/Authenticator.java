@@ -306,7 +306,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     Entry entry = verified.entry();
     if (verified.result() instanceof Envelope.Opened opened) {
       getContext().ask(Printer.Outcome.class, printer, Duration.ofSeconds(30),
-          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), ref),
+          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), entry.payload(), ref),
           (outcome, error) -> new ParkedSettled(entry, outcome != null ? outcome
               : new Printer.Failed("the printer did not answer: " + error)));
     } else {

@@ -222,7 +222,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     CompletionStage<InFlight> settle(InFlight m) {
       Authenticator.Verdict verdict = (Authenticator.Verdict) m.step();
       if (verdict instanceof Authenticator.Authentic authentic) {
-        return askPrinter(m, ref -> new Printer.Deliver(authentic.message(), authentic.dnssecValidated(), ref));
+        return askPrinter(m, ref -> new Printer.Deliver(authentic.message(), authentic.dnssecValidated(), m.payload(), ref));
       }
       if (verdict instanceof Authenticator.Refused refused) {
         return askPrinter(m, ref -> new Printer.Quarantine(refused.refusal(), m.payload(), ref));

@@ -45,8 +45,9 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    * Deliver an authenticated message.
    *
    * @param dnssecValidated false in the DNSSEC-off lab mode: the output says so
+   * @param payload the MQTT payload, quarantined if the message turns out to be a replay
    */
-  public record Deliver(OpenedMessage message, boolean dnssecValidated, ActorRef<Outcome> replyTo)
+  public record Deliver(OpenedMessage message, boolean dnssecValidated, byte[] payload, ActorRef<Outcome> replyTo)
       implements Command {}
 
   /** Record a refused message. */
@@ -139,7 +140,13 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + m.id()
           + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
           m.sender());
-      quarantine(refusal, null);
+      try {
+        quarantine(refusal, deliver.payload());
+      } catch (RuntimeException e) {
+        getContext().getLog().error("cannot write to the quarantine file: {}", e.toString());
+        deliver.replyTo().tell(new Failed(e.toString()));
+        return this;
+      }
       deliver.replyTo().tell(new Quarantined(refusal));
       return this;
     }
