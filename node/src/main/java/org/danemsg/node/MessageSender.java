@@ -61,6 +61,19 @@ public final class MessageSender implements AutoCloseable {
    */
   public static MessageSender connect(NodeSettings settings, DeviceIdentity identity, Duration timeout)
       throws SendException {
+    MessageSender sender = create(settings, identity, timeout);
+    try {
+      sender.reconnect();
+    } catch (SendException e) {
+      sender.close();
+      throw e;
+    }
+    return sender;
+  }
+
+  /** A sender that connects to the broker when it first publishes. */
+  public static MessageSender create(NodeSettings settings, DeviceIdentity identity, Duration timeout)
+      throws SendException {
     Objects.requireNonNull(identity, "identity");
     NodeSettings.Mqtt mqtt = settings.mqtt();
     String clientId = "danemsg-send-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
@@ -85,9 +98,7 @@ public final class MessageSender implements AutoCloseable {
     if (tls != null) {
       options.setSocketFactory(tls);
     }
-    MessageSender sender = new MessageSender(settings, identity, timeout, client, options);
-    sender.reconnect();
-    return sender;
+    return new MessageSender(settings, identity, timeout, client, options);
   }
 
   /** Connects again after the broker went away (a no-op while connected). */
@@ -98,7 +109,6 @@ public final class MessageSender implements AutoCloseable {
     try {
       client.connect(options).waitForCompletion(timeout.toMillis());
     } catch (MqttException e) {
-      close();
       throw new SendException(describe(e, "cannot connect to the broker " + settings.mqtt().uri()), e);
     }
   }
@@ -112,20 +122,9 @@ public final class MessageSender implements AutoCloseable {
    */
   public Sent send(DnsName recipient, String text, Profile profile) throws SendException {
     LookupResult found = keys.lookupBlocking(recipient);
-    boolean dnssec = found instanceof LookupResult.Secure;
-    if (!dnssec && !(found instanceof LookupResult.Unauthenticated && settings.dns().dnssecOff())
-        || found.usableKeys().isEmpty()) {
-      throw new SendException("no secure key for " + found.describe());
-    }
-    PublicKey key = found.usableKeys().get(0);
-    byte[] payload;
-    try {
-      payload = envelope.seal(text, identity, recipient, key, profile);
-    } catch (SealException e) {
-      throw new SendException(e.getMessage(), e);
-    }
+    byte[] payload = seal(recipient, text, profile);
     publish(recipient, payload);
-    return new Sent(recipient, payload.length, profile, dnssec);
+    return new Sent(recipient, payload.length, profile, found instanceof LookupResult.Secure);
   }
 
   /** Publishes a payload as it is at QoS 1 on {@code topic}'s topic and waits for the PUBACK. */
@@ -156,6 +155,7 @@ public final class MessageSender implements AutoCloseable {
 
   /** Publishes without waiting (many messages at once); wait on the result. */
   public Publishing publishAsync(DnsName topic, byte[] payload) throws SendException {
+    reconnect();
     MqttMessage message = new MqttMessage(payload);
     message.setQos(1);
     try {
@@ -168,11 +168,15 @@ public final class MessageSender implements AutoCloseable {
   /** The payload {@link #send} would publish, without publishing it (tests capture payloads so). */
   public byte[] seal(DnsName recipient, String text, Profile profile) throws SendException {
     LookupResult found = keys.lookupBlocking(recipient);
-    if (found.usableKeys().isEmpty()) {
+    boolean usable = found instanceof LookupResult.Secure
+        || (found instanceof LookupResult.Unauthenticated && settings.dns().dnssecOff());
+    if (!usable || found.usableKeys().isEmpty()) {
       throw new SendException("no secure key for " + found.describe());
     }
+    // DNS cannot say which of several records is the newest; the first usable one is taken.
+    PublicKey key = found.usableKeys().get(0);
     try {
-      return envelope.seal(text, identity, recipient, found.usableKeys().get(0), profile);
+      return envelope.seal(text, identity, recipient, key, profile);
     } catch (SealException e) {
       throw new SendException(e.getMessage(), e);
     }
