@@ -78,12 +78,17 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
   /** The guardian of a node with {@code identity} (already loaded and checked). */
   public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, Options options) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      if (!settings.healthInterval().isZero()) {
-        timers.startTimerWithFixedDelay("health", new HealthTick(), settings.healthInterval());
+    return Behaviors.setup(context -> {
+      Duration every = settings.healthInterval();
+      if (!every.isZero()) {
+        // Not Behaviors.withTimers: timer messages never reached this behavior as the system's guardian
+        // (seen with Pekko 1.7.0), so the system scheduler sends the tick instead.
+        ActorRef<Command> self = context.getSelf();
+        context.getSystem().scheduler().scheduleAtFixedRate(every, every, () -> self.tell(new HealthTick()),
+            context.getExecutionContext());
       }
       return new NodeGuardian(context, settings, identity, options);
-    }));
+    });
   }
 
   private NodeGuardian(ActorContext<Command> context, NodeSettings settings, DeviceIdentity identity,
