@@ -1,7 +1,6 @@
 package org.danemsg.node;
 
 import java.net.ConnectException;
-import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -214,10 +213,5 @@ public final class MessageSender implements AutoCloseable {
       why = e.getMessage();
     }
     return what + ": " + why;
-  }
-
-  /** UTF-8 bytes of a text, for callers that count sizes. */
-  static int utf8Length(String text) {
-    return text.getBytes(StandardCharsets.UTF_8).length;
   }
 }

@@ -94,7 +94,7 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
       String description = result.describe();
       if (!description.equals(lastFailure.put(name, description))) {
         getContext().getLog().warn("DNS: {}; next: {}", description, result.isTransient()
-            ? "not cached, asked again when the parked messages are retried"
+            ? "not cached; parked messages and the identity check ask again on their next retry"
             : "messages claiming this sender are rejected (answer kept " + negativeTtl + ")");
       }
     }

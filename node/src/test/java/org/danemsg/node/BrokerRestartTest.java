@@ -82,20 +82,8 @@ class BrokerRestartTest {
           throw e;
         }
         out.close();
-        out = connectWithRetry(sender, deadline);
-      }
-    }
-  }
+        out = sender.sender(); // broker.restart() returns once the broker accepts connections
 
-  private static MessageSender connectWithRetry(TestDevice sender, long deadline) throws Exception {
-    while (true) {
-      try {
-        return sender.sender();
-      } catch (SendException e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Poll.until(Duration.ofSeconds(1), () -> false || true, () -> "");
       }
     }
   }

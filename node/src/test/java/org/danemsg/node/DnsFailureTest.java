@@ -62,6 +62,31 @@ class DnsFailureTest {
   }
 
   @Test
+  void parkedMessageSurvivesANodeRestart() throws Exception {
+    TestDevice receiver = receiver("resilient");
+    TestDevice unknown = TestDevice.published(knot, broker, "stranger", KeyType.EC_P256);
+    try (MessageSender fromUnknown = unknown.sender()) {
+      byte[] sealed = fromUnknown.seal(receiver.name, "parked across a restart", Profile.NATIVE);
+      Node first = receiver.start();
+      knot.stop();
+      try {
+        fromUnknown.publish(receiver.name, sealed);
+        Poll.until(WITHIN, () -> first.health().join().parked() == 1, () -> "not parked");
+        first.stop(); // acked: from now on only the parked file holds the message
+      } finally {
+        knot.restart();
+      }
+      assertEquals(1, parkedFiles(receiver));
+      try (Node second = receiver.start()) {
+        receiver.awaitDelivered("parked across a restart", WITHIN);
+        assertFalse(LogRecorder.linesWith("INFO", "taking up 1 message(s) parked by an earlier run").isEmpty());
+        Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
+        assertEquals(1, receiver.inbox().size());
+      }
+    }
+  }
+
+  @Test
   void parkedMessageIsQuarantinedWhenDnsStaysDownPastTheLimit() throws Exception {
     TestDevice receiver = receiver("hopeless").with("parking.give-up-after", "2s");
     TestDevice unknown = TestDevice.published(knot, broker, "silent", KeyType.EC_P256);
