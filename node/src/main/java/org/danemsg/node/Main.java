@@ -1,0 +1,63 @@
+package org.danemsg.node;
+
+import com.typesafe.config.Config;
+import java.nio.file.Path;
+import java.time.Duration;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar node.jar [--config FILE]}: runs a node until SIGTERM or SIGINT, then finishes the
+ * messages in flight (up to {@code drain-timeout}) and exits 0. A bad setting or identity stops it at
+ * start with one line on stderr and exit status 1; bad usage exits 2.
+ */
+public final class Main {
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    Path configFile = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--config" -> {
+          if (i + 1 >= args.length) {
+            usage("--config needs a file");
+          }
+          configFile = Path.of(args[++i]);
+        }
+        case "-h", "--help" -> {
+          System.out.println("usage: java -jar node.jar [--config FILE]\n"
+              + "Settings: see reference.conf in the jar; environment: IDENTITY_NAME, CRYPTO_PATH, MQTT_HOST,"
+              + " MQTT_PORT, MAX_MESSAGE_SIZE, DNS_SERVER, DNSSEC_TRUST_ANCHOR, DNSSEC_OFF, DATA_PATH,"
+              + " MQTT_USERNAME, MQTT_PASSWORD, MQTT_TLS, MQTT_CA_FILE, MQTT_CLIENT_ID, HEALTH_INTERVAL.");
+          System.exit(0);
+        }
+        default -> usage("unknown argument '" + args[i] + "'");
+      }
+    }
+    Node node;
+    try {
+      Config config = NodeSettings.config(configFile);
+      node = Node.start(config);
+    } catch (SettingsException e) {
+      System.err.println("danemsg node: " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+    // Handle the signals ourselves: the JVM's default handler would exit with 143 after the hooks.
+    sun.misc.SignalHandler stop = signal -> new Thread(() -> {
+      node.stop();
+      System.exit(0);
+    }, "shutdown").start();
+    Signal.handle(new Signal("TERM"), stop);
+    Signal.handle(new Signal("INT"), stop);
+    while (!node.awaitTermination(Duration.ofDays(1))) {
+      // keep running
+    }
+    System.exit(0);
+  }
+
+  private static void usage(String message) {
+    System.err.println("danemsg node: " + message + " (usage: java -jar node.jar [--config FILE])");
+    System.exit(2);
+  }
+}

@@ -1,0 +1,136 @@
+package org.danemsg.node;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.danemsg.protocol.CryptoProviders;
+import org.danemsg.protocol.DeviceIdentity;
+import org.danemsg.protocol.IdentityException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running node: one actor system with the {@link NodeGuardian} and its actors. {@link #start} checks
+ * the settings, the identity and the data folder first, so that each of them stops the node at once
+ * with one clear line ({@link SettingsException}) instead of an actor failing later.
+ */
+public final class Node implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Node.class);
+
+  private final ActorSystem<NodeGuardian.Command> system;
+  private final NodeSettings settings;
+
+  private Node(ActorSystem<NodeGuardian.Command> system, NodeSettings settings) {
+    this.system = system;
+    this.settings = settings;
+  }
+
+  /** Starts a node configured by {@code config} (its {@code danemsg} section), printing to stdout. */
+  public static Node start(Config config) {
+    return start(config, new NodeGuardian.Options(System.out, Clock.systemUTC(), Printer.Hook.none()));
+  }
+
+  /**
+   * Starts a node.
+   *
+   * @throws SettingsException when a setting, the identity files or the data folder are unusable
+   */
+  public static Node start(Config config, NodeGuardian.Options options) {
+    NodeSettings settings = NodeSettings.from(config);
+    DeviceIdentity identity;
+    try {
+      identity = settings.identityFiles().load();
+    } catch (IdentityException e) {
+      throw new SettingsException("identity " + settings.identityName() + " in " + settings.cryptoPath()
+          + " (CRYPTO_PATH): " + e.getMessage().replaceAll("\\s*\\R\\s*", " "));
+    }
+    try {
+      Files.createDirectories(settings.dataPath());
+      if (!Files.isWritable(settings.dataPath())) {
+        throw new IOException("not writable");
+      }
+    } catch (IOException e) {
+      throw new SettingsException("setting danemsg.data-path (DATA_PATH) " + settings.dataPath()
+          + " cannot be used: " + e.getMessage());
+    }
+    BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
+    CryptoProviders.bouncyCastleFirst();
+    LOG.info("starting node {} ({}), broker {}, DNS {} with {}, data in {}", identity.name(),
+        org.danemsg.protocol.KeyType.describe(identity.publicKey()), settings.mqtt().uri(),
+        settings.dns().server(), settings.dns().dnssecOff() ? "NO DNSSEC validation"
+            : "DNSSEC validation against " + settings.dns().trustAnchors().source(), settings.dataPath());
+    if (settings.dns().dnssecOff()) {
+      LOG.warn("DNSSEC validation is OFF (DNSSEC_OFF): senders are NOT authenticated, anyone on the DNS path"
+          + " can impersonate them; every message is labelled so. Use this only in a lab.");
+    }
+    ActorSystem<NodeGuardian.Command> system =
+        ActorSystem.create(NodeGuardian.create(settings, identity, options), "danemsg-node", config);
+    Duration drain = settings.drainTimeout();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->
+        AskPattern.<NodeGuardian.Command, Done>ask(system, NodeGuardian.Drain::new, drain, system.scheduler())
+            .exceptionally(e -> {
+              LOG.warn("in-flight messages did not finish within {} s; they will be redelivered",
+                  drain.toSeconds());
+              return Done.getInstance();
+            }));
+    return new Node(system, settings);
+  }
+
+  /** The settings the node runs with. */
+  public NodeSettings settings() {
+    return settings;
+  }
+
+  /** The counters of all actors. */
+  public CompletableFuture<NodeGuardian.Health> health() {
+    return AskPattern.<NodeGuardian.Command, NodeGuardian.Health>ask(system, NodeGuardian.GetHealth::new,
+        Duration.ofSeconds(10), system.scheduler()).toCompletableFuture();
+  }
+
+  /** Drains in-flight messages and stops (what SIGTERM does); waits for the actor system to end. */
+  public void stop() {
+    try {
+      CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.jvmExitReason()).toCompletableFuture()
+          .get(settings.drainTimeout().toSeconds() + 30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("shutdown did not complete cleanly: {}", e.toString());
+    }
+    awaitTermination(Duration.ofSeconds(30));
+  }
+
+  /** Stops the pipeline without acking or draining anything, then the actor system (a crash, for tests). */
+  public void crash() {
+    system.tell(new NodeGuardian.Abort());
+    system.terminate();
+  }
+
+  /** Waits until the actor system has ended; false on timeout. */
+  public boolean awaitTermination(Duration timeout) {
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  /** Options for a node printing to {@code out}. */
+  public static NodeGuardian.Options options(PrintStream out) {
+    return new NodeGuardian.Options(out, Clock.systemUTC(), Printer.Hook.none());
+  }
+}

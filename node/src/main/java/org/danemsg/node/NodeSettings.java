@@ -1,0 +1,356 @@
+package org.danemsg.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.IdentityFiles;
+import org.danemsg.protocol.dns.DaneLookup;
+import org.danemsg.protocol.dns.DnsServer;
+import org.danemsg.protocol.dns.TlsaCache;
+import org.danemsg.protocol.dns.TrustAnchors;
+
+/**
+ * The node's configuration (section {@code danemsg} of {@code reference.conf}), read and checked once
+ * at start. {@link #from(Config)} throws a {@link SettingsException} whose one-line message names the
+ * first bad setting, its environment variable and what is wrong. Used by the node and by
+ * {@code tools send}, so both read the same identity, DNS and broker settings.
+ */
+public record NodeSettings(
+    DnsName identityName,
+    Path cryptoPath,
+    Path dataPath,
+    int maxMessageSize,
+    Mqtt mqtt,
+    Dns dns,
+    Parking parking,
+    Duration publicationCheckInterval,
+    Duration identityFileCheckInterval,
+    Duration healthInterval,
+    Duration drainTimeout,
+    int quarantinePayloadLimit,
+    int parallelism) {
+
+  /**
+   * Broker connection.
+   *
+   * @param username empty for an anonymous broker
+   * @param caFile {@code null} for the JVM's trust store
+   */
+  public record Mqtt(String host, int port, String username, String password, boolean tls, Path caFile,
+      String clientId, Duration keepAlive, Duration connectTimeout, Duration reconnectMinBackoff,
+      Duration reconnectMaxBackoff, int bufferSize) {
+
+    /** {@code tcp://host:port} or {@code ssl://host:port}, the form Paho takes. */
+    public String uri() {
+      String h = host.contains(":") ? "[" + host + "]" : host;
+      return (tls ? "ssl://" : "tcp://") + h + ":" + port;
+    }
+  }
+
+  /**
+   * DNS lookups.
+   *
+   * @param trustAnchorFile {@code null} for the built-in IANA root anchors
+   */
+  public record Dns(DnsServer server, Path trustAnchorFile, TrustAnchors trustAnchors, boolean dnssecOff,
+      Duration timeout, Duration negativeTtl, Duration maxTtl) {}
+
+  /** Retrying messages whose sender's DNS answer is transiently unavailable. */
+  public record Parking(Duration minBackoff, Duration maxBackoff, Duration giveUpAfter, int maxMessages) {}
+
+  private static final Map<String, String> ENV = Map.ofEntries(
+      Map.entry("identity-name", "IDENTITY_NAME"),
+      Map.entry("crypto-path", "CRYPTO_PATH"),
+      Map.entry("data-path", "DATA_PATH"),
+      Map.entry("max-message-size", "MAX_MESSAGE_SIZE"),
+      Map.entry("mqtt.host", "MQTT_HOST"),
+      Map.entry("mqtt.port", "MQTT_PORT"),
+      Map.entry("mqtt.username", "MQTT_USERNAME"),
+      Map.entry("mqtt.password", "MQTT_PASSWORD"),
+      Map.entry("mqtt.tls", "MQTT_TLS"),
+      Map.entry("mqtt.ca-file", "MQTT_CA_FILE"),
+      Map.entry("mqtt.client-id", "MQTT_CLIENT_ID"),
+      Map.entry("dns.server", "DNS_SERVER"),
+      Map.entry("dns.trust-anchor", "DNSSEC_TRUST_ANCHOR"),
+      Map.entry("dns.dnssec-off", "DNSSEC_OFF"),
+      Map.entry("health-interval", "HEALTH_INTERVAL"));
+
+  /** The settings from the default configuration (reference.conf, environment, system properties). */
+  public static NodeSettings load() {
+    return from(ConfigFactory.load());
+  }
+
+  /**
+   * The configuration of a node: {@code file} (when not null) over the defaults, resolved.
+   *
+   * @throws SettingsException when the file cannot be read or parsed
+   */
+  public static Config config(Path file) {
+    try {
+      if (file == null) {
+        return ConfigFactory.load();
+      }
+      if (!Files.isReadable(file)) {
+        throw new SettingsException("--config " + file + ": the file does not exist or is not readable");
+      }
+      return ConfigFactory.load(ConfigFactory.parseFile(file.toFile()));
+    } catch (ConfigException e) {
+      throw new SettingsException("configuration: " + oneLine(e.getMessage()));
+    }
+  }
+
+  /**
+   * Reads and checks the {@code danemsg} section of {@code config}.
+   *
+   * @throws SettingsException naming the first missing or bad setting
+   */
+  public static NodeSettings from(Config config) {
+    Config c;
+    try {
+      c = config.getConfig("danemsg");
+    } catch (ConfigException e) {
+      throw new SettingsException("configuration has no danemsg section: " + oneLine(e.getMessage()));
+    }
+    Reader r = new Reader(c);
+    String nameText = r.string("identity-name");
+    if (nameText.isBlank()) {
+      throw r.bad("identity-name", "is not set: give this device's DNS name, e.g. alice._device.example.com");
+    }
+    String nameProblem = DnsName.problemWith(nameText.strip());
+    if (nameProblem != null) {
+      throw r.bad("identity-name", "'" + printable(nameText) + "' is not a DNS name: " + nameProblem);
+    }
+    DnsName name = DnsName.parse(nameText.strip());
+    Path cryptoPath = r.path("crypto-path");
+    Path dataPath = r.path("data-path");
+    int maxSize = r.integer("max-message-size", 1024, 16 * 1024 * 1024);
+
+    String host = r.string("mqtt.host").strip();
+    if (host.isEmpty()) {
+      throw r.bad("mqtt.host", "is empty: give the broker's host name or address");
+    }
+    int port = r.integer("mqtt.port", 1, 65535);
+    String username = r.string("mqtt.username");
+    String password = r.string("mqtt.password");
+    if (username.isEmpty() && !password.isEmpty()) {
+      throw r.bad("mqtt.username", "is empty but a password is set (MQTT_PASSWORD)");
+    }
+    boolean tls = r.bool("mqtt.tls");
+    String caText = r.string("mqtt.ca-file").strip();
+    Path caFile = null;
+    if (!caText.isEmpty()) {
+      caFile = r.path("mqtt.ca-file");
+      if (!Files.isReadable(caFile)) {
+        throw r.bad("mqtt.ca-file", caFile + " does not exist or is not readable");
+      }
+      if (!tls) {
+        throw r.bad("mqtt.ca-file", "is set but TLS is off: set MQTT_TLS=true too");
+      }
+    }
+    String clientId = r.string("mqtt.client-id").strip();
+    if (clientId.isEmpty()) {
+      clientId = clientIdFor(name);
+    } else if (clientId.length() > 65535) {
+      throw r.bad("mqtt.client-id", "is too long");
+    }
+    Mqtt mqtt = new Mqtt(host, port, username, password, tls, caFile, clientId,
+        r.duration("mqtt.keep-alive", true), r.duration("mqtt.connect-timeout", false),
+        r.duration("mqtt.reconnect-min-backoff", false), r.duration("mqtt.reconnect-max-backoff", false),
+        r.integer("mqtt.buffer-size", 1, 100_000));
+
+    String serverText = r.string("dns.server").strip();
+    DnsServer server;
+    if (serverText.isEmpty()) {
+      try {
+        server = DnsServer.systemDefault();
+      } catch (IllegalStateException e) {
+        throw r.bad("dns.server", "is not set and " + oneLine(e.getMessage()));
+      }
+    } else {
+      try {
+        server = DnsServer.parse(serverText);
+      } catch (IllegalArgumentException e) {
+        throw r.bad("dns.server", oneLine(e.getMessage()));
+      }
+    }
+    boolean dnssecOff = r.bool("dns.dnssec-off");
+    String anchorText = r.string("dns.trust-anchor").strip();
+    Path anchorFile = null;
+    TrustAnchors anchors;
+    if (anchorText.isEmpty()) {
+      anchors = TrustAnchors.ianaRoot();
+    } else {
+      anchorFile = r.path("dns.trust-anchor");
+      try {
+        anchors = TrustAnchors.fromFile(anchorFile);
+      } catch (IllegalArgumentException e) {
+        throw r.bad("dns.trust-anchor", oneLine(e.getMessage()));
+      }
+    }
+    Dns dns = new Dns(server, anchorFile, anchors, dnssecOff, r.duration("dns.timeout", false),
+        r.duration("dns.negative-ttl", true), r.duration("dns.max-ttl", true));
+
+    Parking parking = new Parking(r.duration("parking.min-backoff", false),
+        r.duration("parking.max-backoff", false), r.duration("parking.give-up-after", true),
+        r.integer("parking.max-messages", 0, 10_000_000));
+    if (parking.maxBackoff().compareTo(parking.minBackoff()) < 0) {
+      throw r.bad("parking.max-backoff", "is shorter than parking.min-backoff");
+    }
+    if (mqtt.reconnectMaxBackoff().compareTo(mqtt.reconnectMinBackoff()) < 0) {
+      throw r.bad("mqtt.reconnect-max-backoff", "is shorter than mqtt.reconnect-min-backoff");
+    }
+    int parallelism = r.integer("parallelism", 0, 1024);
+    return new NodeSettings(name, cryptoPath, dataPath, maxSize, mqtt, dns, parking,
+        r.duration("identity.publication-check-interval", false),
+        r.duration("identity.file-check-interval", false),
+        r.duration("health-interval", true),
+        r.duration("drain-timeout", false),
+        r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
+        parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism);
+  }
+
+  /**
+   * {@code danemsg-<name>} when it fits the 23 characters MQTT 3.1.1 servers must accept, else
+   * {@code danemsg-} and 15 hex digits of the name's SHA-256: fixed per name, so the broker keeps the
+   * session across restarts, and different for different names.
+   */
+  public static String clientIdFor(DnsName name) {
+    String plain = "danemsg-" + name.canonical();
+    if (plain.length() <= 23) {
+      return plain;
+    }
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256")
+          .digest(name.canonical().getBytes(StandardCharsets.UTF_8));
+      return "danemsg-" + HexFormat.of().formatHex(hash).substring(0, 15);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing from the JDK", e);
+    }
+  }
+
+  /** This node's identity files. */
+  public IdentityFiles identityFiles() {
+    return new IdentityFiles(cryptoPath, identityName);
+  }
+
+  /** Lookup settings for the configured server and anchors. */
+  public DaneLookup.Settings lookupSettings() {
+    return new DaneLookup.Settings(dns.server(), dns.dnssecOff() ? null : dns.trustAnchors(), dns.timeout(),
+        dns.dnssecOff());
+  }
+
+  /** Cache settings from the configured TTLs. */
+  public TlsaCache.Settings cacheSettings() {
+    return TlsaCache.Settings.defaults().withMaxPositiveTtl(dns.maxTtl()).withNegativeTtl(dns.negativeTtl());
+  }
+
+  /** Envelope settings with the configured payload limit. */
+  public Envelope.Settings envelopeSettings() {
+    return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize);
+  }
+
+  private static String printable(String text) {
+    return text.codePoints().mapToObj(cp -> cp < 0x20 || cp == 0x7f ? "?" : Character.toString(cp))
+        .collect(java.util.stream.Collectors.joining());
+  }
+
+  private static String oneLine(String text) {
+    return text == null ? "" : text.replaceAll("\\s*\\R\\s*", " ").strip();
+  }
+
+  /** Reads values, turning every problem into a one-line {@link SettingsException}. */
+  private static final class Reader {
+    private final Config c;
+
+    Reader(Config c) {
+      this.c = c;
+    }
+
+    SettingsException bad(String key, String what) {
+      String env = ENV.get(key);
+      return new SettingsException("setting danemsg." + key + (env == null ? "" : " (" + env + ")") + " "
+          + what);
+    }
+
+    String string(String key) {
+      try {
+        return c.getString(key);
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "is not a string: " + oneLine(e.getMessage()));
+      }
+    }
+
+    Path path(String key) {
+      String text = string(key).strip();
+      if (text.isEmpty()) {
+        throw bad(key, "is empty: give a folder or file path");
+      }
+      try {
+        return Path.of(text);
+      } catch (InvalidPathException e) {
+        throw bad(key, "'" + text + "' is not a valid path: " + e.getReason());
+      }
+    }
+
+    int integer(String key, int min, int max) {
+      int value;
+      try {
+        value = c.getInt(key);
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be a whole number, got '" + raw(key) + "'");
+      }
+      if (value < min || value > max) {
+        throw bad(key, "must be between " + min + " and " + max + ", got " + value);
+      }
+      return value;
+    }
+
+    boolean bool(String key) {
+      try {
+        return c.getBoolean(key);
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be true or false, got '" + raw(key) + "'");
+      }
+    }
+
+    Duration duration(String key, boolean zeroAllowed) {
+      Duration value;
+      try {
+        value = c.getDuration(key);
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be a duration such as 500ms, 30s, 5m, got '" + raw(key) + "'");
+      }
+      if (value.isNegative() || (!zeroAllowed && value.isZero())) {
+        throw bad(key, "must be " + (zeroAllowed ? "zero or more" : "more than zero") + ", got '" + raw(key) + "'");
+      }
+      return value;
+    }
+
+    private String raw(String key) {
+      try {
+        return oneLine(String.valueOf(c.getValue(key).unwrapped()));
+      } catch (ConfigException e) {
+        return "?";
+      }
+    }
+  }
+}

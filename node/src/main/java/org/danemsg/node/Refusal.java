@@ -1,0 +1,29 @@
+package org.danemsg.node;
+
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Rejection;
+
+/**
+ * Why the node did not deliver a message: every {@link Rejection.Reason} of the envelope, plus the
+ * node's own {@link #REPLAY} and {@link #SENDER_DNS_UNAVAILABLE}. The reason is a stable code (for
+ * counters, the quarantine file and tests), the detail is for people.
+ *
+ * @param sender the claimed sender when known, else {@code null}
+ */
+public record Refusal(String reason, String detail, DnsName sender) {
+
+  /** The message (sender + id) was delivered already: a replayed capture or a QoS 1 redelivery. */
+  public static final String REPLAY = "REPLAY";
+  /** DNS stayed transiently unavailable for the sender until the parking limit ran out. */
+  public static final String SENDER_DNS_UNAVAILABLE = "SENDER_DNS_UNAVAILABLE";
+
+  /** The refusal for an envelope's rejection. */
+  public static Refusal of(Rejection rejection) {
+    return new Refusal(rejection.reason().name(), rejection.detail(), rejection.sender());
+  }
+
+  @Override
+  public String toString() {
+    return reason + (sender == null ? "" : " from " + sender) + ": " + detail;
+  }
+}

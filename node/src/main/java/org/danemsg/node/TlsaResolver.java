@@ -1,0 +1,109 @@
+package org.danemsg.node;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.dns.LookupResult;
+import org.danemsg.protocol.dns.TlsaCache;
+
+/**
+ * Owns DNS: DANE/DNSSEC-validated TLSA lookups through a {@link TlsaCache} (TTL-bounded, a short
+ * negative cache, one query in flight per name). The blocking lookups run on the executor given to the
+ * cache (the node's {@code danemsg.dns-dispatcher}); results come back through {@code pipeToSelf}, so
+ * the actor never blocks.
+ *
+ * <p>Failures are what operators diagnose, so each is logged once per name (again only when it
+ * changes or after the name resolved in between), at WARN, with the name, the server, the kind of
+ * failure (timeout, SERVFAIL, NXDOMAIN, no TLSA, no usable record, DNSSEC insecure, DNSSEC bogus with
+ * the validator's reason) and what the node does next.
+ */
+public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
+
+  /** What the resolver does. */
+  public sealed interface Command {}
+
+  /**
+   * Look up {@code name}'s keys; the reply is the {@link LookupResult}.
+   *
+   * @param fresh skip the cache (the identity check wants what DNS says now)
+   */
+  public record Lookup(DnsName name, boolean fresh, ActorRef<LookupResult> replyTo) implements Command {}
+
+  /** Reply with the cache counters. */
+  public record GetStats(ActorRef<TlsaCache.Stats> replyTo) implements Command {}
+
+  private record Resolved(DnsName name, LookupResult result, ActorRef<LookupResult> replyTo)
+      implements Command {}
+
+  private static final int REMEMBERED_FAILURES = 1000;
+
+  private final TlsaCache cache;
+  private final String negativeTtl;
+  private final Map<DnsName, String> lastFailure = new LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<DnsName, String> eldest) {
+      return size() > REMEMBERED_FAILURES; // hostile senders may name endless names
+    }
+  };
+
+  /** A resolver using {@code cache}; the cache's executor runs the blocking lookups. */
+  public static Behavior<Command> create(TlsaCache cache, java.time.Duration negativeTtl) {
+    return Behaviors.setup(context -> new TlsaResolver(context, cache, negativeTtl));
+  }
+
+  private TlsaResolver(ActorContext<Command> context, TlsaCache cache, java.time.Duration negativeTtl) {
+    super(context);
+    this.cache = cache;
+    this.negativeTtl = negativeTtl.toSeconds() + " s";
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Lookup.class, this::onLookup)
+        .onMessage(Resolved.class, this::onResolved)
+        .onMessage(GetStats.class, this::onGetStats)
+        .build();
+  }
+
+  private Behavior<Command> onLookup(Lookup lookup) {
+    if (lookup.fresh()) {
+      cache.invalidate(lookup.name());
+    }
+    getContext().pipeToSelf(cache.lookup(lookup.name()), (result, error) -> new Resolved(lookup.name(),
+        result != null ? result : new LookupResult.TransientFailure(null, lookup.name(),
+            LookupResult.TransientFailure.Kind.BAD_RESPONSE, "lookup failed: " + error),
+        lookup.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onResolved(Resolved resolved) {
+    LookupResult result = resolved.result();
+    DnsName name = resolved.name();
+    if (!result.usableKeys().isEmpty()) {
+      if (lastFailure.remove(name) != null) {
+        getContext().getLog().info("DNS: {} resolves again: {}", name, result.describe());
+      }
+    } else {
+      String description = result.describe();
+      if (!description.equals(lastFailure.put(name, description))) {
+        getContext().getLog().warn("DNS: {}; next: {}", description, result.isTransient()
+            ? "not cached; parked messages and the identity check ask again on their next retry"
+            : "messages claiming this sender are rejected (answer kept " + negativeTtl + ")");
+      }
+    }
+    resolved.replyTo().tell(result);
+    return this;
+  }
+
+  private Behavior<Command> onGetStats(GetStats get) {
+    get.replyTo().tell(cache.stats());
+    return this;
+  }
+}

@@ -1,0 +1,133 @@
+package org.danemsg.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.Profile;
+import org.danemsg.testing.KnotServer;
+import org.danemsg.testing.MosquittoBroker;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** DNS outages park messages (and other senders keep flowing); bogus DNSSEC rejects at once. */
+class DnsFailureTest {
+
+  @RegisterExtension static final KnotServer knot = KnotServer.create();
+  @RegisterExtension static final MosquittoBroker broker = MosquittoBroker.create();
+
+  private static final Duration WITHIN = Duration.ofSeconds(30);
+
+  private static TestDevice receiver(String label) {
+    return TestDevice.published(knot, broker, label, KeyType.EC_P256)
+        .with("parking.min-backoff", "200ms")
+        .with("parking.max-backoff", "1s")
+        .with("dns.timeout", "1s");
+  }
+
+  @Test
+  void messageIsParkedWhileDnsIsDownAndDeliveredOnceItIsBack() throws Exception {
+    TestDevice receiver = receiver("patient");
+    TestDevice unknown = TestDevice.published(knot, broker, "unknown", KeyType.EC_P256);
+    TestDevice known = TestDevice.published(knot, broker, "known", KeyType.EC_P256);
+    try (Node node = receiver.start(); MessageSender fromUnknown = unknown.sender();
+        MessageSender fromKnown = known.sender()) {
+      fromKnown.send(receiver.name, "known before the outage", Profile.NATIVE); // receiver caches its key
+      receiver.awaitDelivered("known before the outage", WITHIN);
+      byte[] sealed = fromUnknown.seal(receiver.name, "parked until DNS is back", Profile.NATIVE);
+
+      knot.stop();
+      try {
+        fromUnknown.publish(receiver.name, sealed);
+        Poll.until(WITHIN, () -> node.health().join().parked() == 1, () -> "not parked: " + node.health().join());
+        assertFalse(LogRecorder.linesWith("WARN", "parked message from " + unknown.name, "retry at").isEmpty());
+        assertEquals(1, parkedFiles(receiver), "parked on disk");
+        // Another sender, whose key is cached, is not held up by the parked one.
+        fromKnown.send(receiver.name, "known during the outage", Profile.NATIVE);
+        receiver.awaitDelivered("known during the outage", WITHIN);
+        assertFalse(receiver.inboxTexts().contains("parked until DNS is back"));
+      } finally {
+        knot.restart();
+      }
+      receiver.awaitDelivered("parked until DNS is back", WITHIN);
+      Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
+      assertEquals(0, node.health().join().parked());
+      assertTrue(receiver.quarantine().isEmpty(), receiver.quarantine().toString());
+    }
+  }
+
+  @Test
+  void parkedMessageSurvivesANodeRestart() throws Exception {
+    TestDevice receiver = receiver("resilient");
+    TestDevice unknown = TestDevice.published(knot, broker, "stranger", KeyType.EC_P256);
+    try (MessageSender fromUnknown = unknown.sender()) {
+      byte[] sealed = fromUnknown.seal(receiver.name, "parked across a restart", Profile.NATIVE);
+      Node first = receiver.start();
+      knot.stop();
+      try {
+        fromUnknown.publish(receiver.name, sealed);
+        Poll.until(WITHIN, () -> first.health().join().parked() == 1, () -> "not parked");
+        first.stop(); // acked: from now on only the parked file holds the message
+      } finally {
+        knot.restart();
+      }
+      assertEquals(1, parkedFiles(receiver));
+      try (Node second = receiver.start()) {
+        receiver.awaitDelivered("parked across a restart", WITHIN);
+        assertFalse(LogRecorder.linesWith("INFO", "taking up 1 message(s) parked by an earlier run").isEmpty());
+        Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
+        assertEquals(1, receiver.inbox().size());
+      }
+    }
+  }
+
+  @Test
+  void parkedMessageIsQuarantinedWhenDnsStaysDownPastTheLimit() throws Exception {
+    TestDevice receiver = receiver("hopeless").with("parking.give-up-after", "2s");
+    TestDevice unknown = TestDevice.published(knot, broker, "silent", KeyType.EC_P256);
+    try (Node node = receiver.start(); MessageSender fromUnknown = unknown.sender()) {
+      byte[] sealed = fromUnknown.seal(receiver.name, "never verifiable", Profile.NATIVE);
+      knot.stop();
+      try {
+        fromUnknown.publish(receiver.name, sealed);
+        Poll.until(WITHIN, () -> !receiver.quarantine().isEmpty(), () -> "not quarantined");
+      } finally {
+        knot.restart();
+      }
+      Map<String, Object> entry = receiver.quarantine().get(0);
+      assertEquals(Refusal.SENDER_DNS_UNAVAILABLE, entry.get("reason"), entry.toString());
+      assertFalse(LogRecorder.linesWith("WARN", "giving up on 1 parked message(s) from " + unknown.name).isEmpty());
+      assertTrue(receiver.inbox().isEmpty());
+      Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
+    }
+  }
+
+  @Test
+  void senderInZoneWithBogusDnssecIsRejectedWithTheValidatorsReason() throws Exception {
+    TestDevice receiver = receiver("sceptic").with("dns.trust-anchor", knot.wrongAnchorFile().toString());
+    TestDevice sender = TestDevice.published(knot, broker, "bogus", KeyType.EC_P256);
+    try (Node node = receiver.start(); MessageSender fromSender = sender.sender()) {
+      fromSender.send(receiver.name, "from a bogus zone", Profile.NATIVE);
+      Poll.until(WITHIN, () -> !receiver.quarantine().isEmpty(), () -> "not rejected");
+      Map<String, Object> entry = receiver.quarantine().get(0);
+      assertEquals("SENDER_KEYS_UNAVAILABLE", entry.get("reason"));
+      assertTrue(String.valueOf(entry.get("detail")).contains("bogus"), entry.toString());
+      List<String> logged = LogRecorder.linesWith("WARN", sender.name.toString(), "DNSSEC bogus", "chain of trust");
+      assertFalse(logged.isEmpty(), "the validator's reason is not in the log");
+      assertTrue(receiver.inbox().isEmpty());
+    }
+  }
+
+  private static long parkedFiles(TestDevice device) {
+    try (var files = Files.list(device.dataPath.resolve("parked"))) {
+      return files.count();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
+  }
+}

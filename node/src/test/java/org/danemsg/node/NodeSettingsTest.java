@@ -1,0 +1,69 @@
+package org.danemsg.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.util.HashMap;
+import java.util.Map;
+import org.danemsg.protocol.DnsName;
+import org.junit.jupiter.api.Test;
+
+class NodeSettingsTest {
+
+  private static Config config(Map<String, Object> values) {
+    Map<String, Object> all = new HashMap<>();
+    all.put("danemsg.identity-name", "alice._device.example.test");
+    all.put("danemsg.dns.server", "127.0.0.1:5353");
+    all.putAll(values);
+    return ConfigFactory.parseMap(all).withFallback(ConfigFactory.defaultReference()).resolve();
+  }
+
+  private static String problem(Map<String, Object> values) {
+    SettingsException e = assertThrows(SettingsException.class, () -> NodeSettings.from(config(values)));
+    assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    return e.getMessage();
+  }
+
+  @Test
+  void defaultsMatchTheOriginal() {
+    NodeSettings settings = NodeSettings.from(config(Map.of()));
+    assertEquals("127.0.0.1", settings.mqtt().host());
+    assertEquals(1883, settings.mqtt().port());
+    assertEquals(65536, settings.maxMessageSize());
+    assertEquals("./identity", settings.cryptoPath().toString());
+    assertEquals("./data", settings.dataPath().toString());
+    assertTrue(settings.dns().trustAnchors().source().contains("IANA"));
+  }
+
+  @Test
+  void missingIdentityNameNamesTheSettingAndVariable() {
+    String message = problem(Map.of("danemsg.identity-name", ""));
+    assertTrue(message.contains("danemsg.identity-name (IDENTITY_NAME) is not set"), message);
+  }
+
+  @Test
+  void badValuesNameTheSetting() {
+    assertTrue(problem(Map.of("danemsg.mqtt.port", "eighty")).startsWith("setting danemsg.mqtt.port (MQTT_PORT)"));
+    assertTrue(problem(Map.of("danemsg.mqtt.port", 0)).contains("between 1 and 65535"));
+    assertTrue(problem(Map.of("danemsg.max-message-size", 10)).startsWith("setting danemsg.max-message-size (MAX_MESSAGE_SIZE)"));
+    assertTrue(problem(Map.of("danemsg.dns.server", "1.2.3.4:x")).startsWith("setting danemsg.dns.server (DNS_SERVER)"));
+    assertTrue(problem(Map.of("danemsg.dns.trust-anchor", "/nonexistent/anchor"))
+        .startsWith("setting danemsg.dns.trust-anchor (DNSSEC_TRUST_ANCHOR)"));
+    assertTrue(problem(Map.of("danemsg.identity-name", "not a name")).contains("is not a DNS name"));
+    assertTrue(problem(Map.of("danemsg.mqtt.tls", "maybe")).contains("true or false"));
+    assertTrue(problem(Map.of("danemsg.parking.give-up-after", "soon")).contains("duration"));
+  }
+
+  @Test
+  void clientIdIsFixedPerNameAndFitsMqtt311() {
+    DnsName longName = DnsName.parse("a-rather-long-device-name._device.example.test");
+    String id = NodeSettings.clientIdFor(longName);
+    assertTrue(id.length() <= 23, id);
+    assertEquals(id, NodeSettings.clientIdFor(DnsName.parse("A-Rather-Long-Device-Name._device.example.test")));
+    assertTrue(!id.equals(NodeSettings.clientIdFor(DnsName.parse("b-rather-long-device-name._device.example.test"))));
+    assertEquals("danemsg-a.example.test", NodeSettings.clientIdFor(DnsName.parse("a.example.test")));
+  }
+}

@@ -1,0 +1,160 @@
+package org.danemsg.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.danemsg.protocol.DeviceIdentity;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.IdentityFiles;
+import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.TestIdentities;
+import org.danemsg.testing.KnotServer;
+import org.danemsg.testing.MosquittoBroker;
+import org.jose4j.json.JsonUtil;
+
+/**
+ * A device for tests: a unique name in the signed zone, its identity files in a temp folder, its TLSA
+ * record published in Knot, a data folder, and the configuration of a node for it.
+ */
+final class TestDevice {
+
+  final DnsName name;
+  final DeviceIdentity identity;
+  final Path cryptoPath;
+  final Path dataPath;
+  private final KnotServer knot;
+  private final MosquittoBroker broker;
+  private final Map<String, Object> overrides = new HashMap<>();
+  private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+
+  private TestDevice(KnotServer knot, MosquittoBroker broker, DnsName name, DeviceIdentity identity) {
+    this.knot = knot;
+    this.broker = broker;
+    this.name = name;
+    this.identity = identity;
+    try {
+      this.cryptoPath = Files.createTempDirectory("identity-");
+      this.dataPath = Files.createTempDirectory("data-");
+      new IdentityFiles(cryptoPath, name).write(identity, false);
+    } catch (IOException | org.danemsg.protocol.IdentityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A published device named {@code <label>-<n>._device.example.test}. */
+  static TestDevice published(KnotServer knot, MosquittoBroker broker, String label, KeyType type) {
+    DnsName name = knot.uniqueName(label);
+    TestDevice device = new TestDevice(knot, broker, name, DeviceIdentity.generate(name, type,
+        DeviceIdentity.DEFAULT_VALIDITY));
+    knot.publish(name, device.identity.tlsaRecord());
+    return device;
+  }
+
+  /** A device whose TLSA record is not published. */
+  static TestDevice unpublished(KnotServer knot, MosquittoBroker broker, String label, KeyType type) {
+    DnsName name = knot.uniqueName(label);
+    return new TestDevice(knot, broker, name, DeviceIdentity.generate(name, type, DeviceIdentity.DEFAULT_VALIDITY));
+  }
+
+  TestDevice with(String setting, Object value) {
+    overrides.put("danemsg." + setting, value);
+    return this;
+  }
+
+  Config config() {
+    Map<String, Object> values = new HashMap<>();
+    values.put("danemsg.identity-name", name.toString());
+    values.put("danemsg.crypto-path", cryptoPath.toString());
+    values.put("danemsg.data-path", dataPath.toString());
+    values.put("danemsg.mqtt.host", "127.0.0.1");
+    values.put("danemsg.mqtt.port", broker.port());
+    values.put("danemsg.mqtt.reconnect-min-backoff", "100ms");
+    values.put("danemsg.mqtt.reconnect-max-backoff", "1s");
+    values.put("danemsg.dns.server", knot.server().toString());
+    values.put("danemsg.dns.trust-anchor", knot.trustAnchorFile().toString());
+    values.put("danemsg.dns.timeout", "2s");
+    values.put("danemsg.health-interval", "0s");
+    values.put("danemsg.drain-timeout", "5s");
+    values.putAll(overrides);
+    return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load()).resolve();
+  }
+
+  NodeSettings settings() {
+    return NodeSettings.from(config());
+  }
+
+  Node start() {
+    return start(Printer.Hook.none());
+  }
+
+  Node start(Printer.Hook hook) {
+    Node node = Node.start(config(), new NodeGuardian.Options(
+        new PrintStream(stdout, true, StandardCharsets.UTF_8), Clock.systemUTC(), hook));
+    Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),
+        () -> name + " did not subscribe");
+    return node;
+  }
+
+  MessageSender sender() throws SendException {
+    return MessageSender.connect(settings(), identity, Duration.ofSeconds(10));
+  }
+
+  String stdout() {
+    synchronized (stdout) {
+      return stdout.toString(StandardCharsets.UTF_8);
+    }
+  }
+
+  List<Map<String, Object>> inbox() {
+    return jsonLines(dataPath.resolve("inbox.jsonl"));
+  }
+
+  List<Map<String, Object>> quarantine() {
+    return jsonLines(dataPath.resolve("quarantine.jsonl"));
+  }
+
+  List<String> inboxTexts() {
+    return inbox().stream().map(m -> (String) m.get("text")).toList();
+  }
+
+  static List<Map<String, Object>> jsonLines(Path file) {
+    List<Map<String, Object>> lines = new ArrayList<>();
+    if (!Files.exists(file)) {
+      return lines;
+    }
+    try {
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (!line.isBlank()) {
+          lines.add(JsonUtil.parseJson(line));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (org.jose4j.lang.JoseException e) {
+      throw new IllegalStateException("not JSON lines: " + file, e);
+    }
+    return lines;
+  }
+
+  /** Waits until the inbox holds {@code text}. */
+  void awaitDelivered(String text, Duration within) {
+    Poll.until(within, () -> inboxTexts().contains(text), () -> name + " did not deliver '" + text
+        + "'; inbox " + inboxTexts() + ", quarantine " + quarantine());
+  }
+
+  static DeviceIdentity rsa(String name) {
+    return TestIdentities.of(name, KeyType.RSA);
+  }
+}
