@@ -1,0 +1,561 @@
+package org.danemsg.tools.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.danemsg.tools.deploy.ComposeFile.Mount;
+import org.danemsg.tools.deploy.Dockerfile.Instruction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Static checks of deploy/: the compose demo, the Balena fleet files, their Dockerfiles and scripts.
+ * No Docker engine is needed (none runs on our machines): the files are parsed and every file,
+ * volume, service and variable they name is checked against the repository and the node's settings.
+ *
+ * <p>The node's settings are the {@code ${?NAME}} variables of node/src/main/resources/reference.conf;
+ * {@code -Ddanemsg.node.reference=FILE} points at another copy (e.g. the node branch's worktree).
+ */
+class DeployFilesTest {
+
+  private static final Path ROOT = repositoryRoot();
+  private static final Path DEMO = ROOT.resolve("deploy/compose/docker-compose.yml");
+  private static final Path BALENA = ROOT.resolve("deploy/balena/docker-compose.yml");
+  private static final Path DEMO_DOCKERFILE = ROOT.resolve("deploy/compose/Dockerfile");
+  private static final Path BALENA_DOCKERFILE = ROOT.resolve("deploy/balena/Dockerfile");
+  private static final List<Path> COMPOSE_FILES = List.of(DEMO, BALENA);
+  private static final List<Path> DOCKERFILES = List.of(DEMO_DOCKERFILE, BALENA_DOCKERFILE);
+
+  /** The demo's devices, as ./demo.sh also names them; carol is the RSA one. */
+  private static final List<String> DEMO_DEVICES =
+      List.of("alice._device.demo.test", "bob._device.demo.test", "carol._device.demo.test:rsa");
+
+  // ---------------------------------------------------------------- compose files, both
+
+  @Test
+  void demoComposeFileRunsKnotMosquittoInitAndThreeNodes() {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    assertEquals(Set.of("knot", "mosquitto", "init", "alice", "bob", "carol"), demo.services().keySet());
+    assertTrue(String.valueOf(demo.service("knot").get("image")).startsWith("cznic/knot:"));
+    assertTrue(String.valueOf(demo.service("mosquitto").get("image")).startsWith("eclipse-mosquitto:2"));
+    assertEquals(Set.of("init", "alice", "bob", "carol"), Set.copyOf(danemsgServices(demo)));
+  }
+
+  @Test
+  void everyBuildContextAndDockerfileExists() {
+    for (Path file : COMPOSE_FILES) {
+      ComposeFile compose = ComposeFile.read(file);
+      for (String service : compose.services().keySet()) {
+        compose.build(service).ifPresent(build -> {
+          assertTrue(Files.isDirectory(build.context()), file + ": build context of " + service
+              + " does not exist: " + build.context());
+          assertTrue(Files.isRegularFile(build.dockerfile()), file + ": Dockerfile of " + service
+              + " does not exist: " + build.dockerfile());
+          assertTrue(DOCKERFILES.contains(build.dockerfile()), file + ": " + service + " builds "
+              + build.dockerfile() + ", which these tests do not check");
+        });
+      }
+    }
+  }
+
+  @Test
+  void everyBindMountedFileExists() {
+    for (Path file : COMPOSE_FILES) {
+      ComposeFile compose = ComposeFile.read(file);
+      for (String service : compose.services().keySet()) {
+        for (Mount m : compose.mounts(service)) {
+          if (m.isBind()) {
+            Path host = compose.dir().resolve(m.source()).normalize();
+            assertTrue(Files.exists(host), file + ": " + service + " mounts " + m.source()
+                + ", which does not exist (" + host + ")");
+            assertTrue(host.startsWith(ROOT), file + ": " + service + " mounts " + host
+                + " from outside the repository");
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void everyNamedVolumeIsDeclaredAndEveryDeclaredOneIsUsed() {
+    for (Path file : COMPOSE_FILES) {
+      ComposeFile compose = ComposeFile.read(file);
+      Set<String> used = new TreeSet<>();
+      for (String service : compose.services().keySet()) {
+        compose.mounts(service).stream().filter(m -> !m.isBind()).forEach(m -> used.add(m.source()));
+      }
+      Set<String> declared = new TreeSet<>(compose.declaredVolumes().keySet());
+      assertEquals(declared, used, file + ": named volumes used (right) and declared (left) differ");
+    }
+  }
+
+  @Test
+  void everyVariableIsANodeSettingOrReadByTheServicesEntrypoint() throws IOException {
+    Set<String> node = nodeVariables();
+    for (Path file : COMPOSE_FILES) {
+      ComposeFile compose = ComposeFile.read(file);
+      for (String service : compose.services().keySet()) {
+        boolean danemsg = isDanemsgImage(compose, service);
+        String script = entrypointScript(compose, service).map(DeployFilesTest::read).orElse("");
+        for (String name : compose.environment(service).keySet()) {
+          boolean readByScript = script.contains("$" + name) || script.contains("${" + name);
+          assertTrue((danemsg && node.contains(name)) || readByScript, file + ": service " + service
+              + " sets " + name + ", which neither the node reads (reference.conf: " + node + ")"
+              + " nor the service's entrypoint script");
+        }
+      }
+    }
+  }
+
+  @Test
+  void dependsOnNamesServicesThatCanReachTheCondition() {
+    Set<String> conditions = Set.of("service_started", "service_healthy", "service_completed_successfully");
+    for (Path file : COMPOSE_FILES) {
+      ComposeFile compose = ComposeFile.read(file);
+      for (String service : compose.services().keySet()) {
+        compose.dependsOn(service).forEach((target, condition) -> {
+          assertTrue(compose.services().containsKey(target), file + ": " + service
+              + " depends on " + target + ", which is not a service");
+          assertTrue(conditions.contains(condition), file + ": " + service + ": unknown condition " + condition);
+          if (condition.equals("service_healthy")) {
+            assertTrue(compose.service(target).containsKey("healthcheck") || isDanemsgImage(compose, target),
+                file + ": " + service + " waits for " + target + " to be healthy, but it has no healthcheck");
+          }
+        });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- the demo's wiring
+
+  @Test
+  void initCreatesTheDemoDevicesAndEachNodeMountsItsOwnIdentity() {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String devices = demo.environment("init").get("DEVICES");
+    assertNotNull(devices, "init has no DEVICES");
+    assertEquals(DEMO_DEVICES, List.of(devices.trim().split("\\s+")));
+
+    Map<String, String> volumeOfDevice = new LinkedHashMap<>();
+    for (String device : DEMO_DEVICES) {
+      String name = device.replaceFirst(":.*", "");
+      String dir = "/identities/" + name.substring(0, name.indexOf('.'));
+      Mount m = demo.mountAt("init", dir).orElseThrow(() -> new AssertionError("init mounts no volume at " + dir));
+      assertFalse(m.isBind() || m.readOnly(), "init must write " + dir + " on a named volume");
+      volumeOfDevice.put(name, m.source());
+    }
+    Set<String> names = new LinkedHashSet<>();
+    for (String node : nodeServices(demo)) {
+      Map<String, String> env = demo.environment(node);
+      String name = env.get("IDENTITY_NAME");
+      names.add(name);
+      assertTrue(volumeOfDevice.containsKey(name), node + " runs " + name + ", which init does not create");
+      String cryptoPath = env.getOrDefault("CRYPTO_PATH", imageEnvironment(DEMO_DOCKERFILE).get("CRYPTO_PATH"));
+      Mount identity = demo.mountAt(node, cryptoPath)
+          .orElseThrow(() -> new AssertionError(node + " mounts nothing at its CRYPTO_PATH " + cryptoPath));
+      assertEquals(volumeOfDevice.get(name), identity.source(), node + " must mount the volume init wrote "
+          + name + " to");
+      String dataPath = env.getOrDefault("DATA_PATH", imageEnvironment(DEMO_DOCKERFILE).get("DATA_PATH"));
+      assertTrue(demo.mountAt(node, dataPath).filter(m -> !m.isBind() && !m.readOnly()).isPresent(),
+          node + " needs a writable named volume at its DATA_PATH " + dataPath);
+    }
+    assertEquals(volumeOfDevice.keySet(), names, "every device init creates has its node");
+  }
+
+  @Test
+  void nodesReadTheTrustAnchorKnotWritesToTheirSharedVolume() {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String zone = demo.environment("knot").get("ZONE");
+    String knotScript = read(entrypointScript(demo, "knot").orElseThrow());
+    for (String service : List.of("init", "alice", "bob", "carol")) {
+      String anchor = demo.environment(service).get("DNSSEC_TRUST_ANCHOR");
+      assertNotNull(anchor, service + " sets no DNSSEC_TRUST_ANCHOR");
+      assertFileKnotWrites(demo, service, anchor, "/anchors", zone + ".ds");
+    }
+    assertTrue(knotScript.contains("ANCHOR=/anchors/$ZONE.ds") && knotScript.contains("keymgr"),
+        "knot's entrypoint writes `keymgr ZONE ds` to /anchors/$ZONE.ds");
+  }
+
+  @Test
+  void initReadsTheTsigKeyKnotGeneratesOnTheirSharedVolume() {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String key = demo.environment("init").get("TSIG_KEY_FILE");
+    assertNotNull(key, "init sets no TSIG_KEY_FILE");
+    assertFileKnotWrites(demo, "init", key, "/tsig", "update.key");
+    assertTrue(read(entrypointScript(demo, "knot").orElseThrow()).contains("/tsig/update.key"));
+  }
+
+  @Test
+  void nodesReachTheBrokerAndKnotByServiceNameOnTheirListeningPorts() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String knotConf = Files.readString(demo.hostPathOf("knot", "/config/knot.conf").orElseThrow());
+    Matcher listen = Pattern.compile("listen:\\s*\\S+@(\\d+)").matcher(knotConf);
+    assertTrue(listen.find(), "knot.conf has no listen address");
+    String mosquittoConf = Files.readString(
+        demo.hostPathOf("mosquitto", "/mosquitto/config/mosquitto.conf").orElseThrow());
+    Matcher listener = Pattern.compile("(?m)^listener\\s+(\\d+)").matcher(mosquittoConf);
+    assertTrue(listener.find(), "mosquitto.conf has no listener");
+    for (String service : List.of("init", "alice", "bob", "carol")) {
+      Map<String, String> env = demo.environment(service);
+      assertEquals("knot:" + listen.group(1), env.get("DNS_SERVER"), service + ": DNS_SERVER");
+      if (!service.equals("init")) {
+        assertEquals("mosquitto", env.get("MQTT_HOST"), service + ": MQTT_HOST");
+        assertEquals(listener.group(1), env.get("MQTT_PORT"), service + ": MQTT_PORT");
+      }
+    }
+    assertEquals("knot:" + listen.group(1), demo.environment("init").get("DNS_PRIMARY"));
+    assertTrue(mosquittoConf.contains("allow_anonymous true") && mosquittoConf.contains("persistence true"));
+  }
+
+  @Test
+  void knotSignsTheZoneFromItsMountedZoneFile() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String zone = demo.environment("knot").get("ZONE");
+    assertEquals("demo.test", zone);
+    String conf = Files.readString(demo.hostPathOf("knot", "/config/knot.conf")
+        .orElseThrow(() -> new AssertionError("knot.conf is not mounted at /config/knot.conf")));
+    assertTrue(conf.contains("domain: " + zone), "knot.conf serves " + zone);
+    assertTrue(conf.contains("dnssec-signing: on") && conf.contains("ecdsap256sha256"), "knot signs the zone");
+    Matcher file = Pattern.compile("file:\\s*\"([^\"]+)\"").matcher(conf);
+    assertTrue(file.find(), "knot.conf names the zone file");
+    Path zoneFile = demo.hostPathOf("knot", file.group(1))
+        .orElseThrow(() -> new AssertionError("the zone file " + file.group(1) + " is not bind-mounted"));
+    assertTrue(Files.readString(zoneFile).contains("$ORIGIN " + zone + "."), zoneFile + " is the zone " + zone);
+    Matcher include = Pattern.compile("include:\\s*\"([^\"]+)\"").matcher(conf);
+    assertTrue(include.find(), "knot.conf includes the generated TSIG key");
+    Mount storage = demo.mountHolding("knot", include.group(1))
+        .orElseThrow(() -> new AssertionError(include.group(1) + " is on no volume"));
+    assertFalse(storage.isBind(), "the TSIG secret stays on a named volume, not in the repository");
+    assertFalse(conf.matches("(?s).*secret:\\s*[A-Za-z0-9+/]{20,}.*"), "no TSIG secret in knot.conf");
+  }
+
+  // ---------------------------------------------------------------- Dockerfiles
+
+  @Test
+  void runtimeImagesAreTheMultiArchTemurinJre() throws IOException {
+    for (Path file : DOCKERFILES) {
+      Dockerfile d = Dockerfile.read(file);
+      String base = Dockerfile.fromImage(d.finalStage().get(0));
+      assertTrue(base.matches("eclipse-temurin:17-jre(-[a-z]+)?"), file + ": runtime base " + base
+          + " is not eclipse-temurin:17-jre (amd64, arm64, arm/v7)");
+    }
+    Instruction buildStage = Dockerfile.read(DEMO_DOCKERFILE).all("FROM").get(0);
+    assertTrue(buildStage.arguments().contains("--platform=$BUILDPLATFORM"),
+        "the jars are built once, on the builder's platform: " + buildStage);
+    assertTrue(Dockerfile.fromImage(buildStage).startsWith("maven:3.9-eclipse-temurin-17"), buildStage.toString());
+  }
+
+  @Test
+  void imagesRunTheNodeAsANonRootUser() throws IOException {
+    for (Path file : DOCKERFILES) {
+      List<Instruction> stage = Dockerfile.read(file).finalStage();
+      String user = null;
+      Instruction cmd = null;
+      for (Instruction i : stage) {
+        switch (i.keyword()) {
+          case "USER" -> user = i.arguments();
+          case "CMD", "ENTRYPOINT" -> {
+            assertNotNull(user, file + ": " + i + " before any USER: it would run as root");
+            cmd = i;
+          }
+          default -> { }
+        }
+      }
+      assertNotNull(user, file + ": no USER");
+      String name = user.split(":")[0];
+      assertFalse(name.equals("root") || name.equals("0"), file + ": USER " + user);
+      assertNotNull(cmd, file + ": no CMD");
+      List<String> words = Dockerfile.jsonWords(cmd.arguments());
+      assertEquals("java", words.get(0), file + ": " + cmd);
+      assertTrue(words.contains("/opt/danemsg/node.jar"), file + ": " + cmd);
+      String created = stage.stream().filter(i -> i.keyword().equals("RUN")).map(Instruction::arguments)
+          .collect(Collectors.joining(" "));
+      assertTrue(created.contains("useradd") && created.contains(name), file + ": user " + name + " is created");
+      assertTrue(created.contains("chown " + name + ":" + name + " /identity /data"),
+          file + ": /identity and /data belong to " + name);
+    }
+  }
+
+  @Test
+  void imagesHaveAHealthcheckTheyShip() throws IOException {
+    for (Path file : DOCKERFILES) {
+      Dockerfile d = Dockerfile.read(file);
+      List<Instruction> checks = d.finalStage().stream().filter(i -> i.keyword().equals("HEALTHCHECK")).toList();
+      assertEquals(1, checks.size(), file + ": one HEALTHCHECK");
+      String command = checks.get(0).arguments().replaceFirst("(?s).*?CMD\\s+", "");
+      String script = Dockerfile.jsonWords(command).get(0);
+      assertTrue(copiedInto(d).contains(script), file + ": the healthcheck " + script + " is not copied");
+    }
+  }
+
+  @Test
+  void imagesPutTheToolsWrapperOnThePath() throws IOException {
+    String wrapper = Files.readString(ROOT.resolve("deploy/compose/image/tools"));
+    assertTrue(wrapper.contains("exec java") && wrapper.contains("-jar /opt/danemsg/tools.jar \"$@\""), wrapper);
+    for (Path file : DOCKERFILES) {
+      Set<String> copied = copiedInto(Dockerfile.read(file));
+      assertTrue(copied.contains("/usr/local/bin/tools"), file + ": tools is not copied to /usr/local/bin");
+      assertTrue(copied.contains("/opt/danemsg/tools.jar") && copied.contains("/opt/danemsg/node.jar"),
+          file + ": the jars go to /opt/danemsg: " + copied);
+    }
+  }
+
+  @Test
+  void imageEnvironmentIsMadeOfNodeSettings() throws IOException {
+    Set<String> node = nodeVariables();
+    for (Path file : DOCKERFILES) {
+      Map<String, String> env = imageEnvironment(file);
+      assertEquals(Map.of("CRYPTO_PATH", "/identity", "DATA_PATH", "/data"), env, file.toString());
+      assertTrue(node.containsAll(env.keySet()), file + ": " + env.keySet() + " are not all node settings " + node);
+    }
+  }
+
+  @Test
+  void composeImageCopiesOnlyFilesTheBuildContextSends() throws IOException {
+    DockerIgnore ignore = DockerIgnore.read(ROOT.resolve(".dockerignore"));
+    for (Instruction i : Dockerfile.read(DEMO_DOCKERFILE).all("COPY")) {
+      Dockerfile.Copy copy = Dockerfile.copy(i);
+      if (copy.from() != null) {
+        continue;
+      }
+      for (String source : copy.sources()) {
+        assertTrue(Files.exists(ROOT.resolve(source)), "COPY source " + source + " does not exist in " + ROOT);
+        if (!source.equals(".")) {
+          assertTrue(ignore.includes(source), "COPY source " + source + " is excluded by .dockerignore");
+        }
+      }
+    }
+    String pom = Files.readString(ROOT.resolve("pom.xml"));
+    Matcher module = Pattern.compile("<module>([^<]+)</module>").matcher(pom);
+    List<String> needed = new ArrayList<>(List.of("pom.xml"));
+    while (module.find()) {
+      needed.add(module.group(1) + "/pom.xml");
+      needed.add(module.group(1) + "/src/main");
+    }
+    for (String path : needed) {
+      assertTrue(Files.exists(ROOT.resolve(path)), path + " (a module of the build) does not exist");
+      assertTrue(ignore.includes(path), "the Maven build needs " + path + ", but .dockerignore leaves it out");
+    }
+    for (String path : List.of(".git", "tools/target/tools.jar", "protocol/target", "deploy/balena/build")) {
+      assertFalse(ignore.includes(path), ".dockerignore should leave out " + path);
+    }
+  }
+
+  @Test
+  void balenaImageCopiesWhatPrepareShPutsIntoItsBuildFolder() throws IOException {
+    String prepare = Files.readString(ROOT.resolve("deploy/balena/prepare.sh"));
+    for (Instruction i : Dockerfile.read(BALENA_DOCKERFILE).all("COPY")) {
+      for (String source : Dockerfile.copy(i).sources()) {
+        assertTrue(source.startsWith("build/"), "Balena uploads deploy/balena only; " + source
+            + " should come from prepare.sh's build/");
+        String name = source.substring("build/".length());
+        assertTrue(prepare.contains("/" + name + "\"") || prepare.contains("/" + name + " "),
+            "prepare.sh does not copy " + name + " into build/");
+        if (!name.endsWith(".jar")) {
+          assertTrue(Files.isRegularFile(ROOT.resolve("deploy/compose/image").resolve(name)), name);
+        }
+      }
+    }
+    assertEquals("build/", Files.readString(ROOT.resolve("deploy/balena/.gitignore")).strip());
+  }
+
+  // ---------------------------------------------------------------- Balena
+
+  @Test
+  void balenaYmlDescribesAFleetForArmv7AndAarch64Pis() {
+    Map<String, Object> yml = ComposeFile.asMap(ComposeFile.loadYaml(ROOT.resolve("deploy/balena/balena.yml")),
+        "balena.yml");
+    assertEquals("danemsg", yml.get("name"));
+    assertEquals("sw.application", yml.get("type"));
+    assertTrue(String.valueOf(yml.get("version")).matches("\\d+\\.\\d+\\.\\d+"), "version " + yml.get("version"));
+    Map<String, Object> data = ComposeFile.asMap(yml.get("data"), "balena.yml data");
+    List<?> types = (List<?>) data.get("supportedDeviceTypes");
+    assertNotNull(types, "supportedDeviceTypes");
+    assertTrue(types.contains(data.get("defaultDeviceType")), "the default device type is supported");
+    assertTrue(types.contains("raspberrypi3") || types.contains("raspberry-pi2"), "an armv7 Pi: " + types);
+    assertTrue(types.contains("raspberrypi4-64") && types.contains("raspberrypi5"), "aarch64 Pis: " + types);
+    assertFalse(types.contains("raspberry-pi"), "armv6 (Pi 1, Zero) has no Java 17 image");
+    Set<String> node = nodeVariables();
+    for (Object entry : (List<?>) data.get("applicationEnvironmentVariables")) {
+      for (Object name : ((Map<?, ?>) entry).keySet()) {
+        assertTrue(node.contains(String.valueOf(name)), "balena.yml sets " + name + ", not a node setting");
+      }
+    }
+  }
+
+  @Test
+  void balenaFleetRunsNodeAndMaintenanceOnOneIdentityVolume() {
+    ComposeFile balena = ComposeFile.read(BALENA);
+    assertTrue(String.valueOf(balena.root().get("version")).startsWith("2"), "Balena reads compose format 2.x");
+    assertEquals(Set.of("node", "maintenance"), balena.services().keySet());
+    assertEquals(List.of("node"), nodeServices(balena));
+    assertEquals(List.of("sleep", "infinity"), balena.service("maintenance").get("command"));
+    for (String service : balena.services().keySet()) {
+      assertTrue(isDanemsgImage(balena, service), service + " builds the danemsg image");
+      assertTrue(balena.mounts(service).stream().noneMatch(Mount::isBind), "Balena has no bind mounts: " + service);
+    }
+    for (String path : List.of("/identity", "/data")) {
+      String nodeVolume = balena.mountAt("node", path).map(Mount::source).orElse(null);
+      assertNotNull(nodeVolume, "node mounts nothing at " + path);
+      assertEquals(nodeVolume, balena.mountAt("maintenance", path).map(Mount::source).orElse(null),
+          "maintenance shares the node's " + path);
+    }
+  }
+
+  // ---------------------------------------------------------------- scripts
+
+  @Test
+  void shellScriptsPassBashSyntaxCheck() throws Exception {
+    List<Path> scripts;
+    try (Stream<Path> files = Files.walk(ROOT.resolve("deploy"))) {
+      scripts = files.filter(Files::isRegularFile)
+          .filter(f -> !f.startsWith(ROOT.resolve("deploy/balena/build")))
+          .filter(f -> read(f).startsWith("#!")).sorted().toList();
+    }
+    assertTrue(scripts.size() >= 5, "scripts found: " + scripts);
+    for (Path script : scripts) {
+      Process p = new ProcessBuilder("bash", "-n", script.toString()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(30, TimeUnit.SECONDS), "bash -n " + script + " did not finish");
+      assertEquals(0, p.exitValue(), "bash -n " + script + ":\n" + out);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** The folder with the root pom.xml and deploy/ (surefire runs in tools/). */
+  private static Path repositoryRoot() {
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      if (Files.isRegularFile(dir.resolve("pom.xml")) && Files.isDirectory(dir.resolve("deploy"))) {
+        return dir;
+      }
+    }
+    throw new IllegalStateException("no repository root (pom.xml + deploy/) above " + Path.of("").toAbsolutePath());
+  }
+
+  /** The environment variables the node reads: {@code ${?NAME}} in its reference.conf. */
+  static Set<String> nodeVariables() {
+    String property = System.getProperty("danemsg.node.reference");
+    Path reference = property != null && !property.isBlank() ? Path.of(property)
+        : ROOT.resolve("node/src/main/resources/reference.conf");
+    if (!Files.isRegularFile(reference)) {
+      fail("the node's settings file " + reference + " does not exist: the deploy files cannot be checked"
+          + " against the node. Build with the node module, or run with"
+          + " -Ddanemsg.node.reference=/path/to/node/src/main/resources/reference.conf");
+    }
+    Matcher m = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}").matcher(read(reference));
+    Set<String> names = new TreeSet<>();
+    while (m.find()) {
+      names.add(m.group(1));
+    }
+    assertTrue(names.containsAll(List.of("IDENTITY_NAME", "CRYPTO_PATH", "DATA_PATH", "MQTT_HOST", "MQTT_PORT",
+        "DNS_SERVER", "DNSSEC_TRUST_ANCHOR")), reference + " lacks settings the deploy files rely on: " + names);
+    return names;
+  }
+
+  /** Services built from one of our Dockerfiles. */
+  private static boolean isDanemsgImage(ComposeFile compose, String service) {
+    return compose.build(service).map(b -> DOCKERFILES.contains(b.dockerfile())).orElse(false);
+  }
+
+  private static List<String> danemsgServices(ComposeFile compose) {
+    return compose.services().keySet().stream().filter(s -> isDanemsgImage(compose, s)).toList();
+  }
+
+  /** Services that run the image's CMD, the node (no entrypoint or command of their own). */
+  private static List<String> nodeServices(ComposeFile compose) {
+    return danemsgServices(compose).stream()
+        .filter(s -> compose.entrypoint(s) == null && compose.service(s).get("command") == null).toList();
+  }
+
+  /** The host file of a service's entrypoint script (bind-mounted), when it has one. */
+  private static Optional<Path> entrypointScript(ComposeFile compose, String service) {
+    List<String> entrypoint = compose.entrypoint(service);
+    if (entrypoint == null) {
+      return Optional.empty();
+    }
+    String script = entrypoint.stream().filter(w -> w.endsWith(".sh")).findFirst()
+        .orElseThrow(() -> new AssertionError(service + ": entrypoint " + entrypoint + " runs no script"));
+    Path host = compose.hostPathOf(service, script)
+        .orElseThrow(() -> new AssertionError(service + ": entrypoint script " + script + " is not bind-mounted"));
+    assertTrue(Files.isRegularFile(host), service + ": entrypoint script " + host + " does not exist");
+    return Optional.of(host);
+  }
+
+  /**
+   * {@code path} in {@code service} is on a named volume that knot mounts writable at
+   * {@code knotDir}, and is {@code fileName} in it.
+   */
+  private static void assertFileKnotWrites(ComposeFile demo, String service, String path, String knotDir,
+      String fileName) {
+    Mount reader = demo.mountHolding(service, path)
+        .orElseThrow(() -> new AssertionError(service + ": " + path + " is on no volume"));
+    assertFalse(reader.isBind(), service + ": " + path + " must be on a named volume");
+    Mount writer = demo.mountAt("knot", knotDir)
+        .orElseThrow(() -> new AssertionError("knot mounts nothing at " + knotDir));
+    assertEquals(writer.source(), reader.source(), service + ": " + path + " must be on the volume knot writes");
+    assertFalse(writer.readOnly(), "knot must write " + knotDir);
+    assertEquals(fileName, path.substring(reader.target().length()).replaceFirst("^/", ""),
+        service + ": " + path + " is not the file knot writes");
+  }
+
+  /** Every destination path a Dockerfile's COPY instructions create (in a folder: folder + file name). */
+  private static Set<String> copiedInto(Dockerfile d) {
+    Set<String> result = new TreeSet<>();
+    for (Instruction i : d.finalStage()) {
+      if (i.keyword().equals("COPY")) {
+        Dockerfile.Copy c = Dockerfile.copy(i);
+        for (String source : c.sources()) {
+          String name = source.substring(source.lastIndexOf('/') + 1);
+          result.add(c.destination().endsWith("/") ? c.destination() + name : c.destination());
+        }
+      }
+    }
+    return result;
+  }
+
+  /** ENV of a Dockerfile's final stage (the NAME=value form). */
+  private static Map<String, String> imageEnvironment(Path dockerfile) {
+    Map<String, String> env = new LinkedHashMap<>();
+    try {
+      for (Instruction i : Dockerfile.read(dockerfile).finalStage()) {
+        if (i.keyword().equals("ENV")) {
+          for (String word : Dockerfile.words(i.arguments())) {
+            int eq = word.indexOf('=');
+            assertTrue(eq > 0, dockerfile + ": write ENV as NAME=value: " + i);
+            env.put(word.substring(0, eq), word.substring(eq + 1));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return env;
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read " + file, e);
+    }
+  }
+}
