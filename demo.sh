@@ -206,12 +206,15 @@ start_node() { # start_node DEVICE
   local pid=$!
   PIDS+=($pid)
   eval "PID_$short=$pid"
-  wait_for 30 "the $short node to subscribe" grep -q "subscribed" "$RUN/$short/node.log"
+  wait_for 30 "the $short node to subscribe" grep -q "subscribed to" "$RUN/$short/node.log"
 }
 stop_node() { # stop_node DEVICE
   local short=${1%%.*} pid
   pid=$(eval echo "\$PID_$short")
   kill -TERM "$pid"
+  local kept=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   die "the $short node did not stop"
 }
@@ -233,7 +236,7 @@ done
 # --- 7. messages ----------------------------------------------------------------------------------
 send_as() { # send_as DEVICE RECIPIENT TEXT...
   local device=$1 recipient=$2; shift 2
-  IDENTITY_NAME=$device CRYPTO_PATH=$RUN/${device%%.*}/identity tools send "$recipient" "$*"
+  IDENTITY_NAME=$device CRYPTO_PATH=$RUN/${device%%.*}/identity tools send "$recipient" "$*" | sed "s/^/     ${device%%.*}: /"
 }
 step "Sending messages between them (tools send: DNS lookup, sign, encrypt, publish at QoS 1)"
 send_as "$ALICE" "$BOB" "Hello Bob, this is Alice. Meet at 10:00?"
@@ -241,7 +244,6 @@ send_as "$BOB" "$ALICE" "Hi Alice! 10:00 works."
 send_as "$CAROL" "$ALICE" "Carol here, with an RSA key."
 send_as "$ALICE" "$CAROL" "Welcome, Carol."
 wait_says "$BOB" 1; wait_says "$ALICE" 2; wait_says "$CAROL" 1
-info "4 messages sent"
 
 step "What each node showed (stdout) — the sender's name is authenticated through DNS"
 for device in "$ALICE" "$BOB" "$CAROL"; do
@@ -253,10 +255,11 @@ step "A forged message: someone with another key claims to be Alice"
 mkdir -p "$RUN/mallory"
 tools identity init --name "$ALICE" --dir "$RUN/mallory/identity" > /dev/null
 before=$(rejected_count "$BOB")
-IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/mallory/identity tools send "$BOB" "Transfer all the money to Mallory"
+info "mallory made her own key under alice's name (not the one DNS publishes) and sends:"
+IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/mallory/identity tools send "$BOB" "Transfer all the money to Mallory" | sed 's/^/     mallory: /'
 wait_rejected "$BOB" $((before + 1))
 info "bob's log:"
-grep -i "reject" "$RUN/bob/node.log" | tail -1 | cut -c1-220 | sed 's/^/       /'
+grep "rejected message" "$RUN/bob/node.log" | tail -1 | cut -c1-220 | sed 's/^/       /'
 
 step "A replayed message: a copy of Alice's earlier message, captured from the broker, sent again"
 CAPTURE=$RUN/captured.payload
@@ -271,7 +274,7 @@ before=$(rejected_count "$BOB")
 mosquitto_pub -h 127.0.0.1 -p "$MQTT_PORT" -t "$BOB" -q 1 -f "$CAPTURE"
 wait_rejected "$BOB" $((before + 1))
 info "bob showed it once; the copy was rejected. bob's log:"
-grep -i "reject" "$RUN/bob/node.log" | tail -1 | cut -c1-220 | sed 's/^/       /'
+grep "rejected message" "$RUN/bob/node.log" | tail -1 | cut -c1-220 | sed 's/^/       /'
 
 step "A message to a stopped node is delivered when it comes back (persistent MQTT session)"
 stop_node "$CAROL"
@@ -295,7 +298,7 @@ if [ "$KEEP" = 1 ]; then
        export DNS_SERVER=$DNS_SERVER DNSSEC_TRUST_ANCHOR=$DNSSEC_TRUST_ANCHOR MQTT_HOST=127.0.0.1 MQTT_PORT=$MQTT_PORT
        IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/alice/identity java -jar tools/target/tools.jar send $BOB "hello again"
      Watch a node:  tail -f $RUN/bob/stdout.txt $RUN/bob/node.log
-     Stop it all:   kill ${PIDS[*]}
+     Stop it all:   kill ${PIDS[*]}; rm -rf $RUN
 EOF
 else
   step "Stopping everything"
