@@ -207,6 +207,9 @@ public final class MessageSender implements AutoCloseable {
       why = "the broker refused the credentials (MQTT_USERNAME/MQTT_PASSWORD)";
     } else if (e.getCause() instanceof ConnectException ce) {
       why = "unreachable (" + ce.getMessage() + ")";
+    } else if (e.getCause() instanceof javax.net.ssl.SSLHandshakeException tls) {
+      why = "the broker's TLS certificate is not trusted, or the broker does not speak TLS there"
+          + " (MQTT_CA_FILE names the CA that signed it; MQTT_TLS must match the port): " + tls.getMessage();
     } else if (e.getCause() != null) {
       why = e.getCause().getClass().getSimpleName() + ": " + e.getCause().getMessage();
     } else {

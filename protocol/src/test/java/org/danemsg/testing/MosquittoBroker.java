@@ -38,8 +38,46 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
   private Path directory;
   private int port;
   private ChildProcess process;
+  private final Credentials secured;
+  private int securePort;
+  private BrokerCertificates.Written tls;
 
-  private MosquittoBroker() {}
+  /** A user name and password for the secured listener. */
+  public record Credentials(String username, String password) {}
+
+  private MosquittoBroker(Credentials secured) {
+    this.secured = secured;
+  }
+
+  private MosquittoBroker() {
+    this(null);
+  }
+
+  /**
+   * A broker with, besides the plain listener, a second one on {@link #securePort()} that takes only
+   * TLS (a server certificate for 127.0.0.1 signed by {@link #caFile()}) and only this user.
+   */
+  public static MosquittoBroker secured(String username, String password) {
+    return new MosquittoBroker(new Credentials(username, password));
+  }
+
+  /** The TLS + password listener's port ({@link #secured} brokers only). */
+  public int securePort() {
+    requireSecured();
+    return securePort;
+  }
+
+  /** PEM of the CA that signed the secure listener's certificate ({@link #secured} brokers only). */
+  public Path caFile() {
+    requireSecured();
+    return tls.ca();
+  }
+
+  private void requireSecured() {
+    if (secured == null) {
+      throw new IllegalStateException("this broker has no secured listener: use MosquittoBroker.secured(...)");
+    }
+  }
 
   /** A broker that starts before the tests of the class that registers it. */
   public static MosquittoBroker create() {
@@ -70,6 +108,11 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
     }
     try {
       directory = Files.createTempDirectory("mosquitto-test-");
+      if (secured != null) {
+        securePort = ChildProcess.freePort();
+        tls = BrokerCertificates.write(directory);
+        writePasswordFile(directory.resolve("passwords"), secured);
+      }
       ownForMosquittoWhenRoot(directory);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the Mosquitto folder", e);
@@ -158,9 +201,39 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
     return "mosquitto on 127.0.0.1:" + port + " in " + directory;
   }
 
+  private String securedListener() {
+    if (secured == null) {
+      return "";
+    }
+    return String.join("\n",
+        "listener " + securePort + " 127.0.0.1",
+        "cafile " + tls.ca(),
+        "certfile " + tls.certificate(),
+        "keyfile " + tls.key(),
+        "allow_anonymous false",
+        "password_file " + directory.resolve("passwords"),
+        "");
+  }
+
+  private static void writePasswordFile(Path file, Credentials credentials) throws IOException {
+    try {
+      Process p = new ProcessBuilder("/usr/bin/mosquitto_passwd", "-b", "-c", file.toString(),
+          credentials.username(), credentials.password()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      if (p.waitFor() != 0) {
+        throw new IOException("mosquitto_passwd failed: " + out);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+  }
+
   private void launch() {
     Path config = directory.resolve("mosquitto.conf");
-    String conf = """
+    // With a secured listener, each listener has its own access settings; the plain one stays
+    // anonymous (it is also the readiness probe).
+    String conf = (secured == null ? "" : "per_listener_settings true\n") + """
         listener %1$d 127.0.0.1
         allow_anonymous true
         persistence true
@@ -171,7 +244,7 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
         log_type error
         log_type warning
         log_type notice
-        """.formatted(port, directory);
+        """.formatted(port, directory) + securedListener();
     try {
       Files.writeString(config, conf);
     } catch (IOException e) {
@@ -234,6 +307,13 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
   private static void ownForMosquittoWhenRoot(Path folder) throws IOException {
     if (!"root".equals(System.getProperty("user.name"))) {
       return;
+    }
+    if (Files.isDirectory(folder)) {
+      try (var files = Files.list(folder)) {
+        for (Path file : files.toList()) {
+          ownForMosquittoWhenRoot(file);
+        }
+      }
     }
     UserPrincipalLookupService users = folder.getFileSystem().getUserPrincipalLookupService();
     PosixFileAttributeView view = Files.getFileAttributeView(folder, PosixFileAttributeView.class);
