@@ -108,7 +108,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private record Entry(SignedMessage signed, byte[] payload, Path file, ActorRef<Verdict> replyTo) {}
 
   private static final class Group {
-    final Instant since;
+    Instant since;
     final List<Entry> entries = new ArrayList<>();
     int attempt;
 
@@ -355,9 +355,12 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       DnsName sender = decrypted.message().claimedSender();
       Group group = parked.get(sender);
       if (group == null) {
-        group = new Group(settings.clock().instant());
+        // The give-up clock runs from when the message was first parked, across restarts.
+        group = new Group(p.parkedAt());
         parked.put(sender, group);
         timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
+      } else if (p.parkedAt().isBefore(group.since)) {
+        group.since = p.parkedAt();
       }
       onDisk++;
       group.entries.add(new Entry(decrypted.message(), p.payload(), p.file(), null));

@@ -19,8 +19,8 @@ import java.util.List;
  */
 final class ParkedMessages {
 
-  /** A parked payload and its file. */
-  record Parked(Path file, byte[] payload) {}
+  /** A parked payload, its file, and when it was parked (the file's time: it survives restarts). */
+  record Parked(Path file, byte[] payload, java.time.Instant parkedAt) {}
 
   private final Path dir;
 
@@ -30,6 +30,9 @@ final class ParkedMessages {
 
   Path park(byte[] payload) throws IOException {
     Path file = dir.resolve(hash(payload) + ".msg");
+    if (Files.exists(file)) {
+      return file; // a redelivered copy: same content, and the first parking time stays
+    }
     Path tmp = dir.resolve(file.getFileName() + ".tmp");
     Files.write(tmp, payload);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -44,7 +47,7 @@ final class ParkedMessages {
     List<Parked> parked = new ArrayList<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.msg")) {
       for (Path file : files) {
-        parked.add(new Parked(file, Files.readAllBytes(file)));
+        parked.add(new Parked(file, Files.readAllBytes(file), Files.getLastModifiedTime(file).toInstant()));
       }
     }
     return parked;

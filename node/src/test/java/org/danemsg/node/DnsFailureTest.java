@@ -108,6 +108,36 @@ class DnsFailureTest {
   }
 
   @Test
+  void theGiveUpClockCountsFromTheFirstParkingAcrossRestarts() throws Exception {
+    TestDevice receiver = receiver("patient").with("parking.give-up-after", "10m");
+    TestDevice unknown = TestDevice.published(knot, broker, "quiet", KeyType.EC_P256);
+    try (MessageSender fromUnknown = unknown.sender()) {
+      byte[] sealed = fromUnknown.seal(receiver.name, "parked long ago", Profile.NATIVE);
+      Node first = receiver.start();
+      knot.stop();
+      try {
+        fromUnknown.publish(receiver.name, sealed);
+        Poll.until(WITHIN, () -> first.health().join().parked() == 1, () -> "not parked");
+        first.stop();
+        // The node was down for 11 minutes: the parked file says since when it waits.
+        try (var files = Files.list(receiver.dataPath.resolve("parked"))) {
+          for (var file : files.toList()) {
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofMinutes(11))));
+          }
+        }
+        try (Node second = receiver.start()) {
+          Poll.until(WITHIN, () -> !receiver.quarantine().isEmpty(), () -> "not given up after a restart");
+        }
+      } finally {
+        knot.restart();
+      }
+      assertEquals(Refusal.SENDER_DNS_UNAVAILABLE, receiver.quarantine().get(0).get("reason"));
+      assertTrue(receiver.inbox().isEmpty());
+    }
+  }
+
+  @Test
   void senderInZoneWithBogusDnssecIsRejectedWithTheValidatorsReason() throws Exception {
     TestDevice receiver = receiver("sceptic").with("dns.trust-anchor", knot.wrongAnchorFile().toString());
     TestDevice sender = TestDevice.published(knot, broker, "bogus", KeyType.EC_P256);
