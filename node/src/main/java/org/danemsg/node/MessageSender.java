@@ -24,7 +24,8 @@ import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 
 /**
  * Sends messages as this device, with the node's settings: a secure (DNSSEC-validated) lookup of the
- * recipient's key, {@link Envelope#seal}, and a QoS 1 publish on the recipient's topic that completes
+ * recipient's key (the newest one during a key rollover, {@link LookupResult#newestKey}),
+ * {@link Envelope#seal}, and a QoS 1 publish on the recipient's topic that completes
  * when the broker's PUBACK arrives. Used by {@code tools send}; not thread-safe.
  */
 public final class MessageSender implements AutoCloseable {
@@ -39,6 +40,8 @@ public final class MessageSender implements AutoCloseable {
   private final Duration timeout;
   private final MqttAsyncClient client;
   private final MqttConnectOptions options;
+  private LookupResult sealedTo;
+  private PublicKey sealingKey;
 
   private MessageSender(NodeSettings settings, DeviceIdentity identity, Duration timeout, MqttAsyncClient client,
       MqttConnectOptions options) {
@@ -172,8 +175,11 @@ public final class MessageSender implements AutoCloseable {
     if (!usable || found.usableKeys().isEmpty()) {
       throw new SendException("no secure key for " + found.describe());
     }
-    // DNS cannot say which of several records is the newest; the first usable one is taken.
-    PublicKey key = found.usableKeys().get(0);
+    if (found != sealedTo) { // the cache hands out the same result until it expires: choose once
+      sealedTo = found;
+      sealingKey = found.newestKey().orElseThrow();
+    }
+    PublicKey key = sealingKey;
     try {
       return envelope.seal(text, identity, recipient, key, profile);
     } catch (SealException e) {

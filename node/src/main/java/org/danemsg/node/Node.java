@@ -97,6 +97,12 @@ public final class Node implements AutoCloseable {
         Duration.ofSeconds(10), system.scheduler()).toCompletableFuture();
   }
 
+  /** Whether DNS publishes this node's current key, as last checked. */
+  public CompletableFuture<IdentityKeeper.Status> identityStatus() {
+    return AskPattern.<NodeGuardian.Command, IdentityKeeper.Status>ask(system, NodeGuardian.GetIdentityStatus::new,
+        Duration.ofSeconds(10), system.scheduler()).toCompletableFuture();
+  }
+
   /** Drains in-flight messages and stops (what SIGTERM does); waits for the actor system to end. */
   public void stop() {
     try {

@@ -37,6 +37,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   /** Reply with the counters of all actors. */
   public record GetHealth(ActorRef<Health> replyTo) implements Command {}
 
+  /** Reply with whether DNS publishes this node's key (the {@link IdentityKeeper}'s status). */
+  public record GetIdentityStatus(ActorRef<IdentityKeeper.Status> replyTo) implements Command {}
+
   /** Stop taking messages and finish those in flight (SIGTERM). */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
 
@@ -74,6 +77,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final ActorRef<Printer.Command> printer;
   private final ActorRef<Authenticator.Command> authenticator;
   private final ActorRef<MqttGateway.Command> gateway;
+  private final ActorRef<IdentityKeeper.Command> keeper;
   private final Scheduler scheduler;
 
   /** The guardian of a node with {@code identity} (already loaded and checked). */
@@ -109,7 +113,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
     // The identity was checked before start; a failure later (unreadable files) must not stop
     // receiving: restart with backoff, reloading from the initial identity.
-    ActorRef<IdentityKeeper.Command> keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
+    keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
             new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
@@ -153,6 +157,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onMessage(HealthTick.class, tick -> gather(null))
         .onMessage(GetHealth.class, get -> gather(get.replyTo()))
         .onMessage(HealthGathered.class, this::onHealthGathered)
+        .onMessage(GetIdentityStatus.class, get -> {
+          keeper.tell(new IdentityKeeper.GetStatus(get.replyTo()));
+          return this;
+        })
         .onMessage(Drain.class, drain -> {
           gateway.tell(new MqttGateway.Drain(drain.replyTo()));
           return this;

@@ -108,6 +108,90 @@ class IdentityKeeperTest {
     subscriber.expectNoMessage(Duration.ofMillis(300));
   }
 
+  /** Only the folder watch can notice changes in time: the periodic check is an hour away. */
+  private static final IdentityKeeper.Settings WATCH_ONLY =
+      new IdentityKeeper.Settings(Duration.ofHours(1), Duration.ofHours(1));
+
+  @Test
+  void aStagedKeyDecryptsAsSoonAsItsFilesAppear() throws Exception {
+    DeviceIdentity current = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    IdentityFiles files = filesWith(current);
+    TestProbe<IdentityKeeper.Keys> subscriber = testKit.createTestProbe();
+    ActorRef<IdentityKeeper.Command> keeper = testKit.spawn(
+        IdentityKeeper.create(files, current, testKit.<TlsaResolver.Command>createTestProbe().ref(), WATCH_ONLY));
+    keeper.tell(new IdentityKeeper.Subscribe(subscriber.ref()));
+    assertEquals(List.of(current.fingerprint()), fingerprints(subscriber.receiveMessage()));
+
+    DeviceIdentity next = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    files.staged().write(next, false);
+    assertEquals(List.of(current.fingerprint(), next.fingerprint()),
+        fingerprints(subscriber.receiveMessage(Duration.ofSeconds(5))));
+  }
+
+  @Test
+  void promotingTheStagedKeyMakesItCurrentAndKeepsTheOldOneWithoutWarnings() throws Exception {
+    DeviceIdentity old = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    IdentityFiles files = filesWith(old);
+    DeviceIdentity next = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    files.staged().write(next, false);
+    TestProbe<IdentityKeeper.Keys> subscriber = testKit.createTestProbe();
+    ActorRef<IdentityKeeper.Command> keeper = testKit.spawn(
+        IdentityKeeper.create(files, old, testKit.<TlsaResolver.Command>createTestProbe().ref(), SETTINGS));
+    keeper.tell(new IdentityKeeper.Subscribe(subscriber.ref()));
+    assertEquals(List.of(old.fingerprint(), next.fingerprint()), fingerprints(subscriber.receiveMessage()),
+        "a rollover under way at start");
+
+    files.promoteStaged();
+    assertEquals(List.of(next.fingerprint(), old.fingerprint()),
+        fingerprints(subscriber.receiveMessage(Duration.ofSeconds(5))));
+    subscriber.expectNoMessage(Duration.ofMillis(1500));
+    assertEquals(List.of(), LogRecorder.linesWith("WARN", old.fingerprint()));
+    assertEquals(List.of(), LogRecorder.linesWith("WARN", next.fingerprint()));
+  }
+
+  @Test
+  void aKeyBesideTheOldCertificateKeepsTheKeysUntilTheCertificateFollows() throws Exception {
+    DeviceIdentity old = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    IdentityFiles files = filesWith(old);
+    TestProbe<IdentityKeeper.Keys> subscriber = testKit.createTestProbe();
+    ActorRef<IdentityKeeper.Command> keeper = testKit.spawn(
+        IdentityKeeper.create(files, old, testKit.<TlsaResolver.Command>createTestProbe().ref(), WATCH_ONLY));
+    keeper.tell(new IdentityKeeper.Subscribe(subscriber.ref()));
+    subscriber.receiveMessage();
+
+    // The moment of promoteStaged() between its two renames, stretched.
+    DeviceIdentity next = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    IdentityFiles elsewhere = new IdentityFiles(Files.createTempDirectory("keeper-next-"), name);
+    elsewhere.write(next, false);
+    Files.copy(elsewhere.keyFile(), files.keyFile(), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Poll.until(Duration.ofSeconds(5), () -> LogRecorder.linesWith("WARN", "do not load", old.fingerprint()).size() == 1,
+        () -> "no warning about the mismatched pair");
+    subscriber.expectNoMessage(Duration.ofMillis(600));
+    assertEquals(1, LogRecorder.linesWith("WARN", "do not load", old.fingerprint()).size(), "logged once");
+
+    Files.copy(elsewhere.certificateFile(), files.certificateFile(),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertEquals(List.of(next.fingerprint(), old.fingerprint()),
+        fingerprints(subscriber.receiveMessage(Duration.ofSeconds(5))));
+  }
+
+  @Test
+  void aRolloverKeepsTheIdentityPublished() throws Exception {
+    DeviceIdentity old = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    DeviceIdentity next = DeviceIdentity.generate(name, KeyType.EC_P256, Duration.ofDays(1));
+    IdentityFiles files = filesWith(old);
+    files.staged().write(next, false);
+    files.promoteStaged();
+    TestProbe<TlsaResolver.Command> resolver = testKit.createTestProbe();
+    ActorRef<IdentityKeeper.Command> keeper =
+        testKit.spawn(IdentityKeeper.create(files, next, resolver.ref(), SETTINGS));
+    expectLookup(resolver).replyTo().tell(new LookupResult.Secure(SERVER, name,
+        List.of(old.tlsaRecord(), next.tlsaRecord()), List.of(old.publicKey(), next.publicKey()), List.of(), 60));
+    TestProbe<IdentityKeeper.Status> status = testKit.createTestProbe();
+    keeper.tell(new IdentityKeeper.GetStatus(status.ref()));
+    assertTrue(status.receiveMessage() instanceof IdentityKeeper.Published);
+  }
+
   private static List<String> fingerprints(IdentityKeeper.Keys keys) {
     return keys.identities().stream().map(DeviceIdentity::fingerprint).toList();
   }

@@ -15,6 +15,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One DANE TLSA record (RFC 6698): certificate usage, selector, matching type and association data.
@@ -272,6 +273,23 @@ public final class TlsaRecord {
     }
     String problem = KeyType.problemWith(key);
     return problem == null ? new UsableKey(key) : new UnusableRecord(problem);
+  }
+
+  /**
+   * The certificate a {@code 3 0 0} record carries (usage DANE-EE, full certificate, exact data);
+   * empty for other records and for data that is not a DER certificate.
+   */
+  public Optional<X509Certificate> certificate() {
+    if (usage != DANE_EE || selector != Selector.FULL_CERTIFICATE.code()
+        || matchingType != MatchingType.EXACT.code()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of((X509Certificate) CertificateFactory.getInstance("X.509")
+          .generateCertificate(new ByteArrayInputStream(data)));
+    } catch (CertificateException | RuntimeException e) {
+      return Optional.empty();
+    }
   }
 
   /** Hex SHA-256 of a key's SubjectPublicKeyInfo, the fingerprint shown to operators. */

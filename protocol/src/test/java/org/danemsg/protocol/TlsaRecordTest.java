@@ -30,6 +30,15 @@ class TlsaRecordTest {
   }
 
   @Test
+  void onlyAFullCertificateRecordGivesItsCertificate() {
+    assertEquals(EC.certificate(), EC.tlsaRecord().certificate().orElseThrow());
+    assertTrue(TlsaRecord.of(EC.certificate(), Selector.PUBLIC_KEY, MatchingType.EXACT).certificate().isEmpty());
+    assertTrue(TlsaRecord.of(EC.certificate(), Selector.FULL_CERTIFICATE, MatchingType.SHA256).certificate()
+        .isEmpty());
+    assertTrue(TlsaRecord.parse("3 0 0 0102").certificate().isEmpty());
+  }
+
+  @Test
   void rendersAZoneFileLine() {
     TlsaRecord record = TlsaRecord.of(EC.certificate(), Selector.PUBLIC_KEY, MatchingType.SHA256);
     String line = record.zoneLine(EC.name(), 60);

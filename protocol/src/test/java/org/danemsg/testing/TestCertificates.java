@@ -67,13 +67,27 @@ public final class TestCertificates {
     return selfSigned(name, keys, signature);
   }
 
+  /** An EC P-256 identity for {@code name} whose certificate is valid from {@code notBefore}. */
+  public static Identity ec(DnsName name, Instant notBefore) {
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+      generator.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
+      return selfSigned(name, generator.generateKeyPair(), "SHA256withECDSA", notBefore);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private static Identity selfSigned(DnsName name, KeyPair keys, String signature) {
+    return selfSigned(name, keys, signature, Instant.now().minus(Duration.ofMinutes(5)));
+  }
+
+  private static Identity selfSigned(DnsName name, KeyPair keys, String signature, Instant notBefore) {
     try {
       X500Name subject = new X500Name("CN=" + name);
-      Instant now = Instant.now();
       X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject,
-          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofMinutes(5))),
-          Date.from(now.plus(Duration.ofDays(365))), subject, keys.getPublic());
+          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(notBefore),
+          Date.from(notBefore.plus(Duration.ofDays(365))), subject, keys.getPublic());
       builder.addExtension(Extension.subjectAlternativeName, false,
           new GeneralNames(new GeneralName(GeneralName.dNSName, name.toString())));
       X509Certificate certificate = new JcaX509CertificateConverter().getCertificate(

@@ -1,8 +1,12 @@
 package org.danemsg.protocol.dns;
 
 import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.Date;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.TlsaRecord;
@@ -26,6 +30,40 @@ public sealed interface LookupResult {
   /** The keys that may be used for this name: non-empty only for {@link Secure} and {@link Unauthenticated}. */
   default List<PublicKey> usableKeys() {
     return List.of();
+  }
+
+  /**
+   * The key a sender encrypts to. During a key rollover (RFC 7671 §8.1) a name publishes the current
+   * and the next key, and the next one is where its owner is going: of the usable keys that come in a
+   * full certificate ({@code 3 0 0}), the one whose certificate is the newest (latest notBefore); when
+   * no record carries a certificate date, the last usable key. Empty when there is no usable key.
+   */
+  default Optional<PublicKey> newestKey() {
+    List<PublicKey> keys = usableKeys();
+    if (keys.isEmpty()) {
+      return Optional.empty();
+    }
+    List<TlsaRecord> records = this instanceof Secure secure ? secure.records()
+        : this instanceof Unauthenticated unauthenticated ? unauthenticated.records() : List.of();
+    PublicKey newest = null;
+    Date newestNotBefore = null;
+    for (TlsaRecord record : records) {
+      Optional<X509Certificate> certificate = record.certificate();
+      if (certificate.isEmpty()) {
+        continue;
+      }
+      byte[] encoded = certificate.get().getPublicKey().getEncoded();
+      Date notBefore = certificate.get().getNotBefore();
+      for (PublicKey key : keys) {
+        // Equal dates: the later record wins, as without dates.
+        if (Arrays.equals(key.getEncoded(), encoded)
+            && (newestNotBefore == null || !notBefore.before(newestNotBefore))) {
+          newest = key;
+          newestNotBefore = notBefore;
+        }
+      }
+    }
+    return Optional.of(newest != null ? newest : keys.get(keys.size() - 1));
   }
 
   /** Whether asking again soon may give another outcome (timeouts, SERVFAIL, network errors). */
