@@ -111,12 +111,14 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1)),
         "tlsa-resolver");
 
-    // The identity was checked before start; a failure later (unreadable files) must not stop
-    // receiving: restart with backoff, reloading from the initial identity.
+    // The identity was checked before start, and unreadable or half-written files later are values
+    // the keeper handles itself. Anything else that fails here is a bug: resume, because a restart
+    // would lose the Decryptor's subscription and fall back to the key loaded at start (stale after
+    // a rotation).
     keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
             new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval())))
-        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
+        .onFailure(SupervisorStrategy.resume()),
         "identity-keeper", files);
 
     Envelope envelope = new Envelope(settings.envelopeSettings());
