@@ -11,6 +11,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
@@ -39,7 +40,13 @@ public record NodeSettings(
     Duration healthInterval,
     Duration drainTimeout,
     int quarantinePayloadLimit,
-    int parallelism) {
+    int parallelism,
+    java.util.Set<DnsName> legacyPeers) {
+
+  /** Copies the set of legacy peers. */
+  public NodeSettings {
+    legacyPeers = java.util.Set.copyOf(legacyPeers);
+  }
 
   /**
    * Broker connection.
@@ -217,7 +224,8 @@ public record NodeSettings(
         r.duration("health-interval", true),
         r.duration("drain-timeout", false),
         r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
-        parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism);
+        parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
+        r.names("legacy-peers"));
   }
 
   /**
@@ -318,6 +326,34 @@ public record NodeSettings(
         throw bad(key, "must be between " + min + " and " + max + ", got " + value);
       }
       return value;
+    }
+
+    /** A list of DNS names, or one string of names separated by commas or white space (from the environment). */
+    java.util.Set<DnsName> names(String key) {
+      List<String> texts;
+      try {
+        if (c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST) {
+          texts = c.getStringList(key);
+        } else {
+          texts = List.of(c.getString(key).split("[,\\s]+"));
+        }
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be a list of DNS names, got '" + raw(key) + "'");
+      }
+      java.util.Set<DnsName> names = new java.util.LinkedHashSet<>();
+      for (String text : texts) {
+        if (text.isBlank()) {
+          continue;
+        }
+        String problem = DnsName.problemWith(text.strip());
+        if (problem != null) {
+          throw bad(key, "'" + printable(text) + "' is not a DNS name: " + problem);
+        }
+        names.add(DnsName.parse(text.strip()));
+      }
+      return names;
     }
 
     boolean bool(String key) {

@@ -40,7 +40,8 @@ final class SendCommand implements Callable<Integer> {
   @Option(names = "--stdin", description = "Read the text from standard input instead.")
   boolean stdin;
 
-  @Option(names = "--legacy", description = "Use the Python original's format (RSA identities on both sides).")
+  @Option(names = "--legacy", description = "Use the Python original's format (RSA identities on both sides);"
+      + " the default for recipients listed in the legacy-peers setting (LEGACY_PEERS).")
   boolean legacy;
 
   @Option(names = "--config", paramLabel = "FILE", description = "The node's configuration file (HOCON).")
@@ -79,7 +80,8 @@ final class SendCommand implements Callable<Integer> {
     String text = stdin ? readStdin() : message;
     org.danemsg.protocol.CryptoProviders.bouncyCastleFirst();
     try (MessageSender sender = MessageSender.create(settings, identity, Duration.ofSeconds(timeoutSeconds))) {
-      MessageSender.Sent sent = sender.send(to, text, legacy ? Profile.LEGACY : Profile.NATIVE);
+      boolean legacyPeer = legacy || settings.legacyPeers().contains(to);
+      MessageSender.Sent sent = sender.send(to, text, legacyPeer ? Profile.LEGACY : Profile.NATIVE);
       spec.commandLine().getOut().println("sent to " + sent.recipient() + " (" + sent.bytes() + " bytes, "
           + sent.profile().name().toLowerCase(java.util.Locale.ROOT)
           + (sent.dnssecValidated() ? "" : ", recipient key NOT DNSSEC-validated") + ")");

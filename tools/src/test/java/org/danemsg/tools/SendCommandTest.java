@@ -134,6 +134,40 @@ class SendCommandTest {
   }
 
   @Test
+  void aListedLegacyPeerGetsTheLegacyFormatWithoutAFlag() throws Exception {
+    DeviceIdentity henry = published("henry", KeyType.RSA);
+    DeviceIdentity ida = published("ida", KeyType.RSA);
+    BlockingQueue<byte[]> received = new ArrayBlockingQueue<>(1);
+    MqttClient subscriber = new MqttClient(broker.uri(), "send-test-legacy", new MemoryPersistence());
+    subscriber.connect(new MqttConnectOptions());
+    subscriber.subscribe(ida.name().toString(), 1, (topic, message) -> received.add(message.getPayload()));
+    try {
+      Result result = tools("send", "--config", configFor(henry, broker.port(),
+          "legacy-peers = [\"other.example.test\", \"" + ida.name() + "\"]").toString(),
+          ida.name().toString(), "old style by default");
+      assertEquals(0, result.status(), result.err());
+      assertTrue(result.out().contains("legacy"), result.out());
+      byte[] payload = received.poll(10, TimeUnit.SECONDS);
+      assertTrue(payload != null && payload[0] == '{', "a JWE in JSON serialization");
+      Envelope.OpenResult opened = new Envelope().open(payload, ida.name(), List.of(ida),
+          sender -> new Envelope.SenderKeys.Found(List.of(henry.publicKey())));
+      assertEquals(org.danemsg.protocol.Profile.LEGACY, ((Envelope.Opened) opened).message().profile());
+    } finally {
+      subscriber.disconnect();
+      subscriber.close();
+    }
+  }
+
+  @Test
+  void aBadLegacyPeerNameIsASettingsError() throws Exception {
+    DeviceIdentity jack = published("jack", KeyType.RSA);
+    Result result = tools("send", "--config", configFor(jack, broker.port(),
+        "legacy-peers = \"good.example.test, bad..name\"").toString(), "x.example.test", "hi");
+    assertEquals(1, result.status(), result.err());
+    assertTrue(result.err().contains("legacy-peers") && result.err().contains("bad..name"), result.err());
+  }
+
+  @Test
   void missingMessageIsAUsageError() throws IOException {
     Result result = tools("send", "bob._device.example.test");
     assertEquals(2, result.status());
