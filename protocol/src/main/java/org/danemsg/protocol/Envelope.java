@@ -96,7 +96,8 @@ public final class Envelope {
    *     replay cache must remember a message
    * @param clockSkew tolerance for {@code iat} in the future and {@code exp} in the past (default 60 s)
    * @param clock the time source
-   * @param bouncyCastleForEc use the Bouncy Castle provider for ES256 and ECDH-ES (else the JDK's)
+   * @param bouncyCastleForEc use the fast EC provider for ES256, ECDH-ES and AES-GCM: Conscrypt where
+   *     its native library loads, else Bouncy Castle (false: the JDK's providers)
    */
   public record Settings(int maxPayloadBytes, Duration lifetime, Duration maxLifetime,
       Duration clockSkew, Clock clock, boolean bouncyCastleForEc) {
@@ -746,14 +747,32 @@ public final class Envelope {
     return type == KeyType.EC_P256 ? ecContext : jdkContext;
   }
 
+  /**
+   * The provider context for EC work: Conscrypt where its native library loads (several times faster
+   * than Bouncy Castle for every per-message operation), else Bouncy Castle with the named-curve key
+   * pair generator (see {@link P256KeyPairProvider}).
+   */
   private static ProviderContext bouncyCastleContext() {
-    String bc = CryptoProviders.bouncyCastle().getName();
     ProviderContext context = new ProviderContext();
+    java.util.Optional<java.security.Provider> conscrypt = CryptoProviders.conscrypt();
+    String bc = CryptoProviders.bouncyCastle().getName();
     for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),
         context.getGeneralProviderContext())) {
-      c.setSignatureProvider(bc);
-      c.setKeyAgreementProvider(bc);
-      c.setKeyPairGeneratorProvider(CryptoProviders.p256KeyPairs());
+      if (conscrypt.isPresent()) {
+        String name = conscrypt.get().getName();
+        c.setSignatureProvider(name);
+        c.setKeyAgreementProvider(name);
+        c.setKeyPairGeneratorProvider(name);
+        c.setCipherProvider(name);
+        // The ephemeral key of a received JWE is rebuilt from its JWK with explicit curve parameters;
+        // Bouncy Castle (first in the list in the node) would then encode it with those explicit
+        // parameters, which BoringSSL refuses. SunEC encodes a P-256 key with the curve's name.
+        c.setKeyFactoryProvider(java.security.Security.getProvider("SunEC") != null ? "SunEC" : name);
+      } else {
+        c.setSignatureProvider(bc);
+        c.setKeyAgreementProvider(bc);
+        c.setKeyPairGeneratorProvider(CryptoProviders.p256KeyPairs());
+      }
     }
     return context;
   }
