@@ -70,8 +70,6 @@ public final class Benchmark {
   private final Options options;
   private final PrintWriter out;
   private final PrintWriter err;
-  private final long baseNanos = System.nanoTime();
-  private final long baseEpochMicros;
 
   // written by the inbox tap thread only; read after it stopped (or as counters)
   private final Histogram latency = new Histogram(3_600_000_000L, 3);
@@ -89,8 +87,6 @@ public final class Benchmark {
     this.options = options;
     this.out = out;
     this.err = err;
-    Instant now = Instant.now();
-    this.baseEpochMicros = now.getEpochSecond() * 1_000_000 + now.getNano() / 1000;
   }
 
   /** Runs the benchmark, prints progress on {@code err} and the table on {@code out}; the report. */
@@ -98,8 +94,15 @@ public final class Benchmark {
     return new Benchmark(options, out, err).run();
   }
 
-  private long epochMicros(long nanos) {
-    return baseEpochMicros + (nanos - baseNanos) / 1000;
+  /**
+   * The wall-clock time (what the node writes in received-at) of a moment given by
+   * {@code System.nanoTime()}, read afresh each time: the two clocks drift apart by milliseconds
+   * within a run where the system clock is being slewed, which made latencies come out negative.
+   */
+  private static long epochMicros(long nanos) {
+    long before = System.nanoTime();
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000 - (before - nanos) / 1000;
   }
 
   private Map<String, Object> run() {
@@ -404,7 +407,7 @@ public final class Benchmark {
           duplicates.incrementAndGet();
         } else {
           seen.set(seq);
-          // received-at has millisecond resolution; never record below zero
+          // different clocks read at different moments: never record below zero
           latency.recordValue(Math.max(0, receivedAtMicros - sentMicros));
           lastDeliveryMicros.accumulateAndGet(receivedAtMicros, Math::max);
         }
@@ -573,7 +576,7 @@ public final class Benchmark {
     s.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     s.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
         + System.getProperty("os.arch"));
-    s.put("latency", "node's received-at (1 ms resolution) minus the message's due send time");
+    s.put("latency", "node's received-at (inbox.jsonl, microseconds) minus the message's due send time");
     return s;
   }
 
