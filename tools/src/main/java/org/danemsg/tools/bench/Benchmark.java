@@ -522,24 +522,26 @@ public final class Benchmark {
   private Thread progress(ReceivingNode node, long[] peakRss) {
     Thread t = new Thread(() -> {
       long start = System.nanoTime();
-      long lastSent = 0;
-      long lastDelivered = 0;
+      long[] last = new long[2];
+      Runnable line = () -> {
+        long sent = sentCount.get();
+        long got = deliveredCount.get();
+        long rss = node.rssBytes();
+        peakRss[0] = Math.max(peakRss[0], rss);
+        err.printf("[%4ds] sent %,d (%,d/s)  delivered %,d (%,d/s)  in flight %,d  node RSS %d MB%n",
+            (System.nanoTime() - start) / NANOS_PER_SECOND, sent, sent - last[0], got, got - last[1],
+            Math.max(0, sent - got), rss / (1024 * 1024));
+        err.flush();
+        last[0] = sent;
+        last[1] = got;
+      };
       try {
         while (!Thread.currentThread().isInterrupted()) {
           Thread.sleep(1000);
-          long sent = sentCount.get();
-          long got = deliveredCount.get();
-          long rss = node.rssBytes();
-          peakRss[0] = Math.max(peakRss[0], rss);
-          err.printf("[%4ds] sent %,d (%,d/s)  delivered %,d (%,d/s)  in flight %,d  node RSS %d MB%n",
-              (System.nanoTime() - start) / NANOS_PER_SECOND, sent, sent - lastSent, got, got - lastDelivered,
-              Math.max(0, sent - got), rss / (1024 * 1024));
-          err.flush();
-          lastSent = sent;
-          lastDelivered = got;
+          line.run();
         }
       } catch (InterruptedException e) {
-        // done
+        line.run(); // the final count, also for runs shorter than a second
       }
     }, "progress");
     t.setDaemon(true);
