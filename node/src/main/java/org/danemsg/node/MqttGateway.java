@@ -166,6 +166,16 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
 
     private static final Duration ASK = Duration.ofSeconds(30);
 
+    /**
+     * Runs the pipeline's small continuations (wrapping a reply, counting an ack) on the thread that
+     * completed the future. The futures of {@code AskPattern} and {@code ack()} are Scala futures
+     * converted to {@code CompletableFuture}, and that conversion turns even {@code thenApply} into
+     * {@code thenApplyAsync} on the common pool, which on a machine with fewer than three cores is no
+     * pool at all but a new thread per task: several threads were started per message, and on 2 cores
+     * that cost more CPU than the cryptography. An explicit executor avoids both.
+     */
+    private static final java.util.concurrent.Executor SAME_THREAD = Runnable::run;
+
     Source<Done, ?> run(Source<MqttMessageWithAck, CompletionStage<Done>> mqtt) {
       int parallelism = settings.parallelism();
       Duration authenticateTimeout = settings.parking().giveUpAfter().plus(settings.parking().maxBackoff())
@@ -205,7 +215,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
                 + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE)"))));
       }
       return AskPattern.<Decryptor.Command, Envelope.DecryptResult>ask(decryptor,
-          ref -> new Decryptor.Decrypt(m.payload(), ref), ASK, scheduler).thenApply(m::next);
+          ref -> new Decryptor.Decrypt(m.payload(), ref), ASK, scheduler).thenApplyAsync(m::next, SAME_THREAD);
     }
 
     CompletionStage<InFlight> authenticate(InFlight m, Duration timeout) {
@@ -216,7 +226,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
       Envelope.Decrypted decrypted = (Envelope.Decrypted) m.step();
       return AskPattern.<Authenticator.Command, Authenticator.Verdict>ask(authenticator,
           ref -> new Authenticator.Authenticate(decrypted.message(), m.payload(), ref), timeout, scheduler)
-          .thenApply(m::next);
+          .thenApplyAsync(m::next, SAME_THREAD);
     }
 
     CompletionStage<InFlight> settle(InFlight m) {
@@ -236,7 +246,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     private CompletionStage<InFlight> askPrinter(InFlight m,
         org.apache.pekko.japi.function.Function<ActorRef<Printer.Outcome>, Printer.Command> command) {
       return AskPattern.<Printer.Command, Printer.Outcome>ask(printer, command, ASK, scheduler)
-          .thenApply(m::next);
+          .thenApplyAsync(m::next, SAME_THREAD);
     }
 
     CompletionStage<Done> ack(InFlight m) {
@@ -246,7 +256,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
       }
       return m.mqtt().ack().toCompletableFuture()
           .orTimeout(10, TimeUnit.SECONDS)
-          .handle((done, error) -> {
+          .handleAsync((done, error) -> {
             if (error != null) {
               // The broker delivers it again; the replay cache keeps it from printing twice.
               LOG.debug("ack failed ({}); the message will be redelivered", error.toString());
@@ -254,7 +264,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
               gateway.tell(new Acked());
             }
             return Done.getInstance();
-          });
+          }, SAME_THREAD);
     }
   }
 

@@ -7,7 +7,9 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 /**
  * Registers the Bouncy Castle provider, which this library uses for PEM parsing, certificate building
  * and, where it is measurably faster than the JDK's, for EC operations (named explicitly, see
- * {@link org.danemsg.protocol.Envelope.Settings#bouncyCastleForEc()}).
+ * {@link org.danemsg.protocol.Envelope.Settings#bouncyCastleForEc()}); and, where its native library
+ * loads, Conscrypt (BoringSSL), which is faster still for the per-message EC P-256 and AES-GCM work
+ * (see {@link #fastEc()}).
  *
  * <p>{@link #bouncyCastleFirst()} additionally puts it first, for code that asks for algorithms without
  * naming a provider, as dnsjava's DNSSEC validator does. Measured against a local Knot server on JDK
@@ -22,7 +24,65 @@ public final class CryptoProviders {
   private static final Provider BOUNCY_CASTLE = install();
   private static final Provider P256_KEY_PAIRS = installP256();
 
+  /** System property: {@code false} keeps Conscrypt out (Bouncy Castle is then the fast EC provider). */
+  public static final String CONSCRYPT_PROPERTY = "danemsg.crypto.conscrypt";
+
+  private static volatile Provider conscrypt;
+  private static volatile boolean conscryptTried;
+
   private CryptoProviders() {}
+
+  /**
+   * The Conscrypt provider (BoringSSL, native), registered at the end of the JCA list so that it is
+   * used only where named; empty where its native library does not load on this platform (Conscrypt
+   * ships Linux x86-64 and aarch64, macOS and Windows builds: not 32-bit ARM) or where the system
+   * property {@value #CONSCRYPT_PROPERTY} is {@code false}.
+   *
+   * <p>Measured on JDK 17, 2 cores, per operation: ECDH P-256 64 µs (Bouncy Castle 190, SunEC 800),
+   * ES256 sign 34 µs (230, 435), verify 53 µs (178, 878), P-256 key pair 8 µs (69, 423), AES-256-GCM
+   * of 400 bytes 1 µs (12, 8).
+   */
+  public static java.util.Optional<Provider> conscrypt() {
+    if (!conscryptTried) {
+      loadConscrypt();
+    }
+    Provider provider = conscrypt;
+    if (provider != null && Security.getProvider(provider.getName()) == null) {
+      Security.addProvider(provider); // someone reset the provider list; callers name it
+    }
+    return java.util.Optional.ofNullable(provider);
+  }
+
+  private static synchronized void loadConscrypt() {
+    if (conscryptTried) {
+      return;
+    }
+    conscryptTried = true;
+    if ("false".equalsIgnoreCase(System.getProperty(CONSCRYPT_PROPERTY, "true"))) {
+      return;
+    }
+    try {
+      if (!org.conscrypt.Conscrypt.isAvailable()) {
+        return;
+      }
+      Provider existing = Security.getProvider("Conscrypt");
+      Provider provider = existing != null ? existing : org.conscrypt.Conscrypt.newProvider();
+      if (existing == null) {
+        Security.addProvider(provider);
+      }
+      conscrypt = provider;
+    } catch (LinkageError | RuntimeException e) {
+      // no native library for this platform: Bouncy Castle does the work
+    }
+  }
+
+  /**
+   * The provider for per-message EC P-256 work (ES256, ECDH-ES, ephemeral key pairs) and AES-GCM:
+   * Conscrypt where available, else Bouncy Castle.
+   */
+  public static Provider fastEc() {
+    return conscrypt().orElse(BOUNCY_CASTLE);
+  }
 
   /**
    * Adds Bouncy Castle to the JCA providers (after the JDK's, so it is used only where named) once,

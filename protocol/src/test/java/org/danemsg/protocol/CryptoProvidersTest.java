@@ -1,6 +1,8 @@
 package org.danemsg.protocol;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.security.Provider;
@@ -42,5 +44,24 @@ class CryptoProvidersTest {
 
     assertSame(registered, CryptoProviders.bouncyCastleFirst());
     assertSame(registered, Security.getProviders()[0]);
+  }
+
+  @Test
+  void sealedMessagesOpenWithBouncyCastleFirstAsInTheNode() {
+    // Bouncy Castle first once encoded received ephemeral keys with explicit curve parameters,
+    // which Conscrypt refuses: every message was rejected as DECRYPTION_FAILED.
+    CryptoProviders.bouncyCastleFirst();
+    DnsName alice = DnsName.parse("alice._device.example.test");
+    DnsName bob = DnsName.parse("bob._device.example.test");
+    DeviceIdentity sender = DeviceIdentity.generate(alice, KeyType.EC_P256, DeviceIdentity.DEFAULT_VALIDITY);
+    DeviceIdentity recipient = DeviceIdentity.generate(bob, KeyType.EC_P256, DeviceIdentity.DEFAULT_VALIDITY);
+    Envelope envelope = new Envelope();
+
+    byte[] payload = assertDoesNotThrow(() -> envelope.seal("hello", sender, bob, recipient.publicKey()));
+    Envelope.OpenResult opened = envelope.open(payload, bob, List.of(recipient),
+        name -> new Envelope.SenderKeys.Found(List.of(sender.publicKey())));
+
+    assertInstanceOf(Envelope.Opened.class, opened, opened.toString());
+    assertEquals("hello", ((Envelope.Opened) opened).message().text());
   }
 }

@@ -460,4 +460,25 @@ class EnvelopeTest {
     assertTrue(!Envelope.isCanonicalBase64url("QQ=="));
     assertArrayEquals(new byte[] {'A'}, java.util.Base64.getUrlDecoder().decode("QR"));
   }
+
+  @Test
+  void canonicalBase64urlCheckAgreesWithDecodingAndReEncoding() {
+    java.util.Random random = new java.util.Random(7);
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=.\u00e9\u0100 ";
+    for (int n = 0; n < 20_000; n++) {
+      StringBuilder text = new StringBuilder();
+      for (int i = random.nextInt(9); i > 0; i--) {
+        text.append(alphabet.charAt(random.nextInt(random.nextInt(10) == 0 ? alphabet.length() : 64)));
+      }
+      String t = text.toString();
+      boolean reference;
+      try {
+        reference = t.matches("[A-Za-z0-9_-]*") && t.length() % 4 != 1 && java.util.Base64.getUrlEncoder()
+            .withoutPadding().encodeToString(java.util.Base64.getUrlDecoder().decode(t)).equals(t);
+      } catch (IllegalArgumentException e) {
+        reference = false;
+      }
+      assertEquals(reference, Envelope.isCanonicalBase64url(t), "'" + t + "'");
+    }
+  }
 }

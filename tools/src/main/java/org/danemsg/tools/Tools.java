@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = Tools.Version.class,
     description = "Operator tools for danemsg: identities and their TLSA records, DNS lookups, sending.",
-    subcommands = {IdentityCommand.class, ResolveCommand.class, SendCommand.class},
+    subcommands = {IdentityCommand.class, ResolveCommand.class, SendCommand.class, BenchCommand.class},
     footer = {"", "Exit status: 0 ok, 1 failure, 2 bad usage."})
 public final class Tools implements Runnable {
 

@@ -1,0 +1,59 @@
+package org.danemsg.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.jose4j.json.JsonUtil;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A tiny {@code tools bench} run end to end: the report's structure and zero loss, not the speed. */
+class BenchCommandTest {
+
+  /** Built by the node module's package phase, before this module's tests in the reactor. */
+  private static final Path NODE_JAR = Path.of("../node/target/node.jar");
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void smallRunDeliversEveryMessageOnceAndWritesTheReport(@TempDir Path dir) throws Exception {
+    assumeTrue(Files.isReadable(NODE_JAR), "node.jar not built (run mvn verify from the root)");
+    Path json = dir.resolve("report.json");
+    ToolsRun run = ToolsRun.of("bench", "--messages", "200", "--warmup", "50", "--first-probes", "1",
+        "--senders", "2", "--node-jar", NODE_JAR.toString(), "--work-dir", dir.resolve("work").toString(),
+        "--json", json.toString());
+    assertEquals(0, run.exit(), run.toString());
+    assertTrue(run.out().contains("delivered (printed once)"), run.out());
+    assertTrue(run.err().contains("sent"), "progress lines on stderr: " + run.err());
+
+    Map<String, Object> report = JsonUtil.parseJson(Files.readString(json));
+    Map<String, Object> result = (Map<String, Object>) report.get("result");
+    assertEquals(200L, result.get("sent"));
+    assertEquals(200L, result.get("delivered"));
+    assertEquals(0L, result.get("lost"));
+    assertEquals(0L, result.get("duplicated"));
+    Map<String, Object> latency = (Map<String, Object>) report.get("latency-ms");
+    assertEquals(200L, latency.get("count"));
+    for (String p : new String[] {"p50", "p90", "p99", "max"}) {
+      assertNotNull(latency.get(p), p);
+    }
+    Map<String, Object> first = (Map<String, Object>) report.get("first-message-to-new-peer");
+    assertEquals(1L, first.get("delivered"));
+    Map<String, Object> node = (Map<String, Object>) report.get("receiving-node");
+    Map<String, Object> idle = (Map<String, Object>) node.get("idle-after-run");
+    assertTrue(((Number) idle.get("rss-mb")).longValue() > 0, node.toString());
+    assertNotNull(report.get("cpu"));
+    assertNotNull(report.get("targets"));
+  }
+
+  @Test
+  void givenServersNeedAllTheirOptions() {
+    ToolsRun run = ToolsRun.of("bench", "--broker", "127.0.0.1:1883");
+    assertEquals(CommandFailure.USAGE, run.exit(), run.toString());
+    assertTrue(run.oneErrorLine(), run.toString());
+  }
+}
