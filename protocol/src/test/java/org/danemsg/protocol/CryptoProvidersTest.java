@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.Provider;
 import java.security.Security;
@@ -63,5 +64,24 @@ class CryptoProvidersTest {
 
     assertInstanceOf(Envelope.Opened.class, opened, opened.toString());
     assertEquals("hello", ((Envelope.Opened) opened).message().text());
+  }
+
+  @Test
+  void ecOperationsUseConscryptOnlyWhereItIsAllowedAndLoads() {
+    boolean allowed = !"false".equals(System.getProperty(CryptoProviders.CONSCRYPT_PROPERTY));
+    boolean shipped = System.getProperty("os.name").equals("Linux")
+        && List.of("amd64", "x86_64", "aarch64").contains(System.getProperty("os.arch"));
+    if (allowed && shipped) {
+      // The uber jar carries the native library for this platform: it must load.
+      assertTrue(CryptoProviders.conscrypt().isPresent(), "Conscrypt did not load on " + System.getProperty("os.arch"));
+    }
+    if (!allowed) {
+      assertEquals(java.util.Optional.empty(), CryptoProviders.conscrypt());
+      assertSame(CryptoProviders.bouncyCastle(), CryptoProviders.fastEc());
+    } else if (CryptoProviders.conscrypt().isPresent()) {
+      assertSame(CryptoProviders.conscrypt().get(), CryptoProviders.fastEc());
+    } else {
+      assertSame(CryptoProviders.bouncyCastle(), CryptoProviders.fastEc());
+    }
   }
 }
