@@ -89,11 +89,20 @@ public final class CryptoProviders {
    * and returns it. Safe to call from several threads.
    */
   public static Provider bouncyCastle() {
+    if (Security.getProvider(BOUNCY_CASTLE.getName()) == null) {
+      Security.addProvider(BOUNCY_CASTLE); // someone reset the provider list; jose4j names it
+    }
     return BOUNCY_CASTLE;
   }
 
-  /** The provider of fast P-256 key pairs (see {@link P256KeyPairProvider}), registered by name. */
+  /**
+   * The provider of fast P-256 key pairs (see {@link P256KeyPairProvider}). jose4j asks for it by
+   * name, so it is registered again if someone reset the provider list.
+   */
   static String p256KeyPairs() {
+    if (Security.getProvider(P256_KEY_PAIRS.getName()) == null) {
+      Security.addProvider(P256_KEY_PAIRS);
+    }
     return P256_KEY_PAIRS.getName();
   }
 
