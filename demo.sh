@@ -202,7 +202,7 @@ NODE_PIDS=()
 start_node() { # start_node DEVICE
   local device=$1 short=${1%%.*}
   IDENTITY_NAME=$device CRYPTO_PATH=$RUN/$short/identity DATA_PATH=$RUN/$short/data \
-    java -Xmx128m -jar "$ROOT/node/target/node.jar" >> "$RUN/$short/stdout.txt" 2>> "$RUN/$short/node.log" &
+    java -Xmx128m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$ROOT/node/target/node.jar" >> "$RUN/$short/stdout.txt" 2>> "$RUN/$short/node.log" &
   local pid=$!
   PIDS+=($pid)
   eval "PID_$short=$pid"
@@ -227,7 +227,7 @@ wait_rejected() { # wait_rejected DEVICE COUNT
   wait_for 20 "${1%%.*} to reject message $2" bash -c "[ -f '$RUN/${1%%.*}/data/quarantine.jsonl' ] && [ \$(wc -l < '$RUN/${1%%.*}/data/quarantine.jsonl') -ge $2 ]"
 }
 
-step "Starting three nodes (separate processes, -Xmx128m)"
+step "Starting three nodes (separate processes, -Xmx128m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)"
 for device in "$ALICE" "$BOB" "$CAROL"; do
   start_node "$device"
   info "$device: pid $(eval echo "\$PID_${device%%.*}"), subscribed to its topic"
