@@ -17,7 +17,7 @@ import java.util.stream.Stream;
  * One server process started by a test fixture: output to a log file, stopped by its PID (SIGTERM,
  * then SIGKILL after 5 s) when asked and by a JVM shutdown hook, paused with SIGSTOP.
  */
-final class ChildProcess {
+public final class ChildProcess {
 
   private final String label;
   private final Process process;

@@ -20,9 +20,6 @@ import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.PublishResult;
 import org.danemsg.protocol.dns.TrustAnchors;
 import org.danemsg.protocol.dns.TsigKey;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -52,7 +49,7 @@ import org.xbill.DNS.Type;
  * JVM shutdown hook. For fault tests: {@link #pause()}/{@link #resume()} (SIGSTOP/SIGCONT) and
  * {@link #stop()}/{@link #restart()} (same port, same keys and records).
  */
-public final class KnotServer implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+public final class KnotServer extends ServerFixture {
 
   private static final String KNOTD = "/usr/sbin/knotd";
   private static final String KEYMGR = "/usr/sbin/keymgr";
@@ -64,9 +61,6 @@ public final class KnotServer implements BeforeAllCallback, AfterAllCallback, Au
   /** The zone served without DNSSEC. */
   public static final DnsName UNSIGNED_ZONE = DnsName.parse("unsigned.test");
 
-  private Path directory;
-  private int port;
-  private ChildProcess process;
   private TsigKey tsigKey;
   private Path trustAnchorFile;
   private Path dnskeyAnchorFile;
@@ -88,92 +82,27 @@ public final class KnotServer implements BeforeAllCallback, AfterAllCallback, Au
   }
 
   @Override
-  public void beforeAll(ExtensionContext context) {
-    start();
+  String folderPrefix() {
+    return "knot-test-";
   }
 
+  /** The TSIG key and both zones; knotd itself is configured for its port in {@link #launch()}. */
   @Override
-  public void afterAll(ExtensionContext context) {
-    close();
+  void prepare() throws IOException {
+    Files.createDirectories(directory.resolve("run"));
+    Files.createDirectories(directory.resolve("storage"));
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret);
+    tsigKey = TsigKey.of("hmac-sha256", "update-key", secret);
+    tsigKeyFile = Files.writeString(directory.resolve("update-key.conf"), tsigKey.toKeyFile());
+    writeZone(SIGNED_ZONE);
+    writeZone(UNSIGNED_ZONE);
   }
 
-  /** Writes the config and zones, starts knotd and waits until both zones answer (signed). */
-  public synchronized void start() {
-    if (process != null) {
-      return;
-    }
-    try {
-      directory = Files.createTempDirectory("knot-test-");
-      Files.createDirectories(directory.resolve("run"));
-      Files.createDirectories(directory.resolve("storage"));
-      byte[] secret = new byte[32];
-      new SecureRandom().nextBytes(secret);
-      tsigKey = TsigKey.of("hmac-sha256", "update-key", secret);
-      tsigKeyFile = Files.writeString(directory.resolve("update-key.conf"), tsigKey.toKeyFile());
-      writeZone(SIGNED_ZONE);
-      writeZone(UNSIGNED_ZONE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot prepare the Knot folder", e);
-    }
-    IllegalStateException firstFailure = null;
-    for (int attempt = 0; attempt < 2; attempt++) { // the free port may be taken meanwhile: retry once
-      port = ChildProcess.freePort();
-      try {
-        launch();
-        break;
-      } catch (IllegalStateException e) {
-        if (process != null) {
-          process.stop();
-          process = null;
-        }
-        if (firstFailure != null) {
-          e.addSuppressed(firstFailure);
-          close();
-          throw e;
-        }
-        firstFailure = e;
-      }
-    }
+  /** Once knotd serves both zones (the signed one signed): the trust anchor files. */
+  @Override
+  void started() {
     writeAnchors();
-  }
-
-  /** Stops knotd (if running) and deletes its folder. */
-  @Override
-  public synchronized void close() {
-    if (process != null) {
-      process.stop();
-      process = null;
-    }
-    ChildProcess.deleteTree(directory);
-  }
-
-  /** Stops knotd, keeping its folder (keys, journal) and port, for {@link #restart()}. */
-  public synchronized void stop() {
-    if (process != null) {
-      process.stop();
-      process = null;
-    }
-  }
-
-  /** Starts knotd again on the same port with the same keys and records, after {@link #stop()}. */
-  public synchronized void restart() {
-    stop();
-    launch();
-  }
-
-  /** SIGSTOP: knotd keeps its sockets but answers nothing until {@link #resume()}. */
-  public void pause() {
-    process.pause();
-  }
-
-  /** SIGCONT after {@link #pause()}. */
-  public void resume() {
-    process.resume();
-  }
-
-  /** The port knotd listens on (UDP and TCP). */
-  public int port() {
-    return port;
   }
 
   /** {@code 127.0.0.1:<port>}. */
@@ -246,21 +175,6 @@ public final class KnotServer implements BeforeAllCallback, AfterAllCallback, Au
     return DnsName.parse("ns1." + SIGNED_ZONE);
   }
 
-  /** The folder knotd runs from (config, zones, storage, log). */
-  public Path directory() {
-    return directory;
-  }
-
-  /** What knotd logged so far. */
-  public String log() {
-    return process == null ? "(not running)" : process.log();
-  }
-
-  /** knotd's process id. */
-  public long pid() {
-    return process.pid();
-  }
-
   @Override
   public String toString() {
     return "knotd on 127.0.0.1:" + port + " in " + directory;
@@ -282,7 +196,8 @@ public final class KnotServer implements BeforeAllCallback, AfterAllCallback, Au
         ""));
   }
 
-  private void launch() {
+  @Override
+  void launch() {
     Path config = directory.resolve("knot.conf");
     String secret = tsigKey.toSpec().split(":")[2];
     String conf = """

@@ -13,9 +13,6 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real Mosquitto broker for tests on a free 127.0.0.1 port, from a temp folder, with persistence
@@ -30,14 +27,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * hook. {@link #stop()}/{@link #restart()} keep the port and the persistence folder;
  * {@link #pause()}/{@link #resume()} freeze it with SIGSTOP/SIGCONT.
  */
-public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
+public final class MosquittoBroker extends ServerFixture {
 
   private static final String MOSQUITTO = "/usr/sbin/mosquitto";
   private static final Duration READY_WITHIN = Duration.ofSeconds(15);
 
-  private Path directory;
-  private int port;
-  private ChildProcess process;
   private final Credentials secured;
   private int securePort;
   private BrokerCertificates.Written tls;
@@ -92,83 +86,19 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
   }
 
   @Override
-  public void beforeAll(ExtensionContext context) {
-    start();
+  String folderPrefix() {
+    return "mosquitto-test-";
   }
 
+  /** The secured listener's certificates and password file; the broker may read the folder. */
   @Override
-  public void afterAll(ExtensionContext context) {
-    close();
-  }
-
-  /** Writes the config, starts mosquitto and waits until it accepts an MQTT connection. */
-  public synchronized void start() {
-    if (process != null) {
-      return;
+  void prepare() throws IOException {
+    if (secured != null) {
+      securePort = ChildProcess.freePort();
+      tls = BrokerCertificates.write(directory);
+      writePasswordFile(directory.resolve("passwords"), secured);
     }
-    try {
-      directory = Files.createTempDirectory("mosquitto-test-");
-      if (secured != null) {
-        securePort = ChildProcess.freePort();
-        tls = BrokerCertificates.write(directory);
-        writePasswordFile(directory.resolve("passwords"), secured);
-      }
-      ownForMosquittoWhenRoot(directory);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot prepare the Mosquitto folder", e);
-    }
-    IllegalStateException firstFailure = null;
-    for (int attempt = 0; attempt < 2; attempt++) { // the free port may be taken meanwhile: retry once
-      port = ChildProcess.freePort();
-      try {
-        launch();
-        return;
-      } catch (IllegalStateException e) {
-        stop();
-        if (firstFailure != null) {
-          e.addSuppressed(firstFailure);
-          close();
-          throw e;
-        }
-        firstFailure = e;
-      }
-    }
-  }
-
-  /** Stops the broker (it saves its persistence file) and deletes its folder. */
-  @Override
-  public synchronized void close() {
-    stop();
-    ChildProcess.deleteTree(directory);
-  }
-
-  /** Stops the broker with SIGTERM (it writes {@code mosquitto.db}), keeping folder and port. */
-  public synchronized void stop() {
-    if (process != null) {
-      process.stop();
-      process = null;
-    }
-  }
-
-  /** Starts the broker again on the same port with the same persistence file. */
-  public synchronized void restart() {
-    stop();
-    launch();
-  }
-
-  /** SIGSTOP: connections stay open but nothing is answered until {@link #resume()}. */
-  public void pause() {
-    process.pause();
-  }
-
-  /** SIGCONT after {@link #pause()}. */
-  public void resume() {
-    process.resume();
-  }
-
-  /** The port the broker listens on. */
-  public int port() {
-    return port;
+    ownForMosquittoWhenRoot(directory);
   }
 
   /** {@code 127.0.0.1}. */
@@ -179,21 +109,6 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
   /** {@code tcp://127.0.0.1:<port>}, the form Paho takes. */
   public String uri() {
     return "tcp://127.0.0.1:" + port;
-  }
-
-  /** The broker's folder (config, persistence file, log). */
-  public Path directory() {
-    return directory;
-  }
-
-  /** What the broker logged so far (errors, warnings and notices). */
-  public String log() {
-    return process == null ? "(not running)" : process.log();
-  }
-
-  /** The broker's process id. */
-  public long pid() {
-    return process.pid();
   }
 
   @Override
@@ -229,7 +144,8 @@ public final class MosquittoBroker implements BeforeAllCallback, AfterAllCallbac
     }
   }
 
-  private void launch() {
+  @Override
+  void launch() {
     Path config = directory.resolve("mosquitto.conf");
     // With a secured listener, each listener has its own access settings; the plain one stays
     // anonymous (it is also the readiness probe).
