@@ -38,6 +38,9 @@ import org.danemsg.protocol.dns.LookupResult;
  *   <li>its payload is written to {@code DATA_PATH/parked/} and only then is the stream answered
  *       {@link Parked}, so the MQTT message is acked and the pipeline moves on: other senders' messages
  *       keep flowing, and the broker's in-flight window is not held by a DNS outage;
+ *   <li>a message whose sender lookup has not answered within 500 ms is parked the same way while
+ *       the lookup goes on (the stream answers in order, so a hanging lookup would otherwise hold
+ *       every message behind it); that lookup's answer then settles the sender's group;
  *   <li>parked messages are grouped per sender; one lookup per sender is retried with exponential
  *       backoff ({@code parking.min-backoff} doubling to {@code parking.max-backoff}); later messages
  *       from a parked sender join the group without a lookup, so their order is kept;
@@ -73,6 +76,8 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       implements Command {}
 
   private record Retry(DnsName sender) implements Command {}
+
+  private record SlowLookup(Authenticate request) implements Command {}
 
   private record RetryAnswered(DnsName sender, LookupResult result) implements Command {}
 
@@ -111,11 +116,16 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     Instant since;
     final List<Entry> entries = new ArrayList<>();
     int attempt;
+    /** Parked while its first lookup still runs: that lookup's answer is the group's first retry. */
+    boolean awaitingFirstAnswer;
 
     Group(Instant since) {
       this.since = since;
     }
   }
+
+  /** Cached and healthy lookups answer in microseconds to milliseconds; a timeout takes seconds. */
+  private static final Duration PARK_SLOW_LOOKUP_AFTER = Duration.ofMillis(500);
 
   private final ActorRef<TlsaResolver.Command> resolver;
   private final ActorRef<Printer.Command> printer;
@@ -125,6 +135,9 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private final Settings settings;
   private final TimerScheduler<Command> timers;
   private final Map<DnsName, Group> parked = new HashMap<>();
+  /** Requests whose sender lookup has not answered yet and that were not parked meanwhile. */
+  private final java.util.Set<Authenticate> awaitingKeys =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private int onDisk;
 
   /** An authenticator; parked messages left by an earlier run are decrypted by {@code decryptor}. */
@@ -166,6 +179,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .onMessage(SenderKeys.class, this::onSenderKeys)
         .onMessage(Verified.class, this::onVerified)
         .onMessage(Retry.class, this::onRetry)
+        .onMessage(SlowLookup.class, this::onSlowLookup)
         .onMessage(RetryAnswered.class, this::onRetryAnswered)
         .onMessage(ParkedVerified.class, this::onParkedVerified)
         .onMessage(ParkedSettled.class, this::onParkedSettled)
@@ -185,7 +199,29 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       park(group, request.signed(), request.payload(), request.replyTo());
       return this;
     }
+    awaitingKeys.add(request);
     askKeys(sender, result -> new SenderKeys(request, result));
+    // The stream answers in order: a lookup that hangs (DNS timeout) would hold every message behind
+    // this one. Past this, the message is parked and the lookup's answer settles it later.
+    timers.startSingleTimer(request, new SlowLookup(request), PARK_SLOW_LOOKUP_AFTER);
+    return this;
+  }
+
+  private Behavior<Command> onSlowLookup(SlowLookup slow) {
+    Authenticate request = slow.request();
+    if (!awaitingKeys.remove(request)) {
+      return this; // answered meanwhile
+    }
+    DnsName sender = request.signed().claimedSender();
+    Group group = parked.get(sender);
+    if (group == null) {
+      group = new Group(settings.clock().instant());
+      group.awaitingFirstAnswer = true;
+      parked.put(sender, group);
+      getContext().getLog().warn("parked message from {}: no DNS answer for the sender within {} ms;"
+          + " delivered when the lookup answers, else retried", sender, PARK_SLOW_LOOKUP_AFTER.toMillis());
+    }
+    park(group, request.signed(), request.payload(), request.replyTo());
     return this;
   }
 
@@ -201,6 +237,18 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     LookupResult result = answer.result();
     Authenticate request = answer.request();
     DnsName sender = request.signed().claimedSender();
+    boolean waiting = awaitingKeys.remove(request);
+    if (waiting) {
+      timers.cancel(request);
+    }
+    Group slowGroup = parked.get(sender);
+    if (slowGroup != null && slowGroup.awaitingFirstAnswer) {
+      slowGroup.awaitingFirstAnswer = false;
+      onRetryAnswered(new RetryAnswered(sender, result));
+    }
+    if (!waiting) {
+      return this; // this message was parked and is settled with its group
+    }
     if (!result.usableKeys().isEmpty()) {
       verify(request.signed(), result, (open, dnssec) -> new Verified(request, open, dnssec));
     } else if (result.isTransient()) {

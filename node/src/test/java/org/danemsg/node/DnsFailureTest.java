@@ -108,6 +108,33 @@ class DnsFailureTest {
   }
 
   @Test
+  void aHangingLookupForOneSenderDoesNotHoldUpTheNextSendersMessages() throws Exception {
+    // A DNS timeout far longer than the test: the new sender's lookup cannot finish while DNS is paused.
+    TestDevice receiver = receiver("unblocked").with("dns.timeout", "60s");
+    TestDevice known = TestDevice.published(knot, broker, "regular", KeyType.EC_P256);
+    TestDevice unknown = TestDevice.published(knot, broker, "newcomer", KeyType.EC_P256);
+    try (Node node = receiver.start(); MessageSender fromKnown = known.sender();
+        MessageSender fromUnknown = unknown.sender()) {
+      fromKnown.send(receiver.name, "first, keys now cached", Profile.NATIVE);
+      receiver.awaitDelivered("first, keys now cached", WITHIN);
+      byte[] fromNewcomer = fromUnknown.seal(receiver.name, "from the newcomer", Profile.NATIVE);
+      knot.pause();
+      try {
+        fromUnknown.publish(receiver.name, fromNewcomer);
+        fromKnown.send(receiver.name, "not held up", Profile.NATIVE);
+        receiver.awaitDelivered("not held up", WITHIN);
+        assertFalse(receiver.inboxTexts().contains("from the newcomer"));
+        Poll.until(WITHIN, () -> node.health().join().parked() == 1, () -> "the newcomer's message is not parked");
+      } finally {
+        knot.resume();
+      }
+      receiver.awaitDelivered("from the newcomer", WITHIN);
+      assertEquals(3, receiver.inbox().size());
+      assertTrue(receiver.quarantine().isEmpty(), receiver.quarantine().toString());
+    }
+  }
+
+  @Test
   void theGiveUpClockCountsFromTheFirstParkingAcrossRestarts() throws Exception {
     TestDevice receiver = receiver("patient").with("parking.give-up-after", "10m");
     TestDevice unknown = TestDevice.published(knot, broker, "quiet", KeyType.EC_P256);
