@@ -30,6 +30,7 @@ import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.util.io.pem.PemObject;
 
 /**
  * The two files of an identity in a folder, named as the Python original names them:
@@ -204,7 +205,9 @@ public final class IdentityFiles {
     } catch (IOException e) {
       throw new IdentityException("cannot create the folder " + dir + ": " + describe(e), e);
     }
-    writeAtomically(keyFile(), pem(new PrivateKeyInfoHolder(identity.privateKey())), OWNER_ONLY, overwrite);
+    // PKCS#8 written as is: BC's PEM generator would turn a key object into PKCS#1 / SEC1.
+    writeAtomically(keyFile(), pemOf(new PemObject("PRIVATE KEY", identity.privateKey().getEncoded())),
+        OWNER_ONLY, overwrite);
     writeAtomically(certificateFile(), pem(identity.certificate()), PUBLIC_READ, overwrite);
   }
 
@@ -302,24 +305,12 @@ public final class IdentityFiles {
   private static String pemOf(Object object) {
     StringWriter out = new StringWriter();
     try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      if (object instanceof PrivateKeyInfoHolder holder) {
-        // Written by hand: BC's generator would turn PKCS#8 into PKCS#1 / SEC1.
-        writer.writeObject(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", holder.key().getEncoded()));
-      } else {
-        writer.writeObject(object);
-      }
+      writer.writeObject(object);
     } catch (IOException e) {
       throw new IllegalStateException("PEM encoding failed", e);
     }
     return out.toString();
   }
-
-  private static String pem(PrivateKeyInfoHolder key) {
-    return pemOf(key);
-  }
-
-  /** Makes the PEM writer emit PKCS#8 ({@code BEGIN PRIVATE KEY}) whatever the key's class. */
-  private record PrivateKeyInfoHolder(PrivateKey key) {}
 
   private static void createPrivateDirectory(Path dir) throws IOException {
     try {
