@@ -31,7 +31,7 @@ final class IdentityCheckCommand implements Runnable {
     CryptoProviders.bouncyCastleFirst();
     LookupResult result = DaneLookup.create(settings).lookup(loaded.name());
     String publish = "; publish: " + loaded.tlsaRecord().zoneLine(loaded.name(), 300);
-    List<TlsaRecord> records = ResolveCommand.recordsOf(result);
+    List<TlsaRecord> records = result.records();
     boolean keyRecord = records.stream().anyMatch(r -> r.matches(loaded.certificate())
         && r.publicKey() instanceof TlsaRecord.UsableKey);
     boolean hashOnly = !keyRecord && records.stream().anyMatch(r -> r.matches(loaded.certificate()));

@@ -42,7 +42,7 @@ final class ResolveCommand implements Runnable {
     CryptoProviders.bouncyCastleFirst();
     LookupResult result = DaneLookup.create(settings).lookup(target);
     PrintWriter out = spec.commandLine().getOut();
-    List<TlsaRecord> records = recordsOf(result);
+    List<TlsaRecord> records = result.records();
     out.println(target.absolute() + " via " + result.server());
     out.println("status: " + status(result));
     for (TlsaRecord record : records) {
@@ -85,21 +85,5 @@ final class ResolveCommand implements Runnable {
       return "-> " + KeyType.describe(publicKey) + " key, SPKI SHA-256 " + TlsaRecord.spkiSha256(publicKey);
     }
     return "-> unusable: " + ((TlsaRecord.UnusableRecord) key).reason();
-  }
-
-  static List<TlsaRecord> recordsOf(LookupResult result) {
-    if (result instanceof LookupResult.Secure s) {
-      return s.records();
-    }
-    if (result instanceof LookupResult.Unauthenticated u) {
-      return u.records();
-    }
-    if (result instanceof LookupResult.NoUsableKey n) {
-      return n.records();
-    }
-    if (result instanceof LookupResult.Insecure i) {
-      return i.records();
-    }
-    return List.of();
   }
 }

@@ -27,6 +27,14 @@ public sealed interface LookupResult {
   /** The DNS server that was asked. */
   DnsServer server();
 
+  /**
+   * The TLSA records the answer carried: for {@link Secure}, {@link Unauthenticated}, {@link Insecure}
+   * and {@link NoUsableKey}; empty for the other outcomes.
+   */
+  default List<TlsaRecord> records() {
+    return List.of();
+  }
+
   /** The keys that may be used for this name: non-empty only for {@link Secure} and {@link Unauthenticated}. */
   default List<PublicKey> usableKeys() {
     return List.of();
@@ -43,8 +51,7 @@ public sealed interface LookupResult {
     if (keys.isEmpty()) {
       return Optional.empty();
     }
-    List<TlsaRecord> records = this instanceof Secure secure ? secure.records()
-        : this instanceof Unauthenticated unauthenticated ? unauthenticated.records() : List.of();
+    List<TlsaRecord> records = records();
     PublicKey newest = null;
     Date newestNotBefore = null;
     for (TlsaRecord record : records) {
