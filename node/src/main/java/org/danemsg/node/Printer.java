@@ -230,29 +230,8 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /**
-   * The text with control characters (C0, DEL, C1, line/paragraph separators and bidi overrides)
-   * and backslashes escaped, so that one message is one line and cannot rewrite the terminal.
-   */
+  /** The text as one safe line ({@link org.danemsg.protocol.SafeText#line}). */
   public static String escape(String text) {
-    StringBuilder sb = new StringBuilder(text.length());
-    text.codePoints().forEach(cp -> {
-      switch (cp) {
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          boolean control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029
-              || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
-          if (control) {
-            sb.append(cp <= 0xff ? String.format("\\x%02x", cp) : String.format("\\u%04x", cp));
-          } else {
-            sb.appendCodePoint(cp);
-          }
-        }
-      }
-    });
-    return sb.toString();
+    return org.danemsg.protocol.SafeText.line(text);
   }
 }

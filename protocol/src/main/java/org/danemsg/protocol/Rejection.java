@@ -11,6 +11,12 @@ package org.danemsg.protocol;
  */
 public record Rejection(Reason reason, String detail, DnsName sender) {
 
+  /** The detail is made safe here, once: it often quotes the hostile input that caused it. */
+  public Rejection {
+    java.util.Objects.requireNonNull(reason, "reason");
+    detail = SafeText.detail(detail);
+  }
+
   /** The kinds of rejection, in the order the checks run. */
   public enum Reason {
     /** The payload is larger than the configured limit; checked before any parsing. */
