@@ -8,10 +8,14 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
-import java.util.List;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -24,6 +28,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.Rejection;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.SignedMessage;
 import org.danemsg.protocol.dns.LookupResult;
 
@@ -35,25 +40,29 @@ import org.danemsg.protocol.dns.LookupResult;
  * <p><b>Parking.</b> When the sender's keys cannot be had <em>yet</em> (DNS timeout, SERVFAIL,
  * network), the message is parked rather than rejected:
  * <ol>
- *   <li>its payload is written to {@code DATA_PATH/parked/} and only then is the stream answered
- *       {@link Parked}, so the MQTT message is acked and the pipeline moves on: other senders' messages
- *       keep flowing, and the broker's in-flight window is not held by a DNS outage;
+ *   <li>its payload is written to {@code DATA_PATH/parked/<sender>/} ({@link ParkedMessages}) and only
+ *       then is the stream answered {@link Parked}, so the MQTT message is acked and the pipeline moves
+ *       on; the payload is then on disk only: the authenticator keeps its file name and size;
  *   <li>a message whose sender lookup has not answered within 500 ms is parked the same way while
  *       the lookup goes on (the stream answers in order, so a hanging lookup would otherwise hold
  *       every message behind it); that lookup's answer then settles the sender's group;
  *   <li>parked messages are grouped per sender; one lookup per sender is retried with exponential
  *       backoff ({@code parking.min-backoff} doubling to {@code parking.max-backoff}); later messages
  *       from a parked sender join the group without a lookup, so their order is kept;
- *   <li>when DNS answers, each is verified and handed to the {@link Printer} (delivered or
- *       quarantined), then its file is deleted; after {@code parking.give-up-after} without an answer
- *       they are quarantined as {@link Refusal#SENDER_DNS_UNAVAILABLE};
- *   <li>if the node dies meanwhile, the files remain and are taken up at the next start (decrypted
- *       again and retried), so nothing is lost; a message delivered just before dying is caught by
- *       the replay cache when its file is retried.
+ *   <li>when DNS answers, the group's files are read, decrypted, verified and handed to the
+ *       {@link Printer} a few at a time (so a group of thousands never sits on the heap at once), and
+ *       each file is deleted once recorded; after {@code parking.give-up-after} without an answer
+ *       they are quarantined as {@link Refusal#SENDER_DNS_UNAVAILABLE} the same way;
+ *   <li>if the node dies meanwhile, the files remain; the next start lists them (names and sizes
+ *       only, no payload is read) and retries each sender's lookup, so nothing is lost; a message
+ *       delivered just before dying is caught by the replay cache when its file is retried.
  * </ol>
- * Parking is bounded ({@code parking.max-messages}): beyond it a message is kept in memory and the
- * stream is answered only once it is settled ({@link Settled}); until then it stays unacked, which
- * back-pressures the broker instead of growing without limit.
+ * Parking is bounded in messages and bytes, in all ({@code parking.max-messages},
+ * {@code parking.max-bytes}) and per claimed sender ({@code parking.max-bytes-per-sender}): a
+ * message that finds no room is answered {@link Refused} as {@link Refusal#PARKING_FULL} (quarantined
+ * with its payload, counted and logged), so a flood from made-up senders under a dead zone can neither
+ * exhaust memory or disk nor crowd out the other senders' room. A message that cannot be written
+ * (disk full) is answered {@link Settled} with {@link Printer.Failed}: it stays unacked.
  *
  * <p>Each failed retry round logs one line per sender: the DNS failure (name, server, kind, detail),
  * how many messages wait and when the next retry is.
@@ -81,11 +90,17 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
 
   private record RetryAnswered(DnsName sender, LookupResult result) implements Command {}
 
-  private record ParkedVerified(Entry entry, Envelope.OpenResult result, boolean dnssec) implements Command {}
+  private record ParkedDecrypted(Settling batch, ParkedMessages.Parked entry, byte[] payload,
+      Envelope.DecryptResult result) implements Command {}
 
-  private record ParkedSettled(Entry entry, Printer.Outcome outcome) implements Command {}
+  private record ParkedVerified(Settling batch, ParkedMessages.Parked entry, byte[] payload,
+      Envelope.OpenResult result, boolean dnssec) implements Command {}
 
-  private record Restored(ParkedMessages.Parked parked, Envelope.DecryptResult result) implements Command {}
+  private record ParkedSettled(Settling batch, ParkedMessages.Parked entry, Printer.Outcome outcome)
+      implements Command {}
+
+  private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
+      implements Command {}
 
   /** The answer for one message. */
   public sealed interface Verdict {}
@@ -100,21 +115,20 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   /** Parked on disk: ack it, the authenticator takes it from here. */
   public record Parked(DnsName sender) implements Verdict {}
 
-  /** A message that had to wait in memory was settled by the authenticator (printed or quarantined). */
+  /** Could not be parked for a reason of the node (disk): the outcome says why; do not ack. */
   public record Settled(Printer.Outcome outcome) implements Verdict {}
 
   /** Parking counters. */
-  public record Stats(int parkedMessages, int parkedSenders) {}
+  public record Stats(int parkedMessages, int parkedSenders, long parkedBytes) {}
 
   /** Parking limits and the services used. */
   public record Settings(NodeSettings.Parking parking, Duration lookupTimeout, boolean dnssecOff, Clock clock) {}
 
-  /** A parked message: on disk ({@code file}) or waiting in memory for its {@code replyTo}. */
-  private record Entry(SignedMessage signed, byte[] payload, Path file, ActorRef<Verdict> replyTo) {}
-
+  /** The parked messages of one sender whose DNS is still down. */
   private static final class Group {
     Instant since;
-    final List<Entry> entries = new ArrayList<>();
+    final Map<Path, ParkedMessages.Parked> files = new LinkedHashMap<>();
+    long bytes;
     int attempt;
     /** Parked while its first lookup still runs: that lookup's answer is the group's first retry. */
     boolean awaitingFirstAnswer;
@@ -124,10 +138,33 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     }
   }
 
+  /**
+   * A group whose fate is known, being worked off a few files at a time: verified with {@code keys},
+   * or quarantined with {@code refusal}.
+   */
+  private static final class Settling {
+    final DnsName sender;
+    final ArrayDeque<ParkedMessages.Parked> queue;
+    final LookupResult keys;
+    final Refusal refusal;
+    int inFlight;
+
+    Settling(DnsName sender, Collection<ParkedMessages.Parked> files, LookupResult keys, Refusal refusal) {
+      this.sender = sender;
+      this.queue = new ArrayDeque<>(files);
+      this.keys = keys;
+      this.refusal = refusal;
+    }
+  }
+
   /** Cached and healthy lookups answer in microseconds to milliseconds; a timeout takes seconds. */
   private static final Duration PARK_SLOW_LOOKUP_AFTER = Duration.ofMillis(500);
+  /** Parked files read, verified and recorded at once per settling sender: the payloads on the heap. */
+  private static final int SETTLE_AT_ONCE = 4;
+  private static final Duration ASK = Duration.ofSeconds(30);
 
   private final ActorRef<TlsaResolver.Command> resolver;
+  private final ActorRef<Decryptor.Command> decryptor;
   private final ActorRef<Printer.Command> printer;
   private final Envelope envelope;
   private final Executor crypto;
@@ -136,40 +173,61 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private final TimerScheduler<Command> timers;
   private final Map<DnsName, Group> parked = new HashMap<>();
   /** Requests whose sender lookup has not answered yet and that were not parked meanwhile. */
-  private final java.util.Set<Authenticate> awaitingKeys =
-      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-  private int onDisk;
+  private final Set<Authenticate> awaitingKeys = Collections.newSetFromMap(new IdentityHashMap<>());
+  /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
+  private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
+  /** Parked bytes per zone of the claimed senders (the name minus its first label). */
+  private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
+  private int count;
+  private long bytes;
 
   /** An authenticator; parked messages left by an earlier run are decrypted by {@code decryptor}. */
   public static Behavior<Command> create(ActorRef<TlsaResolver.Command> resolver,
       ActorRef<Decryptor.Command> decryptor, ActorRef<Printer.Command> printer, Envelope envelope,
       Executor crypto, ParkedMessages store, Settings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      List<ParkedMessages.Parked> left = store.all();
-      if (!left.isEmpty()) {
-        context.getLog().info("taking up {} message(s) parked by an earlier run", left.size());
-      }
-      for (ParkedMessages.Parked p : left) {
-        context.ask(Envelope.DecryptResult.class, decryptor, Duration.ofSeconds(30),
-            ref -> new Decryptor.Decrypt(p.payload(), ref),
-            (result, error) -> new Restored(p, result != null ? result
-                : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
-      }
-      return new Authenticator(context, timers, resolver, printer, envelope, crypto, store, settings);
+      Authenticator authenticator = new Authenticator(context, timers, resolver, decryptor, printer, envelope,
+          crypto, store, settings);
+      authenticator.takeUpLeftovers();
+      return authenticator;
     }));
   }
 
   private Authenticator(ActorContext<Command> context, TimerScheduler<Command> timers,
-      ActorRef<TlsaResolver.Command> resolver, ActorRef<Printer.Command> printer, Envelope envelope,
-      Executor crypto, ParkedMessages store, Settings settings) {
+      ActorRef<TlsaResolver.Command> resolver, ActorRef<Decryptor.Command> decryptor,
+      ActorRef<Printer.Command> printer, Envelope envelope, Executor crypto, ParkedMessages store,
+      Settings settings) {
     super(context);
     this.timers = timers;
     this.resolver = resolver;
+    this.decryptor = decryptor;
     this.printer = printer;
     this.envelope = envelope;
     this.crypto = crypto;
     this.store = store;
     this.settings = settings;
+  }
+
+  /** Lists what an earlier run parked (names and sizes only) and schedules each sender's retry. */
+  private void takeUpLeftovers() throws IOException {
+    store.forEach(p -> {
+      if (p.sender() == null) {
+        toMigrate.add(p);
+        return;
+      }
+      // The give-up clock runs from when the message was first parked, across restarts.
+      Group group = parked.computeIfAbsent(p.sender(), s -> new Group(p.parkedAt()));
+      if (p.parkedAt().isBefore(group.since)) {
+        group.since = p.parkedAt();
+      }
+      add(group, p);
+    });
+    if (count + toMigrate.size() > 0) {
+      getContext().getLog().info("taking up {} message(s) from {} sender(s) parked by an earlier run",
+          count + toMigrate.size(), parked.size() + (toMigrate.isEmpty() ? 0 : 1));
+    }
+    parked.keySet().forEach(sender -> timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO));
+    migrateNext();
   }
 
   @Override
@@ -181,12 +239,12 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .onMessage(Retry.class, this::onRetry)
         .onMessage(SlowLookup.class, this::onSlowLookup)
         .onMessage(RetryAnswered.class, this::onRetryAnswered)
+        .onMessage(ParkedDecrypted.class, this::onParkedDecrypted)
         .onMessage(ParkedVerified.class, this::onParkedVerified)
         .onMessage(ParkedSettled.class, this::onParkedSettled)
-        .onMessage(Restored.class, this::onRestored)
+        .onMessage(Migrated.class, this::onMigrated)
         .onMessage(GetStats.class, get -> {
-          int count = parked.values().stream().mapToInt(g -> g.entries.size()).sum();
-          get.replyTo().tell(new Stats(count, parked.size()));
+          get.replyTo().tell(new Stats(count, parked.size(), bytes));
           return this;
         })
         .build();
@@ -196,7 +254,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     DnsName sender = request.signed().claimedSender();
     Group group = parked.get(sender);
     if (group != null) {
-      park(group, request.signed(), request.payload(), request.replyTo());
+      park(sender, group, request, "earlier messages of the sender wait for DNS");
       return this;
     }
     awaitingKeys.add(request);
@@ -221,7 +279,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       getContext().getLog().warn("parked message from {}: no DNS answer for the sender within {} ms;"
           + " delivered when the lookup answers, else retried", sender, PARK_SLOW_LOOKUP_AFTER.toMillis());
     }
-    park(group, request.signed(), request.payload(), request.replyTo());
+    park(sender, group, request, "no DNS answer for the sender within " + PARK_SLOW_LOOKUP_AFTER.toMillis() + " ms");
     return this;
   }
 
@@ -253,35 +311,79 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       verify(request.signed(), result, (open, dnssec) -> new Verified(request, open, dnssec));
     } else if (result.isTransient()) {
       Group group = parked.get(sender);
-      if (group == null) {
+      boolean created = group == null;
+      if (created) {
         group = new Group(settings.clock().instant());
         parked.put(sender, group);
+      }
+      park(sender, group, request, result.describe());
+      if (created && parked.containsKey(sender)) {
         Duration delay = settings.parking().minBackoff();
         timers.startSingleTimer(sender, new Retry(sender), delay);
         getContext().getLog().warn("parked message from {}: {}; retry at {} (attempt 1)", sender,
             result.describe(), at(delay));
       }
-      park(group, request.signed(), request.payload(), request.replyTo());
     } else {
       request.replyTo().tell(new Refused(unavailable(sender, result)));
     }
     return this;
   }
 
-  private void park(Group group, SignedMessage signed, byte[] payload, ActorRef<Verdict> replyTo) {
-    if (onDisk < settings.parking().maxMessages()) {
+  /** Parks the request's payload on disk if there is room, else refuses it; never keeps it in memory. */
+  private void park(DnsName sender, Group group, Authenticate request, String why) {
+    long size = request.payload().length;
+    NodeSettings.Parking limits = settings.parking();
+    String full = null;
+    if (count >= limits.maxMessages() || bytes + size > limits.maxBytes()) {
+      full = "parking is full (" + count + " messages, " + bytes + " of " + limits.maxBytes()
+          + " bytes; parking.max-messages " + limits.maxMessages() + ")";
+    } else if (group.bytes + size > limits.maxBytesPerSender()) {
+      full = "this sender's share of parking is full (" + group.files.size() + " messages, " + group.bytes
+          + " of " + limits.maxBytesPerSender() + " bytes, parking.max-bytes-per-sender)";
+    } else if (bytesPerZone.getOrDefault(zone(sender), 0L) + size > limits.maxBytesPerZone()) {
+      full = "the share of parking for senders under " + zone(sender) + " is full ("
+          + bytesPerZone.get(zone(sender)) + " of " + limits.maxBytesPerZone() + " bytes, parking.max-bytes-per-zone)";
+    }
+    if (full != null) {
+      request.replyTo().tell(new Refused(new Refusal(Refusal.PARKING_FULL, full + " while the sender's DNS"
+          + " cannot be asked: " + why, sender)));
+    } else {
       try {
-        Path file = store.park(payload);
-        onDisk++;
-        group.entries.add(new Entry(signed, payload, file, null));
-        replyTo.tell(new Parked(signed.claimedSender()));
-        return;
+        add(group, store.park(sender, request.payload()));
+        request.replyTo().tell(new Parked(sender));
       } catch (IOException e) {
-        getContext().getLog().error("cannot write a parked message to disk ({}); keeping it unacked in memory",
-            e.toString());
+        getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
+            SafeText.detail(e.toString()));
+        request.replyTo().tell(new Settled(new Printer.Failed("cannot park: " + SafeText.detail(e.toString()))));
       }
     }
-    group.entries.add(new Entry(signed, payload, null, replyTo));
+    if (group.files.isEmpty() && !group.awaitingFirstAnswer) {
+      parked.remove(sender); // nothing waits: the next message of the sender asks DNS afresh
+      timers.cancel(sender);
+    }
+  }
+
+  private void add(Group group, ParkedMessages.Parked p) {
+    if (group.files.putIfAbsent(p.file(), p) == null) { // a redelivered copy parks onto its file
+      group.bytes += p.size();
+      count(p, +1);
+    }
+  }
+
+  /** Counts a parked file in (+1) or out (-1) of the totals. */
+  private void count(ParkedMessages.Parked p, int sign) {
+    count += sign;
+    bytes += sign * p.size();
+    if (p.sender() != null) {
+      bytesPerZone.merge(zone(p.sender()), sign * p.size(), Long::sum);
+      bytesPerZone.remove(zone(p.sender()), 0L);
+    }
+  }
+
+  /** The zone a claimed sender's name is under, for its share of parking. */
+  private static DnsName zone(DnsName sender) {
+    DnsName parent = sender.parent();
+    return parent != null ? parent : sender;
   }
 
   private void verify(SignedMessage signed, LookupResult keys,
@@ -324,99 +426,160 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       if (waited.compareTo(settings.parking().giveUpAfter()) >= 0) {
         parked.remove(sender);
         getContext().getLog().warn("giving up on {} parked message(s) from {} after {} s: {}; rejected",
-            group.entries.size(), sender, waited.toSeconds(), result.describe());
-        Refusal refusal = new Refusal(Refusal.SENDER_DNS_UNAVAILABLE, "no DNS answer for the sender within "
-            + settings.parking().giveUpAfter().toSeconds() + " s: " + result.describe(), sender);
-        group.entries.forEach(entry -> quarantine(entry, refusal));
+            group.files.size(), sender, waited.toSeconds(), result.describe());
+        settle(new Settling(sender, group.files.values(), null, new Refusal(Refusal.SENDER_DNS_UNAVAILABLE,
+            "no DNS answer for the sender within " + settings.parking().giveUpAfter().toSeconds() + " s: "
+                + result.describe(), sender)));
         return this;
       }
       Duration delay = backoff(group.attempt);
       timers.startSingleTimer(sender, new Retry(sender), delay);
       getContext().getLog().warn("{} message(s) from {} still parked: {}; retry at {} (attempt {})",
-          group.entries.size(), sender, result.describe(), at(delay), group.attempt + 1);
+          group.files.size(), sender, result.describe(), at(delay), group.attempt + 1);
       return this;
     }
     parked.remove(sender);
     if (result.usableKeys().isEmpty()) {
-      Refusal refusal = unavailable(sender, result);
-      group.entries.forEach(entry -> quarantine(entry, refusal));
+      settle(new Settling(sender, group.files.values(), null, unavailable(sender, result)));
       return this;
     }
     getContext().getLog().info("DNS answers for {} again: delivering {} parked message(s)", sender,
-        group.entries.size());
-    for (Entry entry : group.entries) {
-      verify(entry.signed(), result, (open, dnssec) -> new ParkedVerified(entry, open, dnssec));
+        group.files.size());
+    settle(new Settling(sender, group.files.values(), result, null));
+    return this;
+  }
+
+  /** Starts (or continues) working off a settled group, {@value #SETTLE_AT_ONCE} files at a time. */
+  private void settle(Settling batch) {
+    while (batch.inFlight < SETTLE_AT_ONCE && !batch.queue.isEmpty()) {
+      ParkedMessages.Parked entry = batch.queue.poll();
+      byte[] payload;
+      try {
+        payload = store.read(entry);
+      } catch (IOException e) {
+        getContext().getLog().error("cannot read parked file {}: {}; it stays for the next start", entry.file(),
+            SafeText.detail(e.toString()));
+        forget(entry);
+        continue;
+      }
+      batch.inFlight++;
+      if (batch.refusal != null) {
+        askPrinter(batch, entry, ref -> new Printer.Quarantine(batch.refusal, payload, ref));
+      } else {
+        getContext().ask(Envelope.DecryptResult.class, decryptor, ASK, ref -> new Decryptor.Decrypt(payload, ref),
+            (result, error) -> new ParkedDecrypted(batch, entry, payload, result != null ? result
+                : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
+      }
+    }
+  }
+
+  private Behavior<Command> onParkedDecrypted(ParkedDecrypted decrypted) {
+    if (decrypted.result() instanceof Envelope.Decrypted d
+        && d.message().claimedSender().equals(decrypted.batch().sender)) {
+      verify(d.message(), decrypted.batch().keys, (open, dnssec) -> new ParkedVerified(decrypted.batch(),
+          decrypted.entry(), decrypted.payload(), open, dnssec));
+    } else {
+      Refusal refusal = decrypted.result() instanceof Envelope.Rejected rejected
+          ? Refusal.of(rejected.rejection())
+          : new Refusal(Rejection.Reason.SENDER_URI_INVALID.name(), "the parked message no longer names the"
+              + " sender it was parked for", decrypted.batch().sender);
+      askPrinter(decrypted.batch(), decrypted.entry(),
+          ref -> new Printer.Quarantine(refusal, decrypted.payload(), ref));
     }
     return this;
   }
 
   private Behavior<Command> onParkedVerified(ParkedVerified verified) {
-    Entry entry = verified.entry();
     if (verified.result() instanceof Envelope.Opened opened) {
-      getContext().ask(Printer.Outcome.class, printer, Duration.ofSeconds(30),
-          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), entry.payload(), ref),
-          (outcome, error) -> new ParkedSettled(entry, outcome != null ? outcome
-              : new Printer.Failed("the printer did not answer: " + error)));
+      askPrinter(verified.batch(), verified.entry(),
+          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), verified.payload(), ref));
     } else {
-      quarantine(entry, Refusal.of(((Envelope.Rejected) verified.result()).rejection()));
+      Refusal refusal = Refusal.of(((Envelope.Rejected) verified.result()).rejection());
+      askPrinter(verified.batch(), verified.entry(), ref -> new Printer.Quarantine(refusal, verified.payload(), ref));
     }
     return this;
   }
 
-  private void quarantine(Entry entry, Refusal refusal) {
-    getContext().ask(Printer.Outcome.class, printer, Duration.ofSeconds(30),
-        ref -> new Printer.Quarantine(refusal, entry.payload(), ref),
-        (outcome, error) -> new ParkedSettled(entry, outcome != null ? outcome
+  private void askPrinter(Settling batch, ParkedMessages.Parked entry,
+      java.util.function.Function<ActorRef<Printer.Outcome>, Printer.Command> command) {
+    getContext().ask(Printer.Outcome.class, printer, ASK, command::apply,
+        (outcome, error) -> new ParkedSettled(batch, entry, outcome != null ? outcome
             : new Printer.Failed("the printer did not answer: " + error)));
   }
 
   private Behavior<Command> onParkedSettled(ParkedSettled settled) {
-    Entry entry = settled.entry();
-    if (settled.outcome() instanceof Printer.Failed && entry.file() != null && entry.signed() == null) {
-      return this; // the file stays for the next start
-    }
-    if (settled.outcome() instanceof Printer.Failed && entry.file() != null) {
-      // Keep the file and try again later rather than lose the message.
-      DnsName sender = entry.signed().claimedSender();
-      Group group = parked.computeIfAbsent(sender, s -> new Group(settings.clock().instant()));
-      group.entries.add(entry);
-      timers.startSingleTimer(sender, new Retry(sender), settings.parking().maxBackoff());
-      return this;
-    }
-    if (entry.file() != null) {
-      onDisk--;
+    Settling batch = settled.batch();
+    ParkedMessages.Parked entry = settled.entry();
+    batch.inFlight--;
+    if (settled.outcome() instanceof Printer.Failed && batch.sender == null) {
+      forget(entry); // a file of an older node that could not be recorded: it stays for the next start
+    } else if (settled.outcome() instanceof Printer.Failed) {
+      // Keep the file and try the sender again later rather than lose the message.
+      Group group = parked.computeIfAbsent(batch.sender, s -> new Group(entry.parkedAt()));
+      forget(entry);
+      add(group, entry);
+      timers.startSingleTimer(batch.sender, new Retry(batch.sender), settings.parking().maxBackoff());
+    } else {
+      forget(entry);
       try {
-        store.remove(entry.file());
+        store.remove(entry);
       } catch (IOException e) {
-        getContext().getLog().warn("cannot delete parked file {}: {}", entry.file(), e.toString());
+        getContext().getLog().warn("cannot delete parked file {}: {}", entry.file(), SafeText.detail(e.toString()));
       }
     }
-    if (entry.replyTo() != null) {
-      entry.replyTo().tell(new Settled(settled.outcome()));
-    }
+    settle(batch);
     return this;
   }
 
-  private Behavior<Command> onRestored(Restored restored) {
-    ParkedMessages.Parked p = restored.parked();
-    if (restored.result() instanceof Envelope.Decrypted decrypted) {
-      DnsName sender = decrypted.message().claimedSender();
-      Group group = parked.get(sender);
-      if (group == null) {
-        // The give-up clock runs from when the message was first parked, across restarts.
-        group = new Group(p.parkedAt());
-        parked.put(sender, group);
-        timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
-      } else if (p.parkedAt().isBefore(group.since)) {
-        group.since = p.parkedAt();
-      }
-      onDisk++;
-      group.entries.add(new Entry(decrypted.message(), p.payload(), p.file(), null));
-    } else {
-      onDisk++;
-      quarantine(new Entry(null, p.payload(), p.file(), null),
-          Refusal.of(((Envelope.Rejected) restored.result()).rejection()));
+  private void forget(ParkedMessages.Parked entry) {
+    count(entry, -1);
+  }
+
+  /** Files of an older node: read and decrypted one at a time, then parked again under their sender. */
+  private void migrateNext() {
+    ParkedMessages.Parked old = toMigrate.poll();
+    if (old == null) {
+      return;
     }
+    byte[] payload;
+    try {
+      payload = store.read(old);
+    } catch (IOException e) {
+      getContext().getLog().error("cannot read parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      migrateNext();
+      return;
+    }
+    getContext().ask(Envelope.DecryptResult.class, decryptor, ASK, ref -> new Decryptor.Decrypt(payload, ref),
+        (result, error) -> new Migrated(old, payload, result != null ? result
+            : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
+  }
+
+  private Behavior<Command> onMigrated(Migrated migrated) {
+    ParkedMessages.Parked old = migrated.old();
+    try {
+      if (migrated.result() instanceof Envelope.Decrypted decrypted) {
+        DnsName sender = decrypted.message().claimedSender();
+        ParkedMessages.Parked moved = store.park(sender, migrated.payload(), old.parkedAt());
+        Group group = parked.get(sender);
+        if (group == null) {
+          group = new Group(old.parkedAt());
+          parked.put(sender, group);
+          timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
+        } else if (old.parkedAt().isBefore(group.since)) {
+          group.since = old.parkedAt();
+        }
+        add(group, moved);
+        store.remove(old);
+      } else {
+        count(old, +1);
+        Settling batch = new Settling(null, java.util.List.of(old), null,
+            Refusal.of(((Envelope.Rejected) migrated.result()).rejection()));
+        settle(batch);
+      }
+    } catch (IOException e) {
+      getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+    }
+    migrateNext();
     return this;
   }
 

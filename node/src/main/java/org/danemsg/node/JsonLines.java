@@ -1,43 +1,172 @@
 package org.danemsg.node;
 
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.danemsg.protocol.SafeText;
 import org.jose4j.json.JsonUtil;
 
 /**
- * An append-only file of JSON objects, one per line, flushed after each line so that a reader (or a
- * restart) sees every line the node acted on. Not thread-safe: owned by one actor.
+ * An append-only file of JSON objects, one per line: the form of every record the node keeps
+ * ({@code inbox.jsonl}, {@code quarantine.jsonl}, {@code replay.log}). Not thread-safe: owned by
+ * one actor.
+ *
+ * <p>What it guarantees whatever the values hold: every line is one valid JSON object in valid UTF-8
+ * (string values are made {@linkplain SafeText#wellFormed well-formed} here and the JSON encoder
+ * escapes control characters, so no value can end a line or break the encoding, and no write can
+ * fail because of what a message contained); the file is created with mode 0600 (it may hold
+ * plaintext) and an existing file with a wider mode is narrowed; {@link #force} puts what was
+ * appended on disk. With a byte limit, a line that would take the file past it first moves the file
+ * to {@code <name>.1} (replacing the previous one), so the two together never hold more than twice
+ * the limit.
  */
 final class JsonLines implements Closeable {
 
   private final Path file;
-  private final BufferedWriter writer;
+  private final long maxBytes;
+  private FileChannel channel;
+  private long size;
+  private boolean unforced;
+  private long rotations;
 
+  /** An unbounded file. */
   JsonLines(Path file) throws IOException {
+    this(file, 0);
+  }
+
+  /** A file of at most {@code maxBytes} (0: unbounded) plus one previous generation. */
+  JsonLines(Path file, long maxBytes) throws IOException {
     this.file = file;
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    this.writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-        StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+    this.maxBytes = maxBytes;
+    open();
   }
 
   Path file() {
     return file;
   }
 
-  void append(Map<String, ?> object) throws IOException {
-    writer.write(JsonUtil.toJson(object));
-    writer.write('\n');
-    writer.flush();
+  /** The previous generation, where a full file is moved. */
+  Path previous() {
+    return file.resolveSibling(file.getFileName() + ".1");
+  }
+
+  /** How often the file was full and moved aside since start. */
+  long rotations() {
+    return rotations;
+  }
+
+  /**
+   * Appends one object as a line (to the OS: a crash of this process loses nothing appended;
+   * {@link #force} makes it survive a crash of the machine).
+   *
+   * @return true when the file was full and was moved to {@link #previous()} first
+   */
+  boolean append(Map<String, ?> object) throws IOException {
+    byte[] line = (JsonUtil.toJson(wellFormed(object)) + "\n").getBytes(StandardCharsets.UTF_8);
+    boolean rotated = false;
+    if (maxBytes > 0 && size > 0 && size + line.length > maxBytes) {
+      rotate();
+      rotated = true;
+    }
+    ByteBuffer buffer = ByteBuffer.wrap(line);
+    while (buffer.hasRemaining()) {
+      channel.write(buffer);
+    }
+    size += line.length;
+    unforced = true;
+    return rotated;
+  }
+
+  /** Puts every appended line on disk (fsync), if any is not yet. */
+  void force() throws IOException {
+    if (unforced) {
+      channel.force(false);
+      unforced = false;
+    }
   }
 
   @Override
   public void close() throws IOException {
-    writer.close();
+    channel.close();
+  }
+
+  /**
+   * Writes {@code objects} as the whole new content, atomically: a temporary file created safely in
+   * the same folder (random name, exclusive creation, mode 0600: no symlink planted at a predictable
+   * name is followed), forced to disk, then moved over the file.
+   */
+  void replaceAll(Iterable<? extends Map<String, ?>> objects) throws IOException {
+    Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp",
+        OwnerOnly.fileAttribute());
+    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+      for (Map<String, ?> object : objects) {
+        ByteBuffer buffer = ByteBuffer.wrap(
+            (JsonUtil.toJson(wellFormed(object)) + "\n").getBytes(StandardCharsets.UTF_8));
+        while (buffer.hasRemaining()) {
+          out.write(buffer);
+        }
+      }
+      out.force(true);
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(tmp);
+      throw e;
+    }
+    channel.close();
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    open();
+  }
+
+  private void rotate() throws IOException {
+    channel.force(false);
+    channel.close();
+    Files.move(file, previous(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    rotations++;
+    open();
+  }
+
+  private void open() throws IOException {
+    Path parent = file.toAbsolutePath().getParent();
+    Files.createDirectories(parent);
+    if (!Files.exists(file)) {
+      try {
+        Files.createFile(file, OwnerOnly.fileAttribute());
+      } catch (java.nio.file.FileAlreadyExistsException raced) {
+        // created meanwhile: narrowed below
+      }
+    }
+    OwnerOnly.narrowFile(file);
+    channel = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+    size = channel.size();
+    unforced = false;
+  }
+
+  /** The object with every string (nested too) made well-formed: it can always be encoded. */
+  private static Map<String, Object> wellFormed(Map<String, ?> object) {
+    Map<String, Object> copy = new LinkedHashMap<>();
+    object.forEach((key, value) -> copy.put(SafeText.wellFormed(key), wellFormedValue(value)));
+    return copy;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Object wellFormedValue(Object value) {
+    if (value instanceof String s) {
+      return SafeText.wellFormed(s);
+    }
+    if (value instanceof Map<?, ?> m) {
+      return wellFormed((Map<String, ?>) m);
+    }
+    if (value instanceof List<?> l) {
+      return l.stream().map(JsonLines::wellFormedValue).toList();
+    }
+    return value;
   }
 }

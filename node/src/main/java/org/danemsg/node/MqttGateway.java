@@ -209,16 +209,28 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     }
 
     CompletionStage<InFlight> decrypt(InFlight m) {
+      String topic = m.mqtt().message().topic();
+      if (!settings.identityName().toString().equals(topic)) {
+        // The subscription is to this node's name only; a message on any other topic (a broker that
+        // routes wrongly, a wildcard) is not addressed to this node, whatever its aud says.
+        return CompletableFuture.completedFuture(m.next(new Authenticator.Refused(new Refusal(Refusal.WRONG_TOPIC,
+            "arrived on topic '" + topic + "', not on this node's topic " + settings.identityName(), null))));
+      }
       if (m.payload().length > settings.maxMessageSize()) {
         return CompletableFuture.completedFuture(m.next(new Envelope.Rejected(Rejection.of(
             Rejection.Reason.TOO_LARGE, "the payload has " + m.payload().length + " bytes, the limit is "
                 + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE)"))));
       }
       return AskPattern.<Decryptor.Command, Envelope.DecryptResult>ask(decryptor,
-          ref -> new Decryptor.Decrypt(m.payload(), ref), ASK, scheduler).thenApplyAsync(m::next, SAME_THREAD);
+          ref -> new Decryptor.Decrypt(m.payload(), ref), ASK, scheduler)
+          .handleAsync((result, error) -> m.next(error == null ? result : notHandled("decrypting", error)),
+              SAME_THREAD);
     }
 
     CompletionStage<InFlight> authenticate(InFlight m, Duration timeout) {
+      if (!(m.step() instanceof Envelope.DecryptResult)) {
+        return CompletableFuture.completedFuture(m); // refused or failed before
+      }
       if (m.step() instanceof Envelope.Rejected rejected) {
         return CompletableFuture.completedFuture(m.next(
             new Authenticator.Refused(Refusal.of(rejected.rejection()))));
@@ -226,11 +238,14 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
       Envelope.Decrypted decrypted = (Envelope.Decrypted) m.step();
       return AskPattern.<Authenticator.Command, Authenticator.Verdict>ask(authenticator,
           ref -> new Authenticator.Authenticate(decrypted.message(), m.payload(), ref), timeout, scheduler)
-          .thenApplyAsync(m::next, SAME_THREAD);
+          .handleAsync((verdict, error) -> m.next(error == null ? verdict
+              : new Authenticator.Settled(notHandled("authenticating", error))), SAME_THREAD);
     }
 
     CompletionStage<InFlight> settle(InFlight m) {
-      Authenticator.Verdict verdict = (Authenticator.Verdict) m.step();
+      if (!(m.step() instanceof Authenticator.Verdict verdict)) {
+        return CompletableFuture.completedFuture(m); // failed before
+      }
       if (verdict instanceof Authenticator.Authentic authentic) {
         return askPrinter(m, ref -> new Printer.Deliver(authentic.message(), authentic.dnssecValidated(), m.payload(), ref));
       }
@@ -246,7 +261,16 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     private CompletionStage<InFlight> askPrinter(InFlight m,
         org.apache.pekko.japi.function.Function<ActorRef<Printer.Outcome>, Printer.Command> command) {
       return AskPattern.<Printer.Command, Printer.Outcome>ask(printer, command, ASK, scheduler)
-          .thenApplyAsync(m::next, SAME_THREAD);
+          .handleAsync((outcome, error) -> m.next(error == null ? outcome : notHandled("recording", error)),
+              SAME_THREAD);
+    }
+
+    /**
+     * An actor that did not answer: a condition of the node (overload, a stopped actor), not of the
+     * message, whose stages never throw. The message is not acked and comes again after a reconnect.
+     */
+    private static Printer.Failed notHandled(String step, Throwable error) {
+      return new Printer.Failed(step + " did not finish: " + error.getClass().getSimpleName());
     }
 
     CompletionStage<Done> ack(InFlight m) {

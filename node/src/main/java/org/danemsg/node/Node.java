@@ -59,6 +59,10 @@ public final class Node implements AutoCloseable {
       if (!Files.isWritable(settings.dataPath())) {
         throw new IOException("not writable");
       }
+      if (OwnerOnly.narrowFolder(settings.dataPath())) {
+        LOG.info("data folder {} made readable by this user only (0700): it holds received messages",
+            settings.dataPath());
+      }
     } catch (IOException e) {
       throw new SettingsException("setting danemsg.data-path (DATA_PATH) " + settings.dataPath()
           + " cannot be used: " + e.getMessage());

@@ -129,7 +129,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
     // The printer owns open files: on failure, reopen them (restart) with backoff.
     printer = context.spawn(Behaviors.supervise(Printer.create(new Printer.Settings(settings.dataPath(),
-            settings.quarantinePayloadLimit(), options.out(), options.clock(), options.printHook())))
+            settings.quarantinePayloadLimit(), settings.records().quarantineMaxBytes(),
+            settings.records().legacyReplayWindow(), settings.records().warnLinesPerMinute(), options.out(),
+            options.clock(), options.printHook())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 

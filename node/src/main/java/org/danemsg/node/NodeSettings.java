@@ -41,7 +41,8 @@ public record NodeSettings(
     Duration drainTimeout,
     int quarantinePayloadLimit,
     int parallelism,
-    java.util.Set<DnsName> legacyPeers) {
+    java.util.Set<DnsName> legacyPeers,
+    Records records) {
 
   /** Copies the set of legacy peers. */
   public NodeSettings {
@@ -73,8 +74,25 @@ public record NodeSettings(
   public record Dns(DnsServer server, Path trustAnchorFile, TrustAnchors trustAnchors, boolean dnssecOff,
       Duration timeout, Duration negativeTtl, Duration maxTtl) {}
 
-  /** Retrying messages whose sender's DNS answer is transiently unavailable. */
-  public record Parking(Duration minBackoff, Duration maxBackoff, Duration giveUpAfter, int maxMessages) {}
+  /**
+   * Retrying messages whose sender's DNS answer is transiently unavailable.
+   *
+   * @param maxBytes the most payload bytes parked on disk in all
+   * @param maxBytesPerSender the most payload bytes parked for one claimed sender, so that one sender
+   *     (a made-up name under a dead zone) cannot take all the room
+   * @param maxBytesPerZone the same for all senders under one zone (made-up names by the thousand)
+   */
+  public record Parking(Duration minBackoff, Duration maxBackoff, Duration giveUpAfter, int maxMessages,
+      long maxBytes, long maxBytesPerSender, long maxBytesPerZone) {}
+
+  /**
+   * Bounds of what the node records.
+   *
+   * @param quarantineMaxBytes size at which quarantine.jsonl is moved to quarantine.jsonl.1 (0: never)
+   * @param legacyReplayWindow how long a delivered legacy message's digest is remembered
+   * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
+   */
+  public record Records(long quarantineMaxBytes, Duration legacyReplayWindow, int warnLinesPerMinute) {}
 
   private static final Map<String, String> ENV = Map.ofEntries(
       Map.entry("identity-name", "IDENTITY_NAME"),
@@ -210,7 +228,8 @@ public record NodeSettings(
 
     Parking parking = new Parking(r.duration("parking.min-backoff", false),
         r.duration("parking.max-backoff", false), r.duration("parking.give-up-after", true),
-        r.integer("parking.max-messages", 0, 10_000_000));
+        r.integer("parking.max-messages", 0, 10_000_000), r.bytes("parking.max-bytes"),
+        r.bytes("parking.max-bytes-per-sender"), r.bytes("parking.max-bytes-per-zone"));
     if (parking.maxBackoff().compareTo(parking.minBackoff()) < 0) {
       throw r.bad("parking.max-backoff", "is shorter than parking.min-backoff");
     }
@@ -225,7 +244,9 @@ public record NodeSettings(
         r.duration("drain-timeout", false),
         r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
         parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
-        r.names("legacy-peers"));
+        r.names("legacy-peers"),
+        new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
+            r.integer("warn-lines-per-minute", 1, 100_000)));
   }
 
   /**
@@ -354,6 +375,20 @@ public record NodeSettings(
         names.add(DnsName.parse(text.strip()));
       }
       return names;
+    }
+
+    long bytes(String key) {
+      try {
+        long value = c.getBytes(key);
+        if (value < 0) {
+          throw bad(key, "must not be negative, got '" + raw(key) + "'");
+        }
+        return value;
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be a size such as 65536, 512k, 64m, got '" + raw(key) + "'");
+      }
     }
 
     boolean bool(String key) {

@@ -6,9 +6,13 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -18,23 +22,34 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.danemsg.protocol.OpenedMessage;
 import org.danemsg.protocol.Profile;
+import org.danemsg.protocol.SafeText;
 
 /**
  * The node's output, and the point where a message counts as delivered. For an authenticated
  * message: refuses it as a {@link Refusal#REPLAY} when its sender + id was delivered before (a
- * captured payload sent again, or a QoS 1 redelivery after a lost ack), else prints
- * {@code <sender> says: <text>} on stdout (control characters escaped), appends a JSON line to
- * {@code inbox.jsonl} (flushed) and records the id in the {@link ReplayCache}; only then does it reply
- * {@link Printed}, after which the MQTT message is acked. Checking and recording in this one actor makes
- * "seen" and "printed" the same event, so two copies of a message in flight at once cannot both print.
+ * captured payload sent again, or a QoS 1 redelivery after a lost ack; legacy messages by the digest
+ * of their signed content, for {@code legacy-replay-window}), else appends a JSON line to
+ * {@code inbox.jsonl}, records the id in the {@link ReplayCache}, and only then prints
+ * {@code <sender> says: <text>} on stdout ({@linkplain SafeText#line made safe}). Recording before
+ * printing, in this one actor, makes "seen" and "printed" one event: a crash at any point cannot make
+ * a message print twice (what was appended is in the OS's hands, and a redelivered copy is then found
+ * in the replay cache, or in the inbox's tail at start).
  *
- * <p>For a refused message: logs it once at WARN with its reason (and sender when known), counts it
- * per reason and appends it to {@code quarantine.jsonl} with the payload (base64, capped).
+ * <p>For a refused message: counts it per reason, logs it at WARN (at most
+ * {@code warnLinesPerMinute} lines per reason a minute, then one line with the count of the others,
+ * so a flood of garbage cannot flood the log) and appends it to {@code quarantine.jsonl} with the
+ * payload (base64, capped). The quarantine file is bounded in bytes: when full it is moved to
+ * {@code quarantine.jsonl.1}, replacing the previous one, which is logged and counted.
  *
- * <p>A write that fails (disk full) is answered with {@link Failed}: the message is not acked, the
- * pipeline restarts with backoff and the broker delivers it again. Runs on the file dispatcher.
+ * <p>Replies are held until the lines they promise are on disk: after the messages waiting in the
+ * mailbox have been written, one fsync of each file answers them all (group commit), so the ack the
+ * broker gets promises only what is on disk. A write that fails (disk full: a condition of the node,
+ * not of the message) is answered with {@link Failed}: the message is not acked and comes again; no
+ * content of a message can make a write fail ({@link JsonLines} writes any string). Runs on the file
+ * dispatcher.
  */
 public final class Printer extends AbstractBehavior<Printer.Command> {
 
@@ -56,6 +71,12 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Reply with the counters. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
+  /** Everything written so far goes to disk, then the held replies go out. */
+  private record Flush() implements Command {}
+
+  /** The end of a minute in which rejection lines were held back. */
+  private record LogWindowEnded() implements Command {}
+
   /** What became of a message. */
   public sealed interface Outcome {}
 
@@ -68,8 +89,13 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Could not be written; do not ack. */
   public record Failed(String reason) implements Outcome {}
 
-  /** Counters since start. */
-  public record Stats(long delivered, Map<String, Long> rejected) {
+  /**
+   * Counters since start.
+   *
+   * @param quarantineRotations how often the full quarantine file was moved aside
+   * @param warnLinesHeldBack rejections counted but not logged one by one
+   */
+  public record Stats(long delivered, Map<String, Long> rejected, long quarantineRotations, long warnLinesHeldBack) {
     /** Copies the map. */
     public Stats {
       rejected = Map.copyOf(rejected);
@@ -93,28 +119,54 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /** Where the printer writes. */
-  public record Settings(Path dataPath, int quarantinePayloadLimit, PrintStream out, Clock clock, Hook hook) {}
+  /**
+   * Where the printer writes and its bounds.
+   *
+   * @param quarantinePayloadLimit the most payload bytes kept per quarantined message
+   * @param quarantineMaxBytes the size at which quarantine.jsonl is moved aside (0: never)
+   * @param legacyReplayWindow how long the digest of a delivered legacy message is remembered
+   * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
+   */
+  public record Settings(Path dataPath, int quarantinePayloadLimit, long quarantineMaxBytes,
+      Duration legacyReplayWindow, int warnLinesPerMinute, PrintStream out, Clock clock, Hook hook) {
+
+    /** Settings with the defaults of reference.conf for the bounds. */
+    public static Settings of(Path dataPath, PrintStream out, Clock clock, Hook hook) {
+      return new Settings(dataPath, 4096, 16L << 20, Duration.ofDays(7), 20, out, clock, hook);
+    }
+  }
+
+  private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
 
   private final Settings settings;
+  private final TimerScheduler<Command> timers;
   private final JsonLines inbox;
   private final JsonLines quarantine;
   private final ReplayCache replays;
+  private final List<Reply> held = new ArrayList<>();
   private long delivered;
   private final Map<String, Long> rejected = new TreeMap<>();
+  private final Map<String, Integer> loggedThisWindow = new HashMap<>();
+  private final Map<String, Long> heldBackThisWindow = new TreeMap<>();
+  private long warnLinesHeldBack;
+
+  private record Reply(ActorRef<Outcome> to, Outcome outcome) {}
 
   /** A printer writing under {@code settings.dataPath()}. */
   public static Behavior<Command> create(Settings settings) {
-    return Behaviors.setup(context -> new Printer(context, settings));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new Printer(context, timers, settings)));
   }
 
-  private Printer(ActorContext<Command> context, Settings settings) throws IOException {
+  private Printer(ActorContext<Command> context, TimerScheduler<Command> timers, Settings settings)
+      throws IOException {
     super(context);
     this.settings = settings;
+    this.timers = timers;
     Path inboxFile = settings.dataPath().resolve("inbox.jsonl");
     this.inbox = new JsonLines(inboxFile);
-    this.quarantine = new JsonLines(settings.dataPath().resolve("quarantine.jsonl"));
-    this.replays = new ReplayCache(settings.dataPath().resolve("replay.log"), inboxFile, settings.clock());
+    this.quarantine = new JsonLines(settings.dataPath().resolve("quarantine.jsonl"), settings.quarantineMaxBytes());
+    this.replays = new ReplayCache(settings.dataPath().resolve("replay.log"), inboxFile, settings.clock(),
+        settings.legacyReplayWindow());
   }
 
   @Override
@@ -122,8 +174,13 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     return newReceiveBuilder()
         .onMessage(Deliver.class, this::onDeliver)
         .onMessage(Quarantine.class, this::onQuarantine)
+        .onMessage(Flush.class, this::onFlush)
+        .onMessage(LogWindowEnded.class, end -> {
+          endLogWindow();
+          return this;
+        })
         .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(delivered, rejected));
+          get.replyTo().tell(new Stats(delivered, rejected, quarantine.rotations(), warnLinesHeldBack));
           return this;
         })
         .onSignal(PostStop.class, stop -> {
@@ -136,72 +193,64 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private Behavior<Command> onDeliver(Deliver deliver) {
     OpenedMessage m = deliver.message();
     String sender = m.sender().toString();
-    if (m.replayCheckable() && replays.seen(sender, m.id())) {
-      Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + m.id()
+    String id = m.id();
+    if (id != null && replays.seen(sender, id)) {
+      Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + id
           + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
           m.sender());
-      try {
-        quarantine(refusal, deliver.payload());
-      } catch (RuntimeException e) {
-        getContext().getLog().error("cannot write to the quarantine file: {}", e.toString());
-        deliver.replyTo().tell(new Failed(e.toString()));
-        return this;
-      }
-      deliver.replyTo().tell(new Quarantined(refusal));
-      return this;
+      return recordRefusal(refusal, deliver.payload(), deliver.replyTo());
     }
+    Instant now = settings.clock().instant();
     try {
       settings.hook().beforePrint(m);
-      // Microseconds: end-to-end latencies on loopback are around a millisecond (tools bench reads this).
-      Instant now = settings.clock().instant().truncatedTo(ChronoUnit.MICROS);
-      settings.out().println(sender + " says: " + escape(m.text())
-          + (deliver.dnssecValidated() ? "" : " [UNAUTHENTICATED: DNSSEC off]")
-          + (m.profile() == Profile.LEGACY ? " [legacy]" : ""));
-      settings.out().flush();
-      Map<String, Object> line = new LinkedHashMap<>();
-      line.put("received-at", now.toString());
-      line.put("sender", sender);
-      line.put("recipient", m.recipient().toString());
-      line.put("sent-at", m.sentAt() == null ? null : m.sentAt().toString());
-      line.put("expires-at", m.expiresAt() == null ? null : m.expiresAt().toString());
-      line.put("id", m.id());
-      line.put("profile", m.profile().name().toLowerCase(java.util.Locale.ROOT));
-      line.put("dnssec", deliver.dnssecValidated() ? "validated" : "off");
-      if (!m.replayCheckable()) {
-        line.put("replay-protection", "none: the legacy format carries no id or expiry");
+      inbox.append(inboxLine(m, deliver.dnssecValidated(), now));
+      if (id != null) {
+        replays.record(sender, id, m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyReplayWindow()));
       }
-      line.put("text", m.text());
-      inbox.append(line);
-      if (m.replayCheckable()) {
-        replays.record(sender, m.id(), m.expiresAt());
-      }
-    } catch (Exception e) {
-      getContext().getLog().error("cannot deliver a message from {}: {}; it stays unacknowledged", sender,
-          e.toString());
-      deliver.replyTo().tell(new Failed(e.toString()));
+    } catch (IOException e) {
+      getContext().getLog().error("cannot record a message from {}: {}; it stays unacknowledged and comes again",
+          sender, SafeText.detail(e.toString()));
+      deliver.replyTo().tell(new Failed(SafeText.detail(e.toString())));
       return this;
+    } catch (Exception e) {
+      // Not a condition of the disk, so possibly of this message: it must not come back first forever.
+      return recordRefusal(new Refusal(Refusal.UNRECORDABLE, "the message could not be recorded ("
+          + e.getClass().getSimpleName() + ")", m.sender()), deliver.payload(), deliver.replyTo());
     }
+    settings.out().println(sender + " says: " + SafeText.line(m.text())
+        + (deliver.dnssecValidated() ? "" : " [UNAUTHENTICATED: DNSSEC off]")
+        + (m.profile() == Profile.LEGACY ? " [legacy]" : ""));
+    settings.out().flush();
     delivered++;
-    deliver.replyTo().tell(new Printed());
+    hold(deliver.replyTo(), new Printed());
     return this;
+  }
+
+  private static Map<String, Object> inboxLine(OpenedMessage m, boolean dnssecValidated, Instant now) {
+    Map<String, Object> line = new LinkedHashMap<>();
+    // Microseconds: end-to-end latencies on loopback are around a millisecond (tools bench reads this).
+    line.put("received-at", now.truncatedTo(ChronoUnit.MICROS).toString());
+    line.put("sender", m.sender().toString());
+    line.put("recipient", m.recipient().toString());
+    line.put("sent-at", m.sentAt() == null ? null : m.sentAt().toString());
+    line.put("expires-at", m.expiresAt() == null ? null : m.expiresAt().toString());
+    line.put("id", m.id());
+    line.put("profile", m.profile().name().toLowerCase(java.util.Locale.ROOT));
+    line.put("dnssec", dnssecValidated ? "validated" : "off");
+    if (m.profile() == Profile.LEGACY) {
+      line.put("replay-protection", "by digest: the legacy format carries no expiry or recipient binding");
+    }
+    line.put("text", m.text());
+    return line;
   }
 
   private Behavior<Command> onQuarantine(Quarantine q) {
-    try {
-      quarantine(q.refusal(), q.payload());
-    } catch (Exception e) {
-      getContext().getLog().error("cannot write to the quarantine file: {}", e.toString());
-      q.replyTo().tell(new Failed(e.toString()));
-      return this;
-    }
-    q.replyTo().tell(new Quarantined(q.refusal()));
-    return this;
+    return recordRefusal(q.refusal(), q.payload(), q.replyTo());
   }
 
-  private void quarantine(Refusal refusal, byte[] payload) {
-    getContext().getLog().warn("rejected message{}: {}: {}",
-        refusal.sender() == null ? "" : " from " + refusal.sender(), refusal.reason(), refusal.detail());
+  private Behavior<Command> recordRefusal(Refusal refusal, byte[] payload, ActorRef<Outcome> replyTo) {
     rejected.merge(refusal.reason(), 1L, Long::sum);
+    logRejection(refusal);
     Map<String, Object> line = new LinkedHashMap<>();
     line.put("at", settings.clock().instant().truncatedTo(ChronoUnit.MILLIS).toString());
     line.put("reason", refusal.reason());
@@ -214,10 +263,70 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       line.put("payload-truncated", kept < payload.length);
     }
     try {
-      quarantine.append(line);
+      if (quarantine.append(line)) {
+        getContext().getLog().warn("quarantine.jsonl reached its limit of {} bytes: moved to {} (the records"
+            + " there before were dropped); {} time(s) since start", settings.quarantineMaxBytes(),
+            quarantine.previous().getFileName(), quarantine.rotations());
+      }
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      getContext().getLog().error("cannot write to the quarantine file: {}", SafeText.detail(e.toString()));
+      replyTo.tell(new Failed(SafeText.detail(e.toString())));
+      return this;
     }
+    hold(replyTo, new Quarantined(refusal));
+    return this;
+  }
+
+  /** One WARN line per rejection, up to the limit per reason and minute; the rest are counted. */
+  private void logRejection(Refusal refusal) {
+    int logged = loggedThisWindow.merge(refusal.reason(), 1, Integer::sum);
+    if (loggedThisWindow.size() == 1 && logged == 1 && heldBackThisWindow.isEmpty()) {
+      timers.startSingleTimer(LogWindowEnded.class, new LogWindowEnded(), LOG_WINDOW);
+    }
+    if (logged <= settings.warnLinesPerMinute()) {
+      getContext().getLog().warn("rejected message{}: {}: {}",
+          refusal.sender() == null ? "" : " from " + refusal.sender(), refusal.reason(), refusal.detail());
+      if (logged == settings.warnLinesPerMinute()) {
+        getContext().getLog().warn("{} {} rejections this minute: further ones are counted and quarantined,"
+            + " not logged one by one, until the minute is over", logged, refusal.reason());
+      }
+    } else {
+      heldBackThisWindow.merge(refusal.reason(), 1L, Long::sum);
+      warnLinesHeldBack++;
+    }
+  }
+
+  private void endLogWindow() {
+    heldBackThisWindow.forEach((reason, count) -> getContext().getLog().warn(
+        "rejected {} more message(s) as {} in the last minute (not logged one by one; see quarantine.jsonl)",
+        count, reason));
+    heldBackThisWindow.clear();
+    loggedThisWindow.clear();
+  }
+
+  private void hold(ActorRef<Outcome> replyTo, Outcome outcome) {
+    if (held.isEmpty()) {
+      getContext().getSelf().tell(new Flush()); // after the messages already in the mailbox
+    }
+    held.add(new Reply(replyTo, outcome));
+  }
+
+  private Behavior<Command> onFlush(Flush flush) {
+    Outcome failure = null;
+    try {
+      inbox.force();
+      replays.force();
+      quarantine.force();
+    } catch (IOException e) {
+      getContext().getLog().error("cannot put the records on disk: {}; the messages stay unacknowledged",
+          SafeText.detail(e.toString()));
+      failure = new Failed(SafeText.detail(e.toString()));
+    }
+    for (Reply reply : held) {
+      reply.to().tell(failure != null ? failure : reply.outcome());
+    }
+    held.clear();
+    return this;
   }
 
   private void close() {

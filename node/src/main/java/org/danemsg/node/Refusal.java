@@ -12,8 +12,22 @@ import org.danemsg.protocol.Rejection;
  */
 public record Refusal(String reason, String detail, DnsName sender) {
 
+  /** The detail is made safe once, here: it may quote what a message or a DNS answer held. */
+  public Refusal {
+    detail = org.danemsg.protocol.SafeText.detail(detail);
+  }
+
   /** The message (sender + id) was delivered already: a replayed capture or a QoS 1 redelivery. */
   public static final String REPLAY = "REPLAY";
+  /**
+   * The message could not be recorded for a reason that was not a condition of the disk: it is
+   * quarantined (with its payload) rather than left to come back first forever.
+   */
+  public static final String UNRECORDABLE = "UNRECORDABLE";
+  /** The parking space (in total, or this sender's share of it) was full when DNS was down. */
+  public static final String PARKING_FULL = "PARKING_FULL";
+  /** The message arrived on a topic other than this node's name. */
+  public static final String WRONG_TOPIC = "WRONG_TOPIC";
   /** DNS stayed transiently unavailable for the sender until the parking limit ran out. */
   public static final String SENDER_DNS_UNAVAILABLE = "SENDER_DNS_UNAVAILABLE";
 

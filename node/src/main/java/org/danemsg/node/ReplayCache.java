@@ -1,25 +1,32 @@
 package org.danemsg.node;
 
-import java.io.BufferedWriter;
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.jose4j.json.JsonUtil;
 
 /**
- * The ids (sender + jti) of delivered native messages, each kept until its {@code exp} (plus clock
- * skew) has passed, persisted in {@code replay.log} so that a restart does not reopen the replay
- * window. Also removes QoS 1 duplicates: a redelivered message carries the same sender and jti.
+ * The ids of delivered messages (sender + id), each kept until it can no longer be accepted: a
+ * native message's {@code exp} plus the clock skew, a legacy message's digest id for the configured
+ * legacy window. Persisted in {@code replay.log} so that a restart does not reopen the replay window.
+ * Also removes QoS 1 duplicates: a redelivered message carries the same sender and id.
+ *
+ * <p>Each entry is a JSON line ({@code {"sender":…,"id":…,"until":<epoch seconds>}}), written by
+ * {@link JsonLines}: an id can hold nothing that changes the file's layout, and the key kept in
+ * memory is the one read back. Lines of the older form ({@code <sender> <until> <id>}) are read once
+ * and rewritten as JSON at the next compaction.
  *
  * <p>An id is recorded right after the message is written to the inbox. A crash between the two
  * writes would leave the inbox line without its id, so at start the ids of the inbox's last lines are
@@ -30,79 +37,116 @@ import org.jose4j.json.JsonUtil;
 final class ReplayCache {
 
   private static final int INBOX_TAIL_BYTES = 256 * 1024;
-  private static final long SKEW_SECONDS = 60;
+  static final long SKEW_SECONDS = 60;
 
-  private final Path file;
+  private final JsonLines log;
   private final Clock clock;
-  private final Map<String, Long> expiries = new HashMap<>();
-  private BufferedWriter writer;
+  private final java.time.Duration legacyWindow;
+  private final Map<String, Entry> entries = new HashMap<>();
   private long linesInFile;
 
-  ReplayCache(Path file, Path inbox, Clock clock) throws IOException {
-    this.file = file;
+  private record Entry(String sender, String id, long until) {}
+
+  ReplayCache(Path file, Path inbox, Clock clock, java.time.Duration legacyWindow) throws IOException {
     this.clock = clock;
-    load(inbox);
+    this.legacyWindow = legacyWindow;
+    load(file, inbox);
+    this.log = new JsonLines(file);
     compact();
   }
 
-  /** Whether {@code sender}'s message {@code id} was delivered and has not expired. */
+  /** Whether {@code sender}'s message {@code id} was delivered and may still come again. */
   boolean seen(String sender, String id) {
-    Long expiry = expiries.get(key(sender, id));
-    if (expiry == null) {
+    String key = key(sender, id);
+    Entry entry = entries.get(key);
+    if (entry == null) {
       return false;
     }
-    if (expiry < clock.instant().getEpochSecond()) {
-      expiries.remove(key(sender, id));
+    if (entry.until() < clock.instant().getEpochSecond()) {
+      entries.remove(key);
       return false;
     }
     return true;
   }
 
-  /** Records a delivered message until {@code expiresAt}. */
-  void record(String sender, String id, Instant expiresAt) throws IOException {
-    long expiry = expiresAt.getEpochSecond() + SKEW_SECONDS;
-    expiries.put(key(sender, id), expiry);
-    writer.write(sender + " " + expiry + " " + id + "\n");
-    writer.flush();
+  /** Records a delivered message until {@code until} (its expiry, or the end of the legacy window). */
+  void record(String sender, String id, Instant until) throws IOException {
+    Entry entry = new Entry(sender, id, until.getEpochSecond() + SKEW_SECONDS);
+    entries.put(key(sender, id), entry);
+    log.append(json(entry));
     linesInFile++;
-    if (linesInFile > 10_000 && linesInFile > 4L * expiries.size()) {
+    if (linesInFile > 10_000 && linesInFile > 4L * entries.size()) {
       compact();
     }
   }
 
+  /** Puts the recorded ids on disk. */
+  void force() throws IOException {
+    log.force();
+  }
+
   int size() {
-    return expiries.size();
+    return entries.size();
   }
 
   void close() throws IOException {
-    writer.close();
+    log.close();
   }
 
-  private void load(Path inbox) throws IOException {
-    try {
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-        String[] parts = line.split(" ", 3);
-        if (parts.length == 3) {
-          try {
-            expiries.put(key(parts[0], parts[2]), Long.parseLong(parts[1]));
-          } catch (NumberFormatException e) {
-            // a line torn by a crash: skip it
-          }
+  private void load(Path file, Path inbox) throws IOException {
+    try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      String line;
+      while ((line = reader.readLine()) != null) {
+        Entry entry = line.startsWith("{") ? fromJson(line) : fromOldLine(line);
+        if (entry != null) {
+          entries.put(key(entry.sender(), entry.id()), entry);
         }
       }
     } catch (NoSuchFileException e) {
       // first start
+    } catch (java.nio.charset.MalformedInputException e) {
+      // written by an older node from a hostile id: what was read so far is kept
     }
     for (String line : inboxTail(inbox)) {
       try {
-        Map<String, Object> entry = JsonUtil.parseJson(line);
-        if (entry.get("sender") instanceof String sender && entry.get("id") instanceof String id
-            && entry.get("expires-at") instanceof String exp) {
-          expiries.putIfAbsent(key(sender, id), Instant.parse(exp).getEpochSecond() + SKEW_SECONDS);
+        Map<String, Object> record = JsonUtil.parseJson(line);
+        if (record.get("sender") instanceof String sender && record.get("id") instanceof String id) {
+          Instant until = record.get("expires-at") instanceof String exp ? Instant.parse(exp)
+              : record.get("received-at") instanceof String received ? Instant.parse(received).plus(legacyWindow)
+              : null;
+          if (until != null) {
+            entries.putIfAbsent(key(sender, id), new Entry(sender, id, until.getEpochSecond() + SKEW_SECONDS));
+          }
         }
       } catch (Exception e) {
         // a torn or foreign line: skip it
       }
+    }
+  }
+
+  private static Entry fromJson(String line) {
+    try {
+      Map<String, Object> record = JsonUtil.parseJson(line);
+      if (record.get("sender") instanceof String sender && record.get("id") instanceof String id
+          && record.get("until") instanceof Number until) {
+        return new Entry(sender, id, until.longValue());
+      }
+    } catch (Exception e) {
+      // a torn line: skip it
+    }
+    return null;
+  }
+
+  /** The older form; its ids could hold anything but a newline, so only whole, plain lines count. */
+  private static Entry fromOldLine(String line) {
+    String[] parts = line.split(" ", 3);
+    if (parts.length != 3) {
+      return null;
+    }
+    try {
+      return new Entry(parts[0], parts[2], Long.parseLong(parts[1]));
+    } catch (NumberFormatException e) {
+      return null;
     }
   }
 
@@ -121,27 +165,26 @@ final class ReplayCache {
   }
 
   private void compact() throws IOException {
-    if (writer != null) {
-      writer.close();
-    }
     long now = clock.instant().getEpochSecond();
-    expiries.values().removeIf(expiry -> expiry < now);
-    Files.createDirectories(file.toAbsolutePath().getParent());
-    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-    StringBuilder sb = new StringBuilder();
-    for (var entry : expiries.entrySet()) {
-      String[] senderAndId = entry.getKey().split(" ", 2);
-      sb.append(senderAndId[0]).append(' ').append(entry.getValue()).append(' ').append(senderAndId[1])
-          .append('\n');
+    entries.values().removeIf(entry -> entry.until() < now);
+    List<Map<String, Object>> live = new ArrayList<>(entries.size());
+    for (Entry entry : entries.values()) {
+      live.add(json(entry));
     }
-    Files.writeString(tmp, sb, StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    linesInFile = expiries.size();
-    writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    log.replaceAll(live);
+    linesInFile = entries.size();
+  }
+
+  private static Map<String, Object> json(Entry entry) {
+    Map<String, Object> line = new LinkedHashMap<>();
+    line.put("sender", entry.sender());
+    line.put("id", entry.id());
+    line.put("until", entry.until());
+    return line;
   }
 
   private static String key(String sender, String id) {
-    // Names compare case-insensitively; a DNS name has no spaces, so the space separates.
-    return sender.toLowerCase(java.util.Locale.ROOT) + " " + id;
+    // Names compare case-insensitively. The key is only compared, never parsed back.
+    return sender.toLowerCase(Locale.ROOT) + "\n" + id;
   }
 }

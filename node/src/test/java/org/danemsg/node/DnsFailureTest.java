@@ -79,7 +79,7 @@ class DnsFailureTest {
       assertEquals(1, parkedFiles(receiver));
       try (Node second = receiver.start()) {
         receiver.awaitDelivered("parked across a restart", WITHIN);
-        assertFalse(LogRecorder.linesWith("INFO", "taking up 1 message(s) parked by an earlier run").isEmpty());
+        assertFalse(LogRecorder.linesWith("INFO", "taking up 1 message(s) from 1 sender(s) parked by an earlier run").isEmpty());
         Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
         assertEquals(1, receiver.inbox().size());
       }
@@ -147,8 +147,8 @@ class DnsFailureTest {
         Poll.until(WITHIN, () -> first.health().join().parked() == 1, () -> "not parked");
         first.stop();
         // The node was down for 11 minutes: the parked file says since when it waits.
-        try (var files = Files.list(receiver.dataPath.resolve("parked"))) {
-          for (var file : files.toList()) {
+        try (var files = Files.walk(receiver.dataPath.resolve("parked"))) {
+          for (var file : files.filter(f -> f.toString().endsWith(".msg")).toList()) {
             Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
                 java.time.Instant.now().minus(java.time.Duration.ofMinutes(11))));
           }
@@ -181,8 +181,8 @@ class DnsFailureTest {
   }
 
   private static long parkedFiles(TestDevice device) {
-    try (var files = Files.list(device.dataPath.resolve("parked"))) {
-      return files.count();
+    try (var files = Files.walk(device.dataPath.resolve("parked"))) {
+      return files.filter(f -> f.toString().endsWith(".msg")).count();
     } catch (java.io.IOException e) {
       return -1;
     }

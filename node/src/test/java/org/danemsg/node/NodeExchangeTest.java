@@ -54,7 +54,7 @@ class NodeExchangeTest {
       var line = dave.inbox().get(0);
       assertEquals("legacy", line.get("profile"));
       assertEquals(carol.name.toString(), line.get("sender"));
-      assertTrue(String.valueOf(line.get("replay-protection")).startsWith("none"), line.toString());
+      assertTrue(String.valueOf(line.get("replay-protection")).startsWith("by digest"), line.toString());
       assertTrue(dave.stdout().contains(carol.name + " says: legacy hello [legacy]"), dave.stdout());
     }
   }

@@ -91,6 +91,17 @@ final class TestDevice {
     return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load()).resolve();
   }
 
+  /** The node's configuration as a HOCON file, for a node started as a process of its own. */
+  Path writeConfigFile(Path file) {
+    try {
+      Files.writeString(file, "danemsg " + config().getConfig("danemsg").root()
+          .render(com.typesafe.config.ConfigRenderOptions.concise().setJson(false)) + "\n");
+      return file;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   NodeSettings settings() {
     return NodeSettings.from(config());
   }
@@ -135,7 +146,10 @@ final class TestDevice {
       return lines;
     }
     try {
-      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      String content = Files.readString(file, StandardCharsets.UTF_8);
+      // A line the node is writing right now has no newline yet: it is read next time.
+      String complete = content.substring(0, content.lastIndexOf('\n') + 1);
+      for (String line : complete.split("\n")) {
         if (!line.isBlank()) {
           lines.add(JsonUtil.parseJson(line));
         }
