@@ -419,6 +419,10 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     if (group == null) {
       return this;
     }
+    if (group.files.isEmpty()) {
+      parked.remove(sender); // its only message found no room and was refused meanwhile
+      return this;
+    }
     LookupResult result = answer.result();
     if (result.isTransient()) {
       group.attempt++;

@@ -94,7 +94,7 @@ final class TestDevice {
   /** The node's configuration as a HOCON file, for a node started as a process of its own. */
   Path writeConfigFile(Path file) {
     try {
-      Files.writeString(file, "danemsg " + config().getConfig("danemsg").root()
+      Files.writeString(file, config().getConfig("danemsg").root().atKey("danemsg").root()
           .render(com.typesafe.config.ConfigRenderOptions.concise().setJson(false)) + "\n");
       return file;
     } catch (IOException e) {
