@@ -1,0 +1,268 @@
+package org.danemsg.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.DnsUri;
+import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.MessageForge;
+import org.danemsg.protocol.Profile;
+import org.danemsg.protocol.SafeText;
+import org.danemsg.testing.KnotServer;
+import org.danemsg.testing.MosquittoBroker;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The node-level adversarial suite: one node, running as its own JVM under the recommended
+ * {@code -Xmx128m}, against a real Mosquitto and a real Knot, attacked the way anyone who can publish
+ * to the broker can (issue "hostile inputs"; the threat model of the design notes, §8). After every
+ * attack a valid message must still be delivered, the node must still be the same process, and
+ * nothing may print twice. Each test is one class of attack; its name says what must hold.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class HostileBrokerIT {
+
+  @RegisterExtension static final KnotServer knot = KnotServer.create();
+  @RegisterExtension static final MosquittoBroker broker = MosquittoBroker.create();
+
+  private static final Duration WITHIN = Duration.ofSeconds(60);
+  /** Names under a zone no DNS server serves: Knot answers REFUSED for them. */
+  private static final DnsName DEAD_ZONE = DnsName.parse("_device.nowhere.test");
+  private static final long QUARANTINE_LIMIT = 1 << 20;
+
+  private static TestDevice victim;
+  private static TestDevice sender;
+  private static NodeProcess node;
+  private static MessageSender publisher;
+  private static Path folder;
+  private static long peakRss;
+  private static int valid;
+
+  @BeforeAll
+  static void start() throws Exception {
+    victim = TestDevice.published(knot, broker, "victim", KeyType.EC_P256)
+        .with("quarantine-max-bytes", QUARANTINE_LIMIT)
+        .with("quarantine-payload-limit", 256)
+        .with("parking.max-backoff", "5s");
+    sender = TestDevice.published(knot, broker, "friend", KeyType.EC_P256);
+    folder = Files.createTempDirectory("hostile-");
+    node = new NodeProcess(victim.writeConfigFile(folder.resolve("node.conf")), folder,
+        List.of("-Xmx128m", "-Xms16m", "-XX:+UseSerialGC")).start();
+    publisher = sender.sender();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (publisher != null) {
+      publisher.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+    System.out.printf("HostileBrokerIT: node peak RSS %.1f MB under -Xmx128m%n", peakRss / 1048576.0);
+  }
+
+  /** Sends a valid message and waits for it: the pipeline still flows after an attack. */
+  private static void stillDelivers(String after) throws Exception {
+    String text = "still here after " + after + " " + (++valid);
+    publisher.send(victim.name, text, Profile.NATIVE);
+    victim.awaitDelivered(text, WITHIN);
+    assertTrue(node.isAlive(), "the node process died");
+    peakRss = Math.max(peakRss, node.peakRssBytes());
+  }
+
+  private static MessageForge forge() {
+    return new MessageForge(sender.identity, victim.name, victim.identity.publicKey());
+  }
+
+  /** Quarantined records of this reason, in the current file and the one moved aside when full. */
+  private static List<Map<String, Object>> quarantinedAs(String reason) {
+    List<Map<String, Object>> all = new ArrayList<>(
+        TestDevice.jsonLines(victim.dataPath.resolve("quarantine.jsonl.1")));
+    all.addAll(victim.quarantine());
+    return all.stream().filter(q -> reason.equals(q.get("reason"))).toList();
+  }
+
+  private static String b64(String text) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  @Order(1)
+  void aLoneSurrogateInAHeaderIsQuarantinedOnceAndDoesNotStopDelivery() throws Exception {
+    // 60 bytes, no key needed: a JWE header whose alg is half a UTF-16 surrogate pair.
+    byte[] payload = (b64("{\"alg\":\"\\ud800\"}") + ".AA.AA.AA.AA").getBytes(StandardCharsets.US_ASCII);
+    int before = victim.quarantine().size();
+    publisher.publish(victim.name, payload);
+    stillDelivers("a lone surrogate in the JWE header");
+    List<Map<String, Object>> added = victim.quarantine().subList(before, victim.quarantine().size());
+    assertEquals(1, added.size(), "quarantined more than once (redelivered?): " + added);
+    assertTrue(SafeText.isSafeLine(String.valueOf(added.get(0).get("detail"))), added.toString());
+    assertFalse(node.log().contains("reconnecting"), "the connection was dropped: " + node.tail());
+    assertValidUtf8(folder.resolve("node.log"));
+    assertValidUtf8(victim.dataPath.resolve("quarantine.jsonl"));
+  }
+
+  @Test
+  @Order(2)
+  void anAuthenticatedTextWithALoneSurrogateIsPrintedOnceAndItsCopyRefused() throws Exception {
+    byte[] payload = forge().claim("msg", "SURROGATE").build(json -> json.replace("SURROGATE", "half \\ud800 pair"));
+    publisher.publish(victim.name, payload);
+    Poll.until(WITHIN, () -> victim.inboxTexts().contains("half \ufffd pair"),
+        () -> "not delivered: " + victim.quarantine());
+    publisher.publish(victim.name, payload); // the same capture again
+    stillDelivers("a lone surrogate in an authenticated text");
+    assertEquals(1, NodeProcess.count(node.stdout(), "says: half \\ud800 pair"), node.stdout());
+    assertEquals(1, quarantinedAs(Refusal.REPLAY).size());
+    assertValidUtf8(victim.dataPath.resolve("inbox.jsonl"));
+    assertValidUtf8(folder.resolve("stdout.txt"));
+  }
+
+  @Test
+  @Order(3)
+  void malformedHeadersGiveReasonsAPersonCanActOn() throws Exception {
+    List<byte[]> payloads = List.of(
+        forge().jwsHeader("typ", List.of("JWT")).build(),
+        forge().jwsHeader("x5u", 42).build(),
+        forge().jweHeader("kid", Map.of("nested", true)).build(),
+        forge().build(json -> "null"),
+        forge().build(json -> "[1,2,3]"),
+        forge().claim("iat", "yesterday").build(),
+        forge().claim("exp", 1e308).build(),
+        forge().claim("aud", List.of(victim.name.toString())).build());
+    int before = victim.quarantine().size();
+    for (byte[] payload : payloads) {
+      publisher.publish(victim.name, payload);
+    }
+    stillDelivers("malformed headers");
+    List<Map<String, Object>> added = victim.quarantine().subList(before, victim.quarantine().size());
+    assertEquals(payloads.size(), added.size(), added.toString());
+    for (Map<String, Object> entry : added) {
+      String detail = String.valueOf(entry.get("detail"));
+      assertFalse(detail.matches(".*(Exception|java\\.|ArrayList|LinkedHashMap|null\\)).*"),
+          "a reason made of Java internals: " + detail);
+      assertTrue(SafeText.isSafeLine(detail), detail);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aFloodOfGarbageKeepsTheQuarantineAndTheLogWithinTheirBounds() throws Exception {
+    Random random = new Random(11);
+    int garbage = 6000;
+    long warnBefore = NodeProcess.count(node.log(), "rejected message");
+    List<MessageSender.Publishing> pending = new ArrayList<>();
+    for (int i = 0; i < garbage; i++) {
+      byte[] bytes = new byte[200 + random.nextInt(800)];
+      random.nextBytes(bytes);
+      pending.add(publisher.publishAsync(victim.name, bytes));
+      if (pending.size() == 200) {
+        for (MessageSender.Publishing p : pending) {
+          p.waitForCompletion(WITHIN);
+        }
+        pending.clear();
+      }
+    }
+    for (MessageSender.Publishing p : pending) {
+      p.waitForCompletion(WITHIN);
+    }
+    stillDelivers("a flood of garbage");
+    Path quarantine = victim.dataPath.resolve("quarantine.jsonl");
+    Path previous = victim.dataPath.resolve("quarantine.jsonl.1");
+    assertTrue(Files.exists(previous), "the quarantine file was never moved aside");
+    assertTrue(Files.size(quarantine) <= QUARANTINE_LIMIT && Files.size(previous) <= QUARANTINE_LIMIT,
+        Files.size(quarantine) + " + " + Files.size(previous));
+    long warnLines = NodeProcess.count(node.log(), "rejected message") - warnBefore;
+    assertTrue(warnLines <= 3 * 20, "the log grew with the flood: " + warnLines + " lines");
+    assertTrue(node.log().contains("further ones are counted and quarantined"), node.tail());
+  }
+
+  @Test
+  @Order(5)
+  void aFloodOfLargeMessagesFromMadeUpSendersUnderADeadZoneStaysOnDiskWithinTheBounds() throws Exception {
+    int messages = 1500;
+    String text = "x".repeat(30_000); // about 54 KB once signed and encrypted
+    List<MessageSender.Publishing> pending = new ArrayList<>();
+    for (int i = 0; i < messages; i++) {
+      DnsName fake = DnsName.parse("fake" + (i % 30) + "." + DEAD_ZONE);
+      byte[] payload = forge().jwsHeader("x5u", DnsUri.of(fake)).claim("iss", fake.toString())
+          .claim("msg", text).build();
+      pending.add(publisher.publishAsync(victim.name, payload));
+      if (pending.size() == 50) {
+        for (MessageSender.Publishing p : pending) {
+          p.waitForCompletion(WITHIN);
+        }
+        pending.clear();
+        peakRss = Math.max(peakRss, node.peakRssBytes());
+      }
+    }
+    for (MessageSender.Publishing p : pending) {
+      p.waitForCompletion(WITHIN);
+    }
+    Poll.until(Duration.ofSeconds(120), () -> parkedFiles() + quarantinedAs(Refusal.PARKING_FULL).size()
+        + quarantinedAs("SENDER_KEYS_UNAVAILABLE").size() >= messages,
+        () -> "not all settled: parked " + parkedFiles() + ", full " + quarantinedAs(Refusal.PARKING_FULL).size());
+    stillDelivers("a flood of large messages from made-up senders");
+    long parkedBytes = parkedBytes();
+    assertTrue(parkedBytes <= 32L << 20, "parked " + parkedBytes + " bytes, more than the zone's share");
+    assertFalse(node.log().contains("OutOfMemoryError"), node.tail());
+
+    // A restart lists the parked files without reading them all into memory.
+    node.stop();
+    node.start();
+    stillDelivers("a restart with a full parking");
+    assertFalse(node.log().contains("OutOfMemoryError"), node.tail());
+    System.out.printf("HostileBrokerIT: flood of %d messages: %d parked (%.1f MB), %d refused as PARKING_FULL%n",
+        messages, parkedFiles(), parkedBytes / 1048576.0, quarantinedAs(Refusal.PARKING_FULL).size());
+  }
+
+  @Test
+  @Order(6)
+  void theDataFolderAndTheFilesHoldingMessagesAreTheNodesOwn() throws Exception {
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim.dataPath)));
+    for (String file : List.of("inbox.jsonl", "quarantine.jsonl", "replay.log")) {
+      assertEquals("rw-------", PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(victim.dataPath.resolve(file))), file);
+    }
+  }
+
+  private static long parkedFiles() {
+    try (var files = Files.walk(victim.dataPath.resolve("parked"))) {
+      return files.filter(f -> f.toString().endsWith(".msg")).count();
+    } catch (java.io.IOException e) {
+      return 0;
+    }
+  }
+
+  private static long parkedBytes() throws Exception {
+    try (var files = Files.walk(victim.dataPath.resolve("parked"))) {
+      long sum = 0;
+      for (Path f : files.filter(f -> f.toString().endsWith(".msg")).toList()) {
+        sum += Files.size(f);
+      }
+      return sum;
+    }
+  }
+
+  private static void assertValidUtf8(Path file) throws Exception {
+    StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)));
+  }
+}
