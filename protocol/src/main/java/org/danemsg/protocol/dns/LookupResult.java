@@ -17,14 +17,17 @@ import org.danemsg.protocol.TlsaRecord;
  *
  * <p>Only {@link Secure} keys are trustworthy. {@link Unauthenticated} exists only in the lab mode
  * with DNSSEC turned off. {@link TransientFailure} is the one outcome worth retrying soon; the others
- * are answers.
+ * are answers, and {@link NotAllowed} is a refusal to ask at all.
  */
 public sealed interface LookupResult {
 
   /** The name that was looked up. */
   DnsName name();
 
-  /** The DNS server that was asked. */
+  /**
+   * The DNS server that was asked; {@code null} when none was ({@link NotAllowed}, and a
+   * {@link TransientFailure.Kind#BUSY} lookup that was not started).
+   */
   DnsServer server();
 
   /**
@@ -224,7 +227,12 @@ public sealed interface LookupResult {
       /** Sending or receiving failed (unreachable, connection refused, …). */
       NETWORK,
       /** The answer was malformed or had an unexpected response code. */
-      BAD_RESPONSE
+      BAD_RESPONSE,
+      /**
+       * No query was sent: too many lookups were in flight already, in all or under the name's
+       * parent zone ({@link TlsaCache.Settings#maxInFlight()}); asking again later may work.
+       */
+      BUSY
     }
 
     @Override
@@ -234,7 +242,34 @@ public sealed interface LookupResult {
 
     @Override
     public String describe() {
-      return name + ": DNS " + kind + " from " + server + ": " + detail;
+      return kind == Kind.BUSY
+          ? name + ": DNS lookup not started (BUSY): " + detail
+          : name + ": DNS " + kind + " from " + server + ": " + detail;
+    }
+  }
+
+  /**
+   * The name was not looked up because it lies outside the allowed zones ({@link ZoneAllowlist}): an
+   * answer, not a failure, so a message claiming such a sender is rejected at once.
+   *
+   * @param allowedZones the zones that are allowed
+   */
+  record NotAllowed(DnsName name, ZoneAllowlist allowedZones) implements LookupResult {
+    /** Checks the fields. */
+    public NotAllowed {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(allowedZones, "allowedZones");
+    }
+
+    /** No server was asked: {@code null}. */
+    @Override
+    public DnsServer server() {
+      return null;
+    }
+
+    @Override
+    public String describe() {
+      return name + ": not looked up: the name's zone is not in the allowed zones (" + allowedZones + ")";
     }
   }
 
