@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.TlsaRecord;
 
 /**
@@ -18,8 +19,15 @@ import org.danemsg.protocol.TlsaRecord;
  * <p>Only {@link Secure} keys are trustworthy. {@link Unauthenticated} exists only in the lab mode
  * with DNSSEC turned off. {@link TransientFailure} is the one outcome worth retrying soon; the others
  * are answers, and {@link NotAllowed} is a refusal to ask at all.
+ *
+ * <p>Reasons and details quote what DNS sent (validator reasons, names, record text), so every one
+ * is made one safe line of at most {@value #MAX_REASON} characters when the result is made
+ * ({@link SafeText}): {@link #describe()} can go to a log or a terminal as it is.
  */
 public sealed interface LookupResult {
+
+  /** The longest reason or detail kept, in characters; longer ones are cut, naming what was cut. */
+  int MAX_REASON = 1000;
 
   /** The name that was looked up. */
   DnsName name();
@@ -99,7 +107,7 @@ public sealed interface LookupResult {
     public Secure {
       records = List.copyOf(records);
       usableKeys = List.copyOf(usableKeys);
-      unusable = List.copyOf(unusable);
+      unusable = safe(unusable);
       if (usableKeys.isEmpty()) {
         throw new IllegalArgumentException("a Secure result needs a usable key; use NoUsableKey");
       }
@@ -118,11 +126,11 @@ public sealed interface LookupResult {
    */
   record Unauthenticated(DnsServer server, DnsName name, List<TlsaRecord> records,
       List<PublicKey> usableKeys, List<String> unusable, long ttlSeconds) implements LookupResult {
-    /** Copies the lists. */
+    /** Copies the lists; makes the reasons safe. */
     public Unauthenticated {
       records = List.copyOf(records);
       usableKeys = List.copyOf(usableKeys);
-      unusable = List.copyOf(unusable);
+      unusable = safe(unusable);
     }
 
     @Override
@@ -139,10 +147,10 @@ public sealed interface LookupResult {
    */
   record Insecure(DnsServer server, DnsName name, List<TlsaRecord> records, String reason)
       implements LookupResult {
-    /** Copies the list. */
+    /** Copies the list; makes the reason safe. */
     public Insecure {
       records = List.copyOf(records);
-      Objects.requireNonNull(reason, "reason");
+      reason = safe(Objects.requireNonNull(reason, "reason"));
     }
 
     @Override
@@ -154,6 +162,11 @@ public sealed interface LookupResult {
 
   /** DNSSEC validation failed: the answer is forged, broken, or the trust anchor is wrong. */
   record Bogus(DnsServer server, DnsName name, String validatorReason) implements LookupResult {
+    /** Makes the reason safe. */
+    public Bogus {
+      validatorReason = safe(Objects.requireNonNull(validatorReason, "validatorReason"));
+    }
+
     @Override
     public String describe() {
       return name + ": DNSSEC bogus answer from " + server + ": " + validatorReason;
@@ -195,10 +208,10 @@ public sealed interface LookupResult {
    */
   record NoUsableKey(DnsServer server, DnsName name, List<TlsaRecord> records, List<String> reasons,
       boolean authenticated, long ttlSeconds) implements LookupResult {
-    /** Copies the lists. */
+    /** Copies the lists; makes the reasons safe. */
     public NoUsableKey {
       records = List.copyOf(records);
-      reasons = List.copyOf(reasons);
+      reasons = safe(reasons);
     }
 
     @Override
@@ -216,6 +229,12 @@ public sealed interface LookupResult {
    */
   record TransientFailure(DnsServer server, DnsName name, Kind kind, String detail)
       implements LookupResult {
+    /** Makes the detail safe. */
+    public TransientFailure {
+      Objects.requireNonNull(kind, "kind");
+      detail = safe(Objects.requireNonNull(detail, "detail"));
+    }
+
     /** The kind of transient failure. */
     public enum Kind {
       /** The server did not answer within the timeout. */
@@ -271,6 +290,18 @@ public sealed interface LookupResult {
     public String describe() {
       return name + ": not looked up: the name's zone is not in the allowed zones (" + allowedZones + ")";
     }
+  }
+
+  /**
+   * {@code text} when it is already one safe line of at most {@link #MAX_REASON} characters, else
+   * its escaped form cut to fit (so making a safe text safe again changes nothing).
+   */
+  private static String safe(String text) {
+    return text.length() <= MAX_REASON && SafeText.isSafeLine(text) ? text : SafeText.cut(text, MAX_REASON - 32);
+  }
+
+  private static List<String> safe(List<String> texts) {
+    return texts.stream().map(LookupResult::safe).toList();
   }
 
   private static String keys(List<PublicKey> keys) {

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.TlsaRecord;
 import org.danemsg.testing.KnotServer;
 import org.danemsg.testing.TestCertificates;
@@ -71,6 +72,36 @@ class HostileDnsAnswersTest {
     assertTrue(bogus.validatorReason().startsWith("CNAME loop " + name(a) + " -> " + name(b) + " -> " + name(a)),
         bogus.validatorReason());
     assertTrue(bogus.validatorReason().contains("NODATA"), bogus.validatorReason());
+  }
+
+  /**
+   * The loop is explained from an unvalidated answer, so whoever is on the path chooses the names:
+   * long ones with control bytes must come out as one short safe line.
+   */
+  @Test
+  void cutsTheNamesOfACnameLoopFromACraftedAnswerToOneShortSafeLine() throws IOException {
+    DnsName start = DnsName.parse("m._device.example.test");
+    Name first = Name.fromString("\\027[2J" + "a".repeat(56) + "." + "b".repeat(60) + "." + start.absolute());
+    Name second = Name.fromString("\\010FAKE-LOG-LINE" + "c".repeat(48) + "." + "d".repeat(60) + "." + start.absolute());
+    try (MisbehavingDnsServer server = MisbehavingDnsServer.start(query -> reply(query, r -> {
+      if (r.getQuestion().getType() == Type.TLSA) { // every other question: an empty answer
+        r.addRecord(new CNAMERecord(name(start), DClass.IN, 60, first), Section.ANSWER);
+        r.addRecord(new CNAMERecord(first, DClass.IN, 60, second), Section.ANSWER);
+        r.addRecord(new CNAMERecord(second, DClass.IN, 60, first), Section.ANSWER);
+      }
+      return r.toWire();
+    }))) {
+      LookupResult result = lookupWithinTimeout(lookupAt(server), start);
+
+      LookupResult.Bogus bogus = assertInstanceOf(LookupResult.Bogus.class, result, result.describe());
+      String reason = bogus.validatorReason();
+      assertTrue(reason.startsWith("CNAME loop " + start.absolute() + " -> \\\\027[2Jaaa"), reason);
+      String chain = reason.substring(0, reason.indexOf(": the zone's CNAMEs"));
+      assertTrue(chain.length() <= "CNAME loop ".length() + SafeText.DETAIL_LIMIT + 20, chain);
+      assertTrue(chain.endsWith(" chars)"), chain);
+      assertTrue(reason.contains("(validator: "), reason);
+      assertTrue(SafeText.isSafeLine(result.describe()), result.describe());
+    }
   }
 
   // --- (2) malformed TLSA records in the signed zone --------------------------------------------
