@@ -287,6 +287,7 @@ class HostileDnsAnswersTest {
           new TlsaRecord(1, 0, 0, other.certificate().getEncoded()),
           new TlsaRecord(2, 0, 0, other.certificate().getEncoded()),
           TlsaRecord.of(TestCertificates.rsa(name, 1024).certificate()),
+          TlsaRecord.of(TestCertificates.rsaPublicKeyOnly(name, 8192).certificate()),
           TlsaRecord.of(TestCertificates.withKeys(name, p384.generateKeyPair()).certificate()));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
@@ -297,7 +298,8 @@ class HostileDnsAnswersTest {
     List<String> expected = List.of("selector 0 data is not a DER X.509 certificate",
         "selector 1 data is not a DER SubjectPublicKeyInfo", "matching type 1 is a hash",
         "certificate usage 1 is not supported", "certificate usage 2 is not supported",
-        "RSA key of 1024 bits is too short", "EC key is not on curve P-256");
+        "RSA key of 1024 bits is too short", "RSA key of 8192 bits: only 2048 to 4096 are accepted",
+        "EC key is not on curve P-256");
     assertEquals(expected.size(), reasons.size(), String.join("\n", reasons));
     for (String reason : expected) {
       assertTrue(reasons.stream().anyMatch(r -> r.contains(reason)), reason + " missing from " + reasons);
