@@ -6,17 +6,31 @@ import java.security.interfaces.RSAPublicKey;
 import java.security.spec.ECParameterSpec;
 
 /**
- * The key types a device identity may have: EC P-256 (the default) or RSA of at least 2048 bits
+ * The key types a device identity may have: EC P-256 (the default) or RSA of 2048 to 4096 bits
  * (what the Python original uses).
+ *
+ * <p>The upper bounds are there because keys come from DNS, and a sender's zone may be an
+ * attacker's: checking a signature with an RSA key costs about the square of its size, and with a
+ * large public exponent as much as a private operation, so an oversized key would make every
+ * message claiming that sender expensive to reject.
  */
 public enum KeyType {
   /** ECDSA / ECDH on NIST P-256 (secp256r1): ES256 signatures, ECDH-ES key agreement. */
   EC_P256,
-  /** RSA, at least 2048 bits: RS256 signatures, RSA-OAEP-256 key transport. */
+  /** RSA, 2048 to 4096 bits: RS256 signatures, RSA-OAEP-256 key transport. */
   RSA;
 
   /** The smallest RSA modulus accepted, in bits. */
   public static final int MIN_RSA_BITS = 2048;
+
+  /** The largest RSA modulus accepted, in bits. */
+  public static final int MAX_RSA_BITS = 4096;
+
+  /**
+   * The largest RSA public exponent accepted, in bits. Keys use 65537 (17 bits) in practice; a huge
+   * exponent is legal RSA but makes each verification cost as much as signing.
+   */
+  public static final int MAX_RSA_EXPONENT_BITS = 32;
 
   /**
    * The type of {@code key}, or {@code null} when it is of no supported type; {@link #problemWith}
@@ -30,8 +44,16 @@ public enum KeyType {
   public static String problemWith(PublicKey key) {
     if (key instanceof RSAPublicKey rsa) {
       int bits = rsa.getModulus().bitLength();
-      return bits < MIN_RSA_BITS
-          ? "RSA key of " + bits + " bits is too short (at least " + MIN_RSA_BITS + " bits)"
+      if (bits < MIN_RSA_BITS) {
+        return "RSA key of " + bits + " bits is too short (at least " + MIN_RSA_BITS + " bits)";
+      }
+      if (bits > MAX_RSA_BITS) {
+        return "RSA key of " + bits + " bits: only " + MIN_RSA_BITS + " to " + MAX_RSA_BITS + " are accepted";
+      }
+      int exponentBits = rsa.getPublicExponent().bitLength();
+      return exponentBits > MAX_RSA_EXPONENT_BITS
+          ? "RSA public exponent of " + exponentBits + " bits: at most " + MAX_RSA_EXPONENT_BITS
+              + " are accepted (65537 is usual)"
           : null;
     }
     if (key instanceof ECPublicKey ec) {

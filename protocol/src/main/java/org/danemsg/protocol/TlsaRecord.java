@@ -206,6 +206,11 @@ public final class TlsaRecord {
     return data.clone();
   }
 
+  /** The length of the association data, in bytes (without copying it). */
+  public int dataLength() {
+    return data.length;
+  }
+
   /** The RDATA in presentation form: {@code 3 0 0 <lower-case hex>}. */
   public String rdata() {
     return usage + " " + selector + " " + matchingType + " " + HexFormat.of().formatHex(data);

@@ -7,10 +7,21 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.spec.RSAKeyGenParameterSpec;
+import java.security.spec.RSAPublicKeySpec;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.danemsg.protocol.TlsaRecord.MatchingType;
 import org.danemsg.protocol.TlsaRecord.Selector;
+import org.danemsg.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 
 class TlsaRecordTest {
@@ -124,5 +135,59 @@ class TlsaRecordTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> TlsaRecord.parse("x. 60 IN TLSA three 0 0 ab"))
         .getMessage().contains("usage must be a number"));
     assertThrows(IllegalArgumentException.class, () -> TlsaRecord.parse(""));
+  }
+
+  @Test
+  void anRsaKeyOf1024BitsIsUnusable() throws Exception {
+    KeyPair small = rsaKeys(1024);
+    for (TlsaRecord record : recordsFor(small)) {
+      TlsaRecord.UnusableRecord unusable = assertInstanceOf(TlsaRecord.UnusableRecord.class, record.publicKey());
+      assertEquals("RSA key of 1024 bits is too short (at least 2048 bits)", unusable.reason());
+    }
+  }
+
+  @Test
+  void anRsaKeyOf8192BitsIsUnusable() {
+    TestCertificates.Identity huge = TestCertificates.rsaPublicKeyOnly(DnsName.parse("rsa._device.example.test"), 8192);
+    List<TlsaRecord> records = List.of(TlsaRecord.of(huge.certificate()),
+        TlsaRecord.ofKey(huge.certificate().getPublicKey(), MatchingType.EXACT));
+    for (TlsaRecord record : records) {
+      TlsaRecord.UnusableRecord unusable = assertInstanceOf(TlsaRecord.UnusableRecord.class, record.publicKey());
+      assertEquals("RSA key of 8192 bits: only 2048 to 4096 are accepted", unusable.reason());
+    }
+  }
+
+  @Test
+  void anRsaKeyOf4096BitsIsUsable() throws Exception {
+    PublicKey largest = rsaPublicKey(4096, RSAKeyGenParameterSpec.F4);
+    TlsaRecord record = TlsaRecord.ofKey(largest, MatchingType.EXACT);
+    assertEquals(largest, assertInstanceOf(TlsaRecord.UsableKey.class, record.publicKey()).key());
+  }
+
+  @Test
+  void anRsaKeyWithAHugePublicExponentIsUnusable() throws Exception {
+    PublicKey costly = rsaPublicKey(2048, BigInteger.ONE.shiftLeft(2000).add(BigInteger.ONE));
+    TlsaRecord record = TlsaRecord.ofKey(costly, MatchingType.EXACT);
+    TlsaRecord.UnusableRecord unusable = assertInstanceOf(TlsaRecord.UnusableRecord.class, record.publicKey());
+    assertEquals("RSA public exponent of 2001 bits: at most 32 are accepted (65537 is usual)", unusable.reason());
+  }
+
+  /** The full-certificate and the full-key record of {@code keys}' public key. */
+  private static List<TlsaRecord> recordsFor(KeyPair keys) {
+    DnsName name = DnsName.parse("rsa._device.example.test");
+    var certificate = TestCertificates.withKeys(name, keys).certificate();
+    return List.of(TlsaRecord.of(certificate), TlsaRecord.ofKey(keys.getPublic(), MatchingType.EXACT));
+  }
+
+  private static KeyPair rsaKeys(int bits) throws GeneralSecurityException {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+    generator.initialize(bits);
+    return generator.generateKeyPair();
+  }
+
+  /** An RSA public key whose modulus is a random odd number of exactly {@code bits} bits. */
+  private static PublicKey rsaPublicKey(int bits, BigInteger exponent) throws GeneralSecurityException {
+    BigInteger modulus = new BigInteger(bits, new SecureRandom()).setBit(bits - 1).setBit(0);
+    return KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(modulus, exponent));
   }
 }

@@ -4,9 +4,13 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.KeyFactory;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.RSAKeyGenParameterSpec;
+import java.security.spec.RSAPublicKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
@@ -65,6 +69,25 @@ public final class TestCertificates {
   public static Identity withKeys(DnsName name, KeyPair keys) {
     String signature = keys.getPublic().getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
     return selfSigned(name, keys, signature);
+  }
+
+  /**
+   * A certificate for {@code name} over an RSA public key of exactly {@code bits} bits, signed by a
+   * fresh RSA-2048 key (so {@link Identity#keys()} do not match). Its modulus is a random odd number,
+   * not a product of two primes: generating a real 8192-bit key pair took 47 s on a 2-core test
+   * machine, and only the public key's size matters to whoever reads the certificate from DNS.
+   */
+  public static Identity rsaPublicKeyOnly(DnsName name, int bits) {
+    try {
+      BigInteger modulus = new BigInteger(bits, RANDOM).setBit(bits - 1).setBit(0);
+      PublicKey key = KeyFactory.getInstance("RSA")
+          .generatePublic(new RSAPublicKeySpec(modulus, RSAKeyGenParameterSpec.F4));
+      KeyPairGenerator signer = KeyPairGenerator.getInstance("RSA");
+      signer.initialize(2048, RANDOM);
+      return selfSigned(name, new KeyPair(key, signer.generateKeyPair().getPrivate()), "SHA256withRSA");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** An EC P-256 identity for {@code name} whose certificate is valid from {@code notBefore}. */

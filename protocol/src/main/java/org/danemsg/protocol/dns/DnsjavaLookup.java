@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.UnaryOperator;
 import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.TlsaRecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
@@ -140,7 +141,8 @@ final class DnsjavaLookup implements DaneLookup {
     for (Name n : loop) {
       chain.append(chain.length() == 0 ? "" : " -> ").append(n);
     }
-    return new LookupResult.Bogus(bogus.server(), bogus.name(), "CNAME loop " + chain
+    // The names come from an unvalidated answer: anyone on the path may have made them long.
+    return new LookupResult.Bogus(bogus.server(), bogus.name(), "CNAME loop " + SafeText.detail(chain.toString())
         + ": the zone's CNAMEs lead back to themselves, so no TLSA record can be reached"
         + " (validator: " + bogus.validatorReason() + ")");
   }
@@ -210,7 +212,7 @@ final class DnsjavaLookup implements DaneLookup {
         record = new TlsaRecord(tlsa.getCertificateUsage(), tlsa.getSelector(),
             tlsa.getMatchingType(), tlsa.getCertificateAssociationData());
       } catch (IllegalArgumentException e) {
-        unusable.add("record '" + tlsa.rdataToString() + "': " + e.getMessage());
+        unusable.add("record '" + SafeText.detail(tlsa.rdataToString()) + "': " + SafeText.detail(e.getMessage()));
         continue;
       }
       records.add(record);
@@ -248,9 +250,15 @@ final class DnsjavaLookup implements DaneLookup {
   }
 
   /**
-   * The validator's reason: the TXT record it adds in class 65280, else the extended DNS error text.
+   * The validator's reason: the TXT record it adds in class 65280, else the extended DNS error text;
+   * made safe, because it quotes names and may pass on text from the answer.
    */
   private static String validationReason(Message response) {
+    String reason = rawValidationReason(response);
+    return reason == null ? null : SafeText.detail(reason);
+  }
+
+  private static String rawValidationReason(Message response) {
     for (Record r : response.getSection(Section.ADDITIONAL)) {
       if (r.getDClass() == ValidatingResolver.VALIDATION_REASON_QCLASS && r instanceof TXTRecord txt) {
         return String.join("", txt.getStrings());
@@ -309,15 +317,16 @@ final class DnsjavaLookup implements DaneLookup {
     return false;
   }
 
+  /** The root cause's class and message; the message may quote what the server sent. */
   private static String describe(Throwable error) {
     Throwable root = root(error);
     String message = root.getMessage();
-    return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    return root.getClass().getSimpleName() + (message == null ? "" : ": " + SafeText.detail(message));
   }
 
   private static String rootMessage(Throwable error) {
     Throwable root = root(error);
-    return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    return root.getMessage() == null ? root.getClass().getSimpleName() : SafeText.detail(root.getMessage());
   }
 
   private static Throwable root(Throwable error) {

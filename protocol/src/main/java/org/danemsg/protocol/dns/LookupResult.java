@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.Optional;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.KeyType;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.TlsaRecord;
 
 /**
@@ -17,14 +18,24 @@ import org.danemsg.protocol.TlsaRecord;
  *
  * <p>Only {@link Secure} keys are trustworthy. {@link Unauthenticated} exists only in the lab mode
  * with DNSSEC turned off. {@link TransientFailure} is the one outcome worth retrying soon; the others
- * are answers.
+ * are answers, and {@link NotAllowed} is a refusal to ask at all.
+ *
+ * <p>Reasons and details quote what DNS sent (validator reasons, names, record text), so every one
+ * is made one safe line of at most {@value #MAX_REASON} characters when the result is made
+ * ({@link SafeText}): {@link #describe()} can go to a log or a terminal as it is.
  */
 public sealed interface LookupResult {
+
+  /** The longest reason or detail kept, in characters; longer ones are cut, naming what was cut. */
+  int MAX_REASON = 1000;
 
   /** The name that was looked up. */
   DnsName name();
 
-  /** The DNS server that was asked. */
+  /**
+   * The DNS server that was asked; {@code null} when none was ({@link NotAllowed}, and a
+   * {@link TransientFailure.Kind#BUSY} lookup that was not started).
+   */
   DnsServer server();
 
   /**
@@ -96,7 +107,7 @@ public sealed interface LookupResult {
     public Secure {
       records = List.copyOf(records);
       usableKeys = List.copyOf(usableKeys);
-      unusable = List.copyOf(unusable);
+      unusable = safe(unusable);
       if (usableKeys.isEmpty()) {
         throw new IllegalArgumentException("a Secure result needs a usable key; use NoUsableKey");
       }
@@ -115,11 +126,11 @@ public sealed interface LookupResult {
    */
   record Unauthenticated(DnsServer server, DnsName name, List<TlsaRecord> records,
       List<PublicKey> usableKeys, List<String> unusable, long ttlSeconds) implements LookupResult {
-    /** Copies the lists. */
+    /** Copies the lists; makes the reasons safe. */
     public Unauthenticated {
       records = List.copyOf(records);
       usableKeys = List.copyOf(usableKeys);
-      unusable = List.copyOf(unusable);
+      unusable = safe(unusable);
     }
 
     @Override
@@ -136,10 +147,10 @@ public sealed interface LookupResult {
    */
   record Insecure(DnsServer server, DnsName name, List<TlsaRecord> records, String reason)
       implements LookupResult {
-    /** Copies the list. */
+    /** Copies the list; makes the reason safe. */
     public Insecure {
       records = List.copyOf(records);
-      Objects.requireNonNull(reason, "reason");
+      reason = safe(Objects.requireNonNull(reason, "reason"));
     }
 
     @Override
@@ -151,6 +162,11 @@ public sealed interface LookupResult {
 
   /** DNSSEC validation failed: the answer is forged, broken, or the trust anchor is wrong. */
   record Bogus(DnsServer server, DnsName name, String validatorReason) implements LookupResult {
+    /** Makes the reason safe. */
+    public Bogus {
+      validatorReason = safe(Objects.requireNonNull(validatorReason, "validatorReason"));
+    }
+
     @Override
     public String describe() {
       return name + ": DNSSEC bogus answer from " + server + ": " + validatorReason;
@@ -192,10 +208,10 @@ public sealed interface LookupResult {
    */
   record NoUsableKey(DnsServer server, DnsName name, List<TlsaRecord> records, List<String> reasons,
       boolean authenticated, long ttlSeconds) implements LookupResult {
-    /** Copies the lists. */
+    /** Copies the lists; makes the reasons safe. */
     public NoUsableKey {
       records = List.copyOf(records);
-      reasons = List.copyOf(reasons);
+      reasons = safe(reasons);
     }
 
     @Override
@@ -213,6 +229,12 @@ public sealed interface LookupResult {
    */
   record TransientFailure(DnsServer server, DnsName name, Kind kind, String detail)
       implements LookupResult {
+    /** Makes the detail safe. */
+    public TransientFailure {
+      Objects.requireNonNull(kind, "kind");
+      detail = safe(Objects.requireNonNull(detail, "detail"));
+    }
+
     /** The kind of transient failure. */
     public enum Kind {
       /** The server did not answer within the timeout. */
@@ -224,7 +246,12 @@ public sealed interface LookupResult {
       /** Sending or receiving failed (unreachable, connection refused, …). */
       NETWORK,
       /** The answer was malformed or had an unexpected response code. */
-      BAD_RESPONSE
+      BAD_RESPONSE,
+      /**
+       * No query was sent: too many lookups were in flight already, in all or under the name's
+       * parent zone ({@link TlsaCache.Settings#maxInFlight()}); asking again later may work.
+       */
+      BUSY
     }
 
     @Override
@@ -234,8 +261,47 @@ public sealed interface LookupResult {
 
     @Override
     public String describe() {
-      return name + ": DNS " + kind + " from " + server + ": " + detail;
+      return kind == Kind.BUSY
+          ? name + ": DNS lookup not started (BUSY): " + detail
+          : name + ": DNS " + kind + " from " + server + ": " + detail;
     }
+  }
+
+  /**
+   * The name was not looked up because it lies outside the allowed zones ({@link ZoneAllowlist}): an
+   * answer, not a failure, so a message claiming such a sender is rejected at once.
+   *
+   * @param allowedZones the zones that are allowed
+   */
+  record NotAllowed(DnsName name, ZoneAllowlist allowedZones) implements LookupResult {
+    /** Checks the fields. */
+    public NotAllowed {
+      Objects.requireNonNull(name, "name");
+      Objects.requireNonNull(allowedZones, "allowedZones");
+    }
+
+    /** No server was asked: {@code null}. */
+    @Override
+    public DnsServer server() {
+      return null;
+    }
+
+    @Override
+    public String describe() {
+      return name + ": not looked up: the name's zone is not in the allowed zones (" + allowedZones + ")";
+    }
+  }
+
+  /**
+   * {@code text} when it is already one safe line of at most {@link #MAX_REASON} characters, else
+   * its escaped form cut to fit (so making a safe text safe again changes nothing).
+   */
+  private static String safe(String text) {
+    return text.length() <= MAX_REASON && SafeText.isSafeLine(text) ? text : SafeText.cut(text, MAX_REASON - 32);
+  }
+
+  private static List<String> safe(List<String> texts) {
+    return texts.stream().map(LookupResult::safe).toList();
   }
 
   private static String keys(List<PublicKey> keys) {

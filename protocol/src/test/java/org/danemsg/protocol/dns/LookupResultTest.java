@@ -7,11 +7,12 @@ import java.security.PublicKey;
 import java.time.Instant;
 import java.util.List;
 import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.TlsaRecord;
 import org.danemsg.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 
-/** Which published key a sender encrypts to. */
+/** Which published key a sender encrypts to, and what a result's description may hold. */
 class LookupResultTest {
 
   private static final DnsServer SERVER = DnsServer.parse("127.0.0.1:53");
@@ -69,5 +70,33 @@ class LookupResultTest {
   @Test
   void thereIsNoNewestKeyWithoutAUsableKey() {
     assertTrue(new LookupResult.NoRecords(SERVER, NAME, true).newestKey().isEmpty());
+  }
+
+  @Test
+  void escapesControlAndBidiCharactersOfAReasonFromDns() {
+    LookupResult.Bogus bogus = new LookupResult.Bogus(SERVER, NAME, "sig expired\u001b[2J\nFAKE LOG LINE\u202e");
+
+    assertEquals("sig expired\\x1b[2J\\nFAKE LOG LINE\\u202e", bogus.validatorReason());
+    assertTrue(SafeText.isSafeLine(bogus.describe()), bogus.describe());
+  }
+
+  @Test
+  void cutsAReasonFromDnsToTheLimitNamingWhatWasCut() {
+    LookupResult.TransientFailure failure = new LookupResult.TransientFailure(SERVER, NAME,
+        LookupResult.TransientFailure.Kind.BAD_RESPONSE, "x".repeat(100_000));
+
+    assertTrue(failure.detail().length() <= LookupResult.MAX_REASON, failure.detail().length() + " chars");
+    assertTrue(failure.detail().endsWith("…(+" + (100_000 - (LookupResult.MAX_REASON - 32)) + " chars)"),
+        failure.detail());
+  }
+
+  @Test
+  void leavesAReasonThatIsAlreadySafeAsItIs() {
+    LookupResult.NoUsableKey once = new LookupResult.NoUsableKey(SERVER, NAME, List.of(),
+        List.of("record 3 1 0 00: bad\u0007", "y".repeat(5000)), true, 60);
+
+    LookupResult.NoUsableKey twice = new LookupResult.NoUsableKey(SERVER, NAME, List.of(), once.reasons(), true, 60);
+
+    assertEquals(once.reasons(), twice.reasons());
   }
 }

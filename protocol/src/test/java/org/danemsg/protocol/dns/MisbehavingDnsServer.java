@@ -8,8 +8,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Type;
 
 /**
  * A broken DNS server for tests, on 127.0.0.1: every UDP query is answered with what {@code reply}
@@ -24,6 +28,7 @@ final class MisbehavingDnsServer implements AutoCloseable {
   private final DatagramSocket udp;
   private final Socket tcpHeldClosed;
   private final AtomicInteger queries = new AtomicInteger();
+  private final List<String> questions = new CopyOnWriteArrayList<>();
 
   private MisbehavingDnsServer(DatagramSocket udp, Socket tcpHeldClosed, UnaryOperator<byte[]> reply) {
     this.udp = udp;
@@ -63,10 +68,35 @@ final class MisbehavingDnsServer implements AutoCloseable {
     return queries.get();
   }
 
+  /**
+   * The questions received so far, in order, as {@code <name> <type>} (e.g.
+   * {@code alice._device.example.test. TLSA}); counted before the reply is made, so a query whose
+   * reply is held back is listed.
+   */
+  List<String> questions() {
+    return List.copyOf(questions);
+  }
+
+  /** How many of the questions received so far asked for {@code type} (e.g. {@link Type#TLSA}). */
+  long queries(int type) {
+    String suffix = " " + Type.string(type);
+    return questions.stream().filter(q -> q.endsWith(suffix)).count();
+  }
+
   @Override
   public void close() throws IOException {
     udp.close();
     tcpHeldClosed.close();
+  }
+
+  private static String question(byte[] query) {
+    try {
+      Message message = new Message(query);
+      return message.getQuestion() == null ? "(no question)"
+          : message.getQuestion().getName() + " " + Type.string(message.getQuestion().getType());
+    } catch (IOException e) {
+      return "(not a DNS message)";
+    }
   }
 
   private void serve(UnaryOperator<byte[]> reply) {
@@ -76,7 +106,9 @@ final class MisbehavingDnsServer implements AutoCloseable {
       try {
         udp.receive(query);
         queries.incrementAndGet();
-        byte[] answer = reply.apply(Arrays.copyOf(query.getData(), query.getLength()));
+        byte[] bytes = Arrays.copyOf(query.getData(), query.getLength());
+        questions.add(question(bytes));
+        byte[] answer = reply.apply(bytes);
         if (answer != null) {
           udp.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
         }
