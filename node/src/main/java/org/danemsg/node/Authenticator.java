@@ -598,6 +598,9 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   }
 
   private static Refusal unavailable(DnsName sender, LookupResult result) {
+    if (result instanceof LookupResult.NotAllowed) {
+      return new Refusal(Refusal.SENDER_ZONE_NOT_ALLOWED, result.describe(), sender);
+    }
     return new Refusal(Rejection.Reason.SENDER_KEYS_UNAVAILABLE.name(),
         "no validated key for " + sender + ": " + result.describe(), sender);
   }

@@ -52,7 +52,7 @@ public final class MessageSender implements AutoCloseable {
     this.options = options;
     this.envelope = new Envelope(settings.envelopeSettings());
     this.keys = new TlsaCache(DaneLookup.create(settings.lookupSettings()), Runnable::run,
-        settings.cacheSettings());
+        settings.cacheSettings().withAllowedZones(org.danemsg.protocol.dns.ZoneAllowlist.ALL));
   }
 
   /**

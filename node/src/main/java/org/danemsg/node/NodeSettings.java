@@ -19,6 +19,7 @@ import org.danemsg.protocol.IdentityFiles;
 import org.danemsg.protocol.dns.DaneLookup;
 import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.TlsaCache;
+import org.danemsg.protocol.dns.ZoneAllowlist;
 import org.danemsg.protocol.dns.TrustAnchors;
 
 /**
@@ -72,7 +73,14 @@ public record NodeSettings(
    * @param trustAnchorFile {@code null} for the built-in IANA root anchors
    */
   public record Dns(DnsServer server, Path trustAnchorFile, TrustAnchors trustAnchors, boolean dnssecOff,
-      Duration timeout, Duration negativeTtl, Duration maxTtl) {}
+      Duration timeout, Duration negativeTtl, Duration maxTtl, Duration transientTtl, int maxLookupsInFlight,
+      int maxLookupsPerZone, long cacheMaxBytes, java.util.Set<DnsName> allowedZones) {
+
+    /** Copies the set of zones. */
+    public Dns {
+      allowedZones = java.util.Set.copyOf(allowedZones);
+    }
+  }
 
   /**
    * Retrying messages whose sender's DNS answer is transiently unavailable.
@@ -109,6 +117,7 @@ public record NodeSettings(
       Map.entry("dns.server", "DNS_SERVER"),
       Map.entry("dns.trust-anchor", "DNSSEC_TRUST_ANCHOR"),
       Map.entry("dns.dnssec-off", "DNSSEC_OFF"),
+      Map.entry("dns.allowed-zones", "DNS_ALLOWED_ZONES"),
       Map.entry("health-interval", "HEALTH_INTERVAL"));
 
   /** The settings from the default configuration (reference.conf, environment, system properties). */
@@ -224,7 +233,10 @@ public record NodeSettings(
       }
     }
     Dns dns = new Dns(server, anchorFile, anchors, dnssecOff, r.duration("dns.timeout", false),
-        r.duration("dns.negative-ttl", true), r.duration("dns.max-ttl", true));
+        r.duration("dns.negative-ttl", true), r.duration("dns.max-ttl", true),
+        r.duration("dns.transient-ttl", true), r.integer("dns.max-lookups-in-flight", 1, 10_000),
+        r.integer("dns.max-lookups-in-flight-per-zone", 1, 10_000), r.bytes("dns.cache-max-bytes"),
+        r.names("dns.allowed-zones"));
 
     Parking parking = new Parking(r.duration("parking.min-backoff", false),
         r.duration("parking.max-backoff", false), r.duration("parking.give-up-after", true),
@@ -279,9 +291,20 @@ public record NodeSettings(
         dns.dnssecOff());
   }
 
-  /** Cache settings from the configured TTLs. */
+  /**
+   * Cache settings from the configured TTLs and bounds. With allowed zones set, this node's own name is
+   * allowed too (the node checks that DNS publishes its key).
+   */
   public TlsaCache.Settings cacheSettings() {
-    return TlsaCache.Settings.defaults().withMaxPositiveTtl(dns.maxTtl()).withNegativeTtl(dns.negativeTtl());
+    ZoneAllowlist zones = ZoneAllowlist.ALL;
+    if (!dns.allowedZones().isEmpty()) {
+      java.util.List<DnsName> allowed = new java.util.ArrayList<>(dns.allowedZones());
+      allowed.add(identityName);
+      zones = new ZoneAllowlist(allowed);
+    }
+    return TlsaCache.Settings.defaults().withMaxPositiveTtl(dns.maxTtl()).withNegativeTtl(dns.negativeTtl())
+        .withTransientTtl(dns.transientTtl()).withMaxInFlight(dns.maxLookupsInFlight(), dns.maxLookupsPerZone())
+        .withMaxBytes(dns.cacheMaxBytes()).withAllowedZones(zones);
   }
 
   /** Envelope settings with the configured payload limit. */

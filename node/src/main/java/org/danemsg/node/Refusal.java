@@ -26,6 +26,8 @@ public record Refusal(String reason, String detail, DnsName sender) {
   public static final String UNRECORDABLE = "UNRECORDABLE";
   /** The parking space (in total, or this sender's share of it) was full when DNS was down. */
   public static final String PARKING_FULL = "PARKING_FULL";
+  /** The claimed sender's name is outside {@code dns.allowed-zones}: not looked up at all. */
+  public static final String SENDER_ZONE_NOT_ALLOWED = "SENDER_ZONE_NOT_ALLOWED";
   /** The message arrived on a topic other than this node's name. */
   public static final String WRONG_TOPIC = "WRONG_TOPIC";
   /** DNS stayed transiently unavailable for the sender until the parking limit ran out. */

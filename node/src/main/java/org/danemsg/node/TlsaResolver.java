@@ -8,6 +8,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.dns.LookupResult;
 import org.danemsg.protocol.dns.TlsaCache;
@@ -41,10 +42,21 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
   private record Resolved(DnsName name, LookupResult result, ActorRef<LookupResult> replyTo)
       implements Command {}
 
+  private record SummaryDue() implements Command {}
+
   private static final int REMEMBERED_FAILURES = 1000;
+  private static final java.time.Duration SUMMARY_INTERVAL = java.time.Duration.ofMinutes(1);
+  /** Failure lines (one per name) logged a minute before the rest are only counted. */
+  private static final int FAILURE_LINES_PER_MINUTE = 30;
 
   private final TlsaCache cache;
   private final String negativeTtl;
+  private final TimerScheduler<Command> timers;
+  /** Lookups not started (BUSY) and names outside the allowed zones since the last summary line. */
+  private long busy;
+  private long notAllowed;
+  private int failureLinesThisMinute;
+  private long failuresHeldBack;
   private final Map<DnsName, String> lastFailure = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<DnsName, String> eldest) {
@@ -54,11 +66,14 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
 
   /** A resolver using {@code cache}; the cache's executor runs the blocking lookups. */
   public static Behavior<Command> create(TlsaCache cache, java.time.Duration negativeTtl) {
-    return Behaviors.setup(context -> new TlsaResolver(context, cache, negativeTtl));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new TlsaResolver(context, timers, cache, negativeTtl)));
   }
 
-  private TlsaResolver(ActorContext<Command> context, TlsaCache cache, java.time.Duration negativeTtl) {
+  private TlsaResolver(ActorContext<Command> context, TimerScheduler<Command> timers, TlsaCache cache,
+      java.time.Duration negativeTtl) {
     super(context);
+    this.timers = timers;
     this.cache = cache;
     this.negativeTtl = negativeTtl.toSeconds() + " s";
   }
@@ -69,6 +84,7 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
         .onMessage(Lookup.class, this::onLookup)
         .onMessage(Resolved.class, this::onResolved)
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(SummaryDue.class, this::onSummaryDue)
         .build();
   }
 
@@ -86,19 +102,60 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
   private Behavior<Command> onResolved(Resolved resolved) {
     LookupResult result = resolved.result();
     DnsName name = resolved.name();
-    if (!result.usableKeys().isEmpty()) {
+    if (result instanceof LookupResult.NotAllowed
+        || (result instanceof LookupResult.TransientFailure t && t.kind() == LookupResult.TransientFailure.Kind.BUSY)) {
+      // What a flood of made-up names causes: counted, and summed up once a minute, never a line per name.
+      if (result instanceof LookupResult.NotAllowed) {
+        notAllowed++;
+      } else {
+        busy++;
+      }
+      scheduleSummary();
+    } else if (!result.usableKeys().isEmpty()) {
       if (lastFailure.remove(name) != null) {
         getContext().getLog().info("DNS: {} resolves again: {}", name, result.describe());
       }
     } else {
       String description = result.describe();
-      if (!description.equals(lastFailure.put(name, description))) {
+      if (description.equals(lastFailure.put(name, description))) {
+        // logged already
+      } else if (++failureLinesThisMinute > FAILURE_LINES_PER_MINUTE) {
+        failuresHeldBack++; // made-up names by the thousand: counted, summed up once a minute
+      } else {
+        scheduleSummary(); // the minute the line counts in starts with its first line
         getContext().getLog().warn("DNS: {}; next: {}", description, result.isTransient()
-            ? "not cached; parked messages and the identity check ask again on their next retry"
+            ? "the failure is kept " + cache.settings().transientTtl().toSeconds() + " s; parked messages and the"
+                + " identity check ask again on their next retry"
             : "messages claiming this sender are rejected (answer kept " + negativeTtl + ")");
       }
     }
     resolved.replyTo().tell(result);
+    return this;
+  }
+
+  private void scheduleSummary() {
+    if (!timers.isTimerActive(SummaryDue.class)) {
+      timers.startSingleTimer(SummaryDue.class, new SummaryDue(), SUMMARY_INTERVAL);
+    }
+  }
+
+  private Behavior<Command> onSummaryDue(SummaryDue due) {
+    if (busy > 0) {
+      getContext().getLog().warn("DNS: {} lookup(s) not started in the last minute: too many in flight (in all, or"
+          + " for one zone: dns.max-lookups-in-flight); their messages were parked and are retried", busy);
+    }
+    if (notAllowed > 0) {
+      getContext().getLog().warn("DNS: {} message(s) in the last minute named senders outside dns.allowed-zones;"
+          + " rejected without a query", notAllowed);
+    }
+    if (failuresHeldBack > 0) {
+      getContext().getLog().warn("DNS: {} more name(s) failed to resolve in the last minute (not logged one by one"
+          + " after {} lines)", failuresHeldBack, FAILURE_LINES_PER_MINUTE);
+    }
+    busy = 0;
+    notAllowed = 0;
+    failuresHeldBack = 0;
+    failureLinesThisMinute = 0;
     return this;
   }
 

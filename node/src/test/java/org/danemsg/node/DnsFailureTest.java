@@ -180,6 +180,24 @@ class DnsFailureTest {
     }
   }
 
+  @Test
+  void aSenderOutsideTheAllowedZonesIsRejectedWithoutBeingLookedUp() throws Exception {
+    // The sender is published and would verify; only the allowlist stands in the way.
+    TestDevice receiver = receiver("picky").with("dns.allowed-zones", "_device.elsewhere.test");
+    TestDevice outsider = TestDevice.published(knot, broker, "outsider", KeyType.EC_P256);
+    try (Node node = receiver.start(); MessageSender fromOutsider = outsider.sender()) {
+      fromOutsider.send(receiver.name, "from outside the allowed zones", Profile.NATIVE);
+      Poll.until(WITHIN, () -> !receiver.quarantine().isEmpty(), () -> "not rejected");
+      Map<String, Object> entry = receiver.quarantine().get(0);
+      assertEquals(Refusal.SENDER_ZONE_NOT_ALLOWED, entry.get("reason"), entry.toString());
+      assertTrue(String.valueOf(entry.get("detail")).contains("_device.elsewhere.test"), entry.toString());
+      assertTrue(receiver.inbox().isEmpty());
+      // The node's own name stays allowed: its check that DNS publishes its key still works.
+      Poll.until(WITHIN, () -> node.identityStatus().join() instanceof IdentityKeeper.Published,
+          () -> "identity status: " + node.identityStatus().join());
+    }
+  }
+
   private static long parkedFiles(TestDevice device) {
     try (var files = Files.walk(device.dataPath.resolve("parked"))) {
       return files.filter(f -> f.toString().endsWith(".msg")).count();

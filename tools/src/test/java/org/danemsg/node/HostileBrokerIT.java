@@ -236,6 +236,32 @@ class HostileBrokerIT {
 
   @Test
   @Order(6)
+  void aFloodOfMadeUpSenderNamesNeitherHoldsUpAKnownSenderNorFloodsTheLog() throws Exception {
+    int names = 3000;
+    long dnsLinesBefore = NodeProcess.count(node.log(), "WARN") ;
+    List<MessageSender.Publishing> pending = new ArrayList<>();
+    for (int i = 0; i < names; i++) {
+      DnsName fake = DnsName.parse("made-up-" + i + ".z" + (i % 50) + ".nowhere.test");
+      pending.add(publisher.publishAsync(victim.name,
+          forge().jwsHeader("x5u", DnsUri.of(fake)).claim("iss", fake.toString()).build()));
+      if (pending.size() == 200) {
+        for (MessageSender.Publishing p : pending) {
+          p.waitForCompletion(WITHIN);
+        }
+        pending.clear();
+        stillDelivers("made-up sender names (" + i + ")"); // a known sender is not held up meanwhile
+      }
+    }
+    for (MessageSender.Publishing p : pending) {
+      p.waitForCompletion(WITHIN);
+    }
+    stillDelivers("a flood of made-up sender names");
+    long warnLines = NodeProcess.count(node.log(), "WARN") - dnsLinesBefore;
+    assertTrue(warnLines < 200, "the log grew with the flood: " + warnLines + " WARN lines for " + names + " names");
+  }
+
+  @Test
+  @Order(7)
   void theDataFolderAndTheFilesHoldingMessagesAreTheNodesOwn() throws Exception {
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim.dataPath)));
     for (String file : List.of("inbox.jsonl", "quarantine.jsonl", "replay.log")) {

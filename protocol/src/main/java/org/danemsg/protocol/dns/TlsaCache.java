@@ -208,6 +208,11 @@ public final class TlsaCache {
     this.executor = Objects.requireNonNull(executor, "executor");
     this.settings = Objects.requireNonNull(settings, "settings");
   }
+  /** The limits this cache works within. */
+  public Settings settings() {
+    return settings;
+  }
+
 
   /**
    * The cached outcome for {@code name} if still fresh, else the outcome of a lookup (shared with any
