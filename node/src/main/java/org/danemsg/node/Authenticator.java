@@ -99,6 +99,8 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private record ParkedSettled(Settling batch, ParkedMessages.Parked entry, Printer.Outcome outcome)
       implements Command {}
 
+  private record LogWindowEnded() implements Command {}
+
   private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
       implements Command {}
 
@@ -162,6 +164,9 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   /** Parked files read, verified and recorded at once per settling sender: the payloads on the heap. */
   private static final int SETTLE_AT_ONCE = 4;
   private static final Duration ASK = Duration.ofSeconds(30);
+  private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
+  /** Parking lines logged per kind a minute (one per sender and retry round otherwise). */
+  private static final int LOG_LINES_PER_MINUTE = 30;
 
   private final ActorRef<TlsaResolver.Command> resolver;
   private final ActorRef<Decryptor.Command> decryptor;
@@ -178,6 +183,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
   /** Parked bytes per zone of the claimed senders (the name minus its first label). */
   private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
+  private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
   private int count;
   private long bytes;
 
@@ -243,6 +249,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .onMessage(ParkedVerified.class, this::onParkedVerified)
         .onMessage(ParkedSettled.class, this::onParkedSettled)
         .onMessage(Migrated.class, this::onMigrated)
+        .onMessage(LogWindowEnded.class, this::onLogWindowEnded)
         .onMessage(GetStats.class, get -> {
           get.replyTo().tell(new Stats(count, parked.size(), bytes));
           return this;
@@ -276,7 +283,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       group = new Group(settings.clock().instant());
       group.awaitingFirstAnswer = true;
       parked.put(sender, group);
-      getContext().getLog().warn("parked message from {}: no DNS answer for the sender within {} ms;"
+      logCounted("parked", "parked message from {}: no DNS answer for the sender within {} ms;"
           + " delivered when the lookup answers, else retried", sender, PARK_SLOW_LOOKUP_AFTER.toMillis());
     }
     park(sender, group, request, "no DNS answer for the sender within " + PARK_SLOW_LOOKUP_AFTER.toMillis() + " ms");
@@ -320,7 +327,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       if (created && parked.containsKey(sender)) {
         Duration delay = settings.parking().minBackoff();
         timers.startSingleTimer(sender, new Retry(sender), delay);
-        getContext().getLog().warn("parked message from {}: {}; retry at {} (attempt 1)", sender,
+        logCounted("parked", "parked message from {}: {}; retry at {} (attempt 1)", sender,
             result.describe(), at(delay));
       }
     } else {
@@ -429,7 +436,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       Duration waited = Duration.between(group.since, settings.clock().instant());
       if (waited.compareTo(settings.parking().giveUpAfter()) >= 0) {
         parked.remove(sender);
-        getContext().getLog().warn("giving up on {} parked message(s) from {} after {} s: {}; rejected",
+        logCounted("given up", "giving up on {} parked message(s) from {} after {} s: {}; rejected",
             group.files.size(), sender, waited.toSeconds(), result.describe());
         settle(new Settling(sender, group.files.values(), null, new Refusal(Refusal.SENDER_DNS_UNAVAILABLE,
             "no DNS answer for the sender within " + settings.parking().giveUpAfter().toSeconds() + " s: "
@@ -438,7 +445,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       }
       Duration delay = backoff(group.attempt);
       timers.startSingleTimer(sender, new Retry(sender), delay);
-      getContext().getLog().warn("{} message(s) from {} still parked: {}; retry at {} (attempt {})",
+      logCounted("still parked", "{} message(s) from {} still parked: {}; retry at {} (attempt {})",
           group.files.size(), sender, result.describe(), at(delay), group.attempt + 1);
       return this;
     }
@@ -447,7 +454,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       settle(new Settling(sender, group.files.values(), null, unavailable(sender, result)));
       return this;
     }
-    getContext().getLog().info("DNS answers for {} again: delivering {} parked message(s)", sender,
+    logCounted("delivering", "DNS answers for {} again: delivering {} parked message(s)", sender,
         group.files.size());
     settle(new Settling(sender, group.files.values(), result, null));
     return this;
@@ -584,6 +591,26 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
     }
     migrateNext();
+    return this;
+  }
+
+  /**
+   * A WARN line per sender, within the budget of its kind a minute: made-up senders by the thousand
+   * would otherwise write a line each per retry round. The rest are summed up when the minute ends.
+   */
+  private void logCounted(String kind, String format, Object... args) {
+    if (!timers.isTimerActive(LogWindowEnded.class)) {
+      timers.startSingleTimer(LogWindowEnded.class, new LogWindowEnded(), LOG_WINDOW);
+    }
+    if (logBudget.take(kind) != LogBudget.Verdict.HOLD) {
+      getContext().getLog().warn(format, args);
+    }
+  }
+
+  private Behavior<Command> onLogWindowEnded(LogWindowEnded end) {
+    logBudget.endWindow().forEach((kind, held) -> getContext().getLog().warn("parking: {} more '{}' line(s) in the"
+        + " last minute not logged one by one; {} message(s) from {} sender(s) parked ({} bytes)", held, kind,
+        count, parked.size(), bytes));
     return this;
   }
 

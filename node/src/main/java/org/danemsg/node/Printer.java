@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -146,9 +145,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private final List<Reply> held = new ArrayList<>();
   private long delivered;
   private final Map<String, Long> rejected = new TreeMap<>();
-  private final Map<String, Integer> loggedThisWindow = new HashMap<>();
-  private final Map<String, Long> heldBackThisWindow = new TreeMap<>();
-  private long warnLinesHeldBack;
+  private final LogBudget logBudget;
 
   private record Reply(ActorRef<Outcome> to, Outcome outcome) {}
 
@@ -162,6 +159,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     super(context);
     this.settings = settings;
     this.timers = timers;
+    this.logBudget = new LogBudget(settings.warnLinesPerMinute());
     Path inboxFile = settings.dataPath().resolve("inbox.jsonl");
     this.inbox = new JsonLines(inboxFile);
     this.quarantine = new JsonLines(settings.dataPath().resolve("quarantine.jsonl"), settings.quarantineMaxBytes());
@@ -180,7 +178,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
           return this;
         })
         .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(delivered, rejected, quarantine.rotations(), warnLinesHeldBack));
+          get.replyTo().tell(new Stats(delivered, rejected, quarantine.rotations(), logBudget.heldBackTotal()));
           return this;
         })
         .onSignal(PostStop.class, stop -> {
@@ -279,29 +277,24 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
 
   /** One WARN line per rejection, up to the limit per reason and minute; the rest are counted. */
   private void logRejection(Refusal refusal) {
-    int logged = loggedThisWindow.merge(refusal.reason(), 1, Integer::sum);
-    if (loggedThisWindow.size() == 1 && logged == 1 && heldBackThisWindow.isEmpty()) {
+    LogBudget.Verdict verdict = logBudget.take(refusal.reason());
+    if (!timers.isTimerActive(LogWindowEnded.class)) {
       timers.startSingleTimer(LogWindowEnded.class, new LogWindowEnded(), LOG_WINDOW);
     }
-    if (logged <= settings.warnLinesPerMinute()) {
+    if (verdict != LogBudget.Verdict.HOLD) {
       getContext().getLog().warn("rejected message{}: {}: {}",
           refusal.sender() == null ? "" : " from " + refusal.sender(), refusal.reason(), refusal.detail());
-      if (logged == settings.warnLinesPerMinute()) {
-        getContext().getLog().warn("{} {} rejections this minute: further ones are counted and quarantined,"
-            + " not logged one by one, until the minute is over", logged, refusal.reason());
-      }
-    } else {
-      heldBackThisWindow.merge(refusal.reason(), 1L, Long::sum);
-      warnLinesHeldBack++;
+    }
+    if (verdict == LogBudget.Verdict.LOG_LAST) {
+      getContext().getLog().warn("{} {} rejections this minute: further ones are counted and quarantined,"
+          + " not logged one by one, until the minute is over", settings.warnLinesPerMinute(), refusal.reason());
     }
   }
 
   private void endLogWindow() {
-    heldBackThisWindow.forEach((reason, count) -> getContext().getLog().warn(
+    logBudget.endWindow().forEach((reason, count) -> getContext().getLog().warn(
         "rejected {} more message(s) as {} in the last minute (not logged one by one; see quarantine.jsonl)",
         count, reason));
-    heldBackThisWindow.clear();
-    loggedThisWindow.clear();
   }
 
   private void hold(ActorRef<Outcome> replyTo, Outcome outcome) {

@@ -55,8 +55,7 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
   /** Lookups not started (BUSY) and names outside the allowed zones since the last summary line. */
   private long busy;
   private long notAllowed;
-  private int failureLinesThisMinute;
-  private long failuresHeldBack;
+  private final LogBudget logBudget = new LogBudget(FAILURE_LINES_PER_MINUTE);
   private final Map<DnsName, String> lastFailure = new LinkedHashMap<>(16, 0.75f, true) {
     @Override
     protected boolean removeEldestEntry(Map.Entry<DnsName, String> eldest) {
@@ -117,12 +116,9 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
       }
     } else {
       String description = result.describe();
-      if (description.equals(lastFailure.put(name, description))) {
-        // logged already
-      } else if (++failureLinesThisMinute > FAILURE_LINES_PER_MINUTE) {
-        failuresHeldBack++; // made-up names by the thousand: counted, summed up once a minute
-      } else {
-        scheduleSummary(); // the minute the line counts in starts with its first line
+      if (!description.equals(lastFailure.put(name, description))
+          && logBudget.take("failure") != LogBudget.Verdict.HOLD) { // made-up names by the thousand: counted
+        scheduleSummary();
         getContext().getLog().warn("DNS: {}; next: {}", description, result.isTransient()
             ? "the failure is kept " + cache.settings().transientTtl().toSeconds() + " s; parked messages and the"
                 + " identity check ask again on their next retry"
@@ -148,14 +144,10 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
       getContext().getLog().warn("DNS: {} message(s) in the last minute named senders outside dns.allowed-zones;"
           + " rejected without a query", notAllowed);
     }
-    if (failuresHeldBack > 0) {
-      getContext().getLog().warn("DNS: {} more name(s) failed to resolve in the last minute (not logged one by one"
-          + " after {} lines)", failuresHeldBack, FAILURE_LINES_PER_MINUTE);
-    }
+    logBudget.endWindow().forEach((kind, count) -> getContext().getLog().warn("DNS: {} more name(s) failed to"
+        + " resolve in the last minute (not logged one by one after {} lines)", count, FAILURE_LINES_PER_MINUTE));
     busy = 0;
     notAllowed = 0;
-    failuresHeldBack = 0;
-    failureLinesThisMinute = 0;
     return this;
   }
 
