@@ -23,7 +23,10 @@ public record Rejection(Reason reason, String detail, DnsName sender) {
     TOO_LARGE,
     /** The payload is empty. */
     EMPTY,
-    /** The payload is not a JWE in any accepted serialization. */
+    /**
+     * The payload is not a JWE in any accepted serialization: not UTF-8, not JSON, a JWE protected
+     * header that is no JSON object (a duplicate member, say), or a malformed {@code epk}.
+     */
     NOT_A_JWE,
     /** The payload is a signed but unencrypted JWS. */
     NOT_ENCRYPTED,
@@ -38,7 +41,7 @@ public record Rejection(Reason reason, String detail, DnsName sender) {
     NOT_FOR_THIS_NODE,
     /** Decryption failed (wrong key, or the ciphertext or header was changed). */
     DECRYPTION_FAILED,
-    /** The decrypted content is not a JWS. */
+    /** The decrypted content is not a JWS, or its protected header is no JSON object. */
     CONTENT_NOT_A_JWS,
     /**
      * A legacy-format message carries a native message's signed claims (its JWS says {@code typ} JWT,
@@ -59,7 +62,10 @@ public record Rejection(Reason reason, String detail, DnsName sender) {
     LEGACY_NOT_ALLOWED,
     /** No validated key of the sender could be had (no TLSA record, DNSSEC failure, DNS down). */
     SENDER_KEYS_UNAVAILABLE,
-    /** The signature does not verify under any key published for the sender. */
+    /**
+     * The signature does not verify under any usable key published for the sender (at most the first
+     * {@value Envelope#MAX_KEYS_TRIED} are tried; RSA keys outside 2048..4096 bits are not used).
+     */
     SIGNATURE_INVALID,
     /**
      * The claims are not a JSON object, lack a claim, hold an unknown one or one of the wrong type or
