@@ -44,9 +44,16 @@ import org.jose4j.lang.JoseException;
  * synchronous key source. No method of this class throws on bad input: every problem comes back as a
  * {@link Rejection} with its own {@link Rejection.Reason}.
  *
- * <p>Only these algorithms are accepted, whatever a payload asks for: JWE {@code alg} ECDH-ES or
- * RSA-OAEP-256, {@code enc} A256GCM or A256CBC-HS512 (the legacy one), no {@code zip}; JWS {@code alg}
- * ES256 or RS256. Instances are immutable and thread-safe.
+ * <p>Received messages are held to the exact shape their profile's senders write, member by member,
+ * before any library reads them: in the native profile a JWE header of {@code alg} (ECDH-ES or
+ * RSA-OAEP-256), {@code enc} (A256GCM), {@code kid}, {@code x5u}, {@code cty} "JWT" (and {@code epk}
+ * for ECDH-ES), a JWS header of {@code alg} (ES256 or RS256), {@code x5u} and {@code typ} "JWT", and
+ * exactly the claims iss, aud, iat, exp, jti and msg; in the legacy profile the Python original's
+ * headers and nothing else (see {@link Profile#LEGACY}), and only from the configured
+ * {@link LegacyPeers}. An unknown member, a member of the wrong type, a duplicate member, a huge or
+ * fractional number where seconds are expected: each is refused with a reason, never ignored. At most
+ * {@value #MAX_KEYS_TRIED} own keys and {@value #MAX_KEYS_TRIED} sender keys are tried per message.
+ * Instances are immutable and thread-safe.
  */
 public final class Envelope {
 
@@ -97,9 +104,10 @@ public final class Envelope {
    * @param clock the time source
    * @param bouncyCastleForEc use the fast EC provider for ES256, ECDH-ES and AES-GCM: Conscrypt where
    *     its native library loads, else Bouncy Castle (false: the JDK's providers)
+   * @param legacyPeers the senders whose messages in the legacy format are accepted (default none)
    */
   public record Settings(int maxPayloadBytes, Duration lifetime, Duration maxLifetime,
-      Duration clockSkew, Clock clock, boolean bouncyCastleForEc) {
+      Duration clockSkew, Clock clock, boolean bouncyCastleForEc, LegacyPeers legacyPeers) {
 
     /** The default largest payload: 64 KiB. */
     public static final int DEFAULT_MAX_PAYLOAD = 64 * 1024;
@@ -111,6 +119,7 @@ public final class Envelope {
             + maxPayloadBytes);
       }
       Objects.requireNonNull(clock, "clock");
+      Objects.requireNonNull(legacyPeers, "legacyPeers (LegacyPeers.none() for none)");
       if (lifetime.isNegative() || lifetime.isZero() || lifetime.compareTo(maxLifetime) > 0) {
         throw new IllegalArgumentException("message lifetime must be positive and at most "
             + maxLifetime + ", got " + lifetime);
@@ -123,48 +132,76 @@ public final class Envelope {
     /** The defaults. */
     public static Settings defaults() {
       return new Settings(DEFAULT_MAX_PAYLOAD, Duration.ofMinutes(5), Duration.ofHours(24),
-          Duration.ofSeconds(60), Clock.systemUTC(), true);
+          Duration.ofSeconds(60), Clock.systemUTC(), true, LegacyPeers.none());
     }
 
     /** These settings with another payload limit. */
     public Settings withMaxPayloadBytes(int bytes) {
-      return new Settings(bytes, lifetime, maxLifetime, clockSkew, clock, bouncyCastleForEc);
+      return new Settings(bytes, lifetime, maxLifetime, clockSkew, clock, bouncyCastleForEc, legacyPeers);
     }
 
     /** These settings with another message lifetime. */
     public Settings withLifetime(Duration newLifetime) {
-      return new Settings(maxPayloadBytes, newLifetime, maxLifetime, clockSkew, clock, bouncyCastleForEc);
+      return new Settings(maxPayloadBytes, newLifetime, maxLifetime, clockSkew, clock, bouncyCastleForEc,
+          legacyPeers);
     }
 
     /** These settings with another clock. */
     public Settings withClock(Clock newClock) {
-      return new Settings(maxPayloadBytes, lifetime, maxLifetime, clockSkew, newClock, bouncyCastleForEc);
+      return new Settings(maxPayloadBytes, lifetime, maxLifetime, clockSkew, newClock, bouncyCastleForEc,
+          legacyPeers);
     }
 
     /** These settings with the EC provider chosen. */
     public Settings withBouncyCastleForEc(boolean useBouncyCastle) {
-      return new Settings(maxPayloadBytes, lifetime, maxLifetime, clockSkew, clock, useBouncyCastle);
+      return new Settings(maxPayloadBytes, lifetime, maxLifetime, clockSkew, clock, useBouncyCastle,
+          legacyPeers);
+    }
+
+    /** These settings accepting legacy-format messages from {@code peers} only. */
+    public Settings withLegacyPeers(LegacyPeers peers) {
+      return new Settings(maxPayloadBytes, lifetime, maxLifetime, clockSkew, clock, bouncyCastleForEc, peers);
     }
   }
 
-  private static final Set<String> JWE_ALGS = Set.of(
+  /** The most keys tried for one message, own keys in decrypt and the sender's in verify. */
+  public static final int MAX_KEYS_TRIED = 8;
+  /** The shortest RSA key used, in bits. */
+  public static final int MIN_RSA_BITS = KeyType.MIN_RSA_BITS;
+  /** The longest RSA key used, in bits: a longer one would make each message cost too much. */
+  public static final int MAX_RSA_BITS = 4096;
+  /** The prefix of a legacy message's {@linkplain OpenedMessage#id() id}. */
+  public static final String LEGACY_ID_PREFIX = "sha256-";
+
+  private static final Set<String> NATIVE_JWE_ALGS = Set.of(
       KeyManagementAlgorithmIdentifiers.ECDH_ES, KeyManagementAlgorithmIdentifiers.RSA_OAEP_256);
-  private static final Set<String> JWE_ENCS = Set.of(
-      ContentEncryptionAlgorithmIdentifiers.AES_256_GCM,
-      ContentEncryptionAlgorithmIdentifiers.AES_256_CBC_HMAC_SHA_512);
-  private static final Set<String> JWS_ALGS = Set.of(
+  private static final Set<String> LEGACY_JWE_ALGS = Set.of(KeyManagementAlgorithmIdentifiers.RSA_OAEP_256);
+  private static final Set<String> NATIVE_JWS_ALGS = Set.of(
       AlgorithmIdentifiers.ECDSA_USING_P256_CURVE_AND_SHA256,
       AlgorithmIdentifiers.RSA_USING_SHA256);
+  private static final Set<String> LEGACY_JWS_ALGS = Set.of(AlgorithmIdentifiers.RSA_USING_SHA256);
+  // Every member a header may hold, per profile: what this project's and the Python original's
+  // senders write. Anything else (jku, jwk, x5c, kid where none is written, typ where none is
+  // written, ...) is refused rather than ignored.
+  private static final Set<String> NATIVE_RSA_JWE_MEMBERS = Set.of("alg", "enc", "kid", "x5u", "cty");
+  private static final Set<String> NATIVE_ECDH_JWE_MEMBERS = Set.of("alg", "enc", "kid", "x5u", "cty", "epk");
+  private static final Set<String> LEGACY_JWE_MEMBERS = Set.of("alg", "enc", "typ", "x5u");
+  private static final Set<String> NATIVE_JWS_MEMBERS = Set.of("alg", "x5u", "typ");
+  private static final Set<String> LEGACY_JWS_MEMBERS = Set.of("alg", "x5u");
+  private static final Set<String> EPK_MEMBERS = Set.of("kty", "crv", "x", "y");
+  private static final List<String> NATIVE_CLAIM_ORDER = List.of("iss", "aud", "iat", "exp", "jti", "msg");
   private static final AlgorithmConstraints JWE_ALG_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, JWE_ALGS.toArray(String[]::new));
-  private static final AlgorithmConstraints JWE_ENC_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, JWE_ENCS.toArray(String[]::new));
+      new AlgorithmConstraints(ConstraintType.PERMIT, NATIVE_JWE_ALGS.toArray(String[]::new));
+  private static final AlgorithmConstraints JWE_ENC_CONSTRAINTS = new AlgorithmConstraints(ConstraintType.PERMIT,
+      ContentEncryptionAlgorithmIdentifiers.AES_256_GCM, ContentEncryptionAlgorithmIdentifiers.AES_256_CBC_HMAC_SHA_512);
   private static final AlgorithmConstraints JWS_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, JWS_ALGS.toArray(String[]::new));
-  private static final Set<String> FLATTENED_JWE_MEMBERS =
-      Set.of("protected", "encrypted_key", "iv", "ciphertext", "tag");
-  private static final Set<String> FLATTENED_JWS_MEMBERS = Set.of("payload", "protected", "signature");
-  private static final int MAX_JTI = 128;
+      new AlgorithmConstraints(ConstraintType.PERMIT, NATIVE_JWS_ALGS.toArray(String[]::new));
+  private static final List<String> FLATTENED_JWE_ORDER = List.of("protected", "encrypted_key", "iv", "ciphertext", "tag");
+  private static final List<String> FLATTENED_JWS_ORDER = List.of("protected", "payload", "signature");
+  private static final int MIN_JTI = 8;
+  private static final int MAX_JTI = 64;
+  /** 9999-12-31T23:59:59Z: a time claim beyond it is not a time (and would overflow the arithmetic). */
+  private static final long MAX_EPOCH_SECOND = 253_402_300_799L;
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Settings settings;
@@ -359,7 +396,8 @@ public final class Envelope {
    *
    * @param payload the MQTT payload
    * @param self this node's name (the MQTT topic it subscribed to)
-   * @param ownKeys this node's identities (several during a key rollover)
+   * @param ownKeys this node's identities (several during a key rollover; at most the first
+   *     {@value #MAX_KEYS_TRIED} are tried)
    * @param senderKeys where to get the validated published keys of the claimed sender
    */
   public OpenResult open(byte[] payload, DnsName self, List<DeviceIdentity> ownKeys,
@@ -373,22 +411,32 @@ public final class Envelope {
     try {
       keys = senderKeys.keysOf(signed.claimedSender());
     } catch (RuntimeException e) {
-      keys = new SenderKeys.Unavailable("key lookup failed: " + e);
+      // The key source is the caller's code; its exception's text is no business of the sender's.
+      keys = new SenderKeys.Unavailable("the key lookup failed unexpectedly");
     }
     if (keys instanceof SenderKeys.Unavailable unavailable) {
       return reject(Rejection.Reason.SENDER_KEYS_UNAVAILABLE,
           "no validated key for " + signed.claimedSender() + ": " + unavailable.reason(),
           signed.claimedSender());
     }
-    return verify(signed, ((SenderKeys.Found) keys).keys());
+    if (!(keys instanceof SenderKeys.Found found)) {
+      return reject(Rejection.Reason.SENDER_KEYS_UNAVAILABLE,
+          "the key source gave nothing for " + signed.claimedSender(), signed.claimedSender());
+    }
+    return verify(signed, found.keys());
   }
 
   /**
-   * Checks the payload's size and form, and decrypts it with one of this node's keys.
+   * Checks the payload's size and form, and decrypts it with one of this node's keys. Every member of
+   * the JWE header and of the signed content's JWS header is checked here, before any key lookup; a
+   * legacy message is refused here unless its claimed sender is one of the configured
+   * {@link Settings#legacyPeers() legacy peers}.
    *
    * @param payload the MQTT payload
    * @param self this node's name
-   * @param ownKeys this node's identities (several during a key rollover); all must be named {@code self}
+   * @param ownKeys this node's identities (several during a key rollover); all must be named {@code self};
+   *     at most the first {@value #MAX_KEYS_TRIED} are tried, and RSA keys outside
+   *     {@value #MIN_RSA_BITS}..{@value #MAX_RSA_BITS} bits never are
    */
   public DecryptResult decrypt(byte[] payload, DnsName self, List<DeviceIdentity> ownKeys) {
     if (payload == null || payload.length == 0) {
@@ -399,233 +447,361 @@ public final class Envelope {
           + " bytes, the limit is " + settings.maxPayloadBytes(), null);
     }
     try {
-      return decryptText(payload, self, ownKeys);
-    } catch (RuntimeException e) {
-      // A parser fault on hostile input must never escape: it is one more malformed payload.
-      return reject(Rejection.Reason.NOT_A_JWE, "unreadable payload (" + e.getClass().getSimpleName()
-          + ")", null);
+      return new Decrypted(decryptText(payload, self, ownKeys));
+    } catch (Refused e) {
+      return new Rejected(e.rejection());
+    } catch (RuntimeException | StackOverflowError e) {
+      // Last resort: every member is checked before a library sees it, so this is a library's fault on
+      // input nobody foresaw. It stays one more malformed payload; the exception's text names Java
+      // internals, so it is not shown.
+      return reject(Rejection.Reason.NOT_A_JWE, "malformed payload: it could not be read", null);
     }
   }
 
-  private DecryptResult decryptText(byte[] payload, DnsName self, List<DeviceIdentity> ownKeys) {
-    String text;
-    try {
-      text = StandardCharsets.UTF_8.newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(payload)).toString().strip();
-    } catch (CharacterCodingException e) {
-      return reject(Rejection.Reason.NOT_A_JWE, "the payload is not text (not UTF-8)", null);
+  private SignedMessage decryptText(byte[] payload, DnsName self, List<DeviceIdentity> ownKeys)
+      throws Refused {
+    String text = utf8(payload);
+    if (text == null) {
+      throw new Refused(Rejection.Reason.NOT_A_JWE, "the payload is not text (not UTF-8)");
     }
+    text = text.strip();
     Profile profile;
-    String compact;
+    String[] parts;
     if (text.startsWith("{")) {
       profile = Profile.LEGACY;
-      Object flattened = flattenedToCompact(text, FLATTENED_JWE_MEMBERS, "JWE");
-      if (flattened instanceof Rejected rejected) {
-        return rejected;
-      }
-      compact = (String) flattened;
+      parts = flattenedParts(text, FLATTENED_JWE_ORDER, "JWE", Rejection.Reason.NOT_A_JWE);
     } else {
       profile = Profile.NATIVE;
-      int parts = compactParts(text);
-      if (parts == 3) {
-        return reject(Rejection.Reason.NOT_ENCRYPTED,
-            "the payload is a signed but unencrypted JWS; messages must be encrypted", null);
+      parts = compactParts(text);
+      if (parts != null && parts.length == 3) {
+        throw new Refused(Rejection.Reason.NOT_ENCRYPTED,
+            "the payload is a signed but unencrypted JWS; messages must be encrypted");
       }
-      if (parts != 5) {
-        return reject(Rejection.Reason.NOT_A_JWE,
-            "the payload is neither a compact JWE nor a JWE in JSON serialization", null);
+      if (parts == null || parts.length != 5) {
+        throw new Refused(Rejection.Reason.NOT_A_JWE,
+            "the payload is neither a compact JWE nor a JWE in JSON serialization");
       }
-      compact = text;
     }
+    String compact = String.join(".", parts);
+    JsonMembers header = protectedHeader(parts[0], "JWE", Rejection.Reason.NOT_A_JWE, null);
+    String alg = checkJweHeader(header, profile, self);
 
-    JsonWebEncryption header = new JsonWebEncryption();
-    try {
-      header.setCompactSerialization(compact);
-    } catch (JoseException e) {
-      return reject(Rejection.Reason.NOT_A_JWE, "the JWE header is unreadable: " + e.getMessage(), null);
-    }
-    String alg = header.getAlgorithmHeaderValue();
-    String enc = header.getEncryptionMethodHeaderParameter();
-    if (!JWE_ALGS.contains(alg)) {
-      return reject(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED,
-          "JWE alg " + quoted(alg) + " is not allowed (allowed: ECDH-ES, RSA-OAEP-256)", null);
-    }
-    if (!JWE_ENCS.contains(enc)) {
-      return reject(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED,
-          "JWE enc " + quoted(enc) + " is not allowed (allowed: A256GCM, A256CBC-HS512)", null);
-    }
-    if (header.getHeader(HeaderParameterNames.ZIP) != null) {
-      return reject(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED,
-          "JWE compression (zip) is not allowed", null);
-    }
-    if (header.getHeaders().getObjectHeaderValue(HeaderParameterNames.CRITICAL) != null) {
-      return reject(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
-          "the JWE has critical header extensions (crit), which this reader does not implement", null);
-    }
-    String recipientUri = header.getHeader(HeaderParameterNames.X509_URL);
-    if (recipientUri == null) {
-      return reject(Rejection.Reason.NOT_FOR_THIS_NODE,
-          "the JWE has no x5u naming its recipient", null);
-    }
-    DnsName recipient;
-    try {
-      recipient = DnsUri.nameOf(recipientUri);
-    } catch (IllegalArgumentException e) {
-      return reject(Rejection.Reason.NOT_FOR_THIS_NODE, "the JWE x5u is invalid: " + e.getMessage(), null);
-    }
-    if (!recipient.equals(self)) {
-      return reject(Rejection.Reason.NOT_FOR_THIS_NODE,
-          "the JWE is addressed to " + recipient + ", this node is " + self, null);
-    }
     KeyType wanted = alg.equals(KeyManagementAlgorithmIdentifiers.ECDH_ES) ? KeyType.EC_P256 : KeyType.RSA;
-    String kid = header.getKeyIdHeaderValue();
+    String kid = profile == Profile.NATIVE ? (String) header.get(HeaderParameterNames.KEY_ID) : null;
     List<DeviceIdentity> candidates = new ArrayList<>();
-    for (DeviceIdentity own : ownKeys) {
-      if (own.keyType() == wanted && (kid == null || kid.equals(own.keyId()))) {
-        candidates.add(own);
+    String unusable = null;
+    for (DeviceIdentity own : firstKeys(ownKeys)) {
+      if (own == null || own.keyType() != wanted || (kid != null && !kid.equals(own.keyId()))) {
+        continue;
       }
+      String problem = keyProblem(own.publicKey());
+      if (problem != null) {
+        unusable = "this node's " + problem;
+        continue;
+      }
+      candidates.add(own);
     }
     if (candidates.isEmpty()) {
-      return reject(Rejection.Reason.NOT_FOR_THIS_NODE, kid != null
-          ? "the JWE kid " + quoted(kid) + " is not a key of this node (an old or foreign key)"
-          : "the JWE is encrypted for an " + wanted + " key and this node holds none", null);
+      String detail = unusable != null ? unusable
+          : kid != null ? "the JWE kid '" + kid + "' is not a key of this node (an old or foreign key)"
+          : "the JWE is encrypted for an " + wanted + " key and this node holds none";
+      throw new Refused(Rejection.Reason.NOT_FOR_THIS_NODE, detail + beyondTheLimit(ownKeys.size(), "own"));
     }
 
-    String plaintext = null;
+    byte[] plaintext = null;
     for (DeviceIdentity own : candidates) {
-      // The JWE parsed above serves the first key; a key rollover's second key gets a fresh parse.
-      plaintext = tryDecrypt(own == candidates.get(0) ? header : null, compact, own);
+      plaintext = tryDecrypt(compact, own);
       if (plaintext != null) {
         break;
       }
     }
     if (plaintext == null) {
-      return reject(Rejection.Reason.DECRYPTION_FAILED,
-          "the JWE does not decrypt with this node's key (changed in transit, or for another key)", null);
+      throw new Refused(Rejection.Reason.DECRYPTION_FAILED,
+          "the JWE does not decrypt with this node's key (changed in transit, or for another key)");
     }
     return readSignedContent(plaintext, profile, self);
   }
 
-  private String tryDecrypt(JsonWebEncryption parsed, String compact, DeviceIdentity own) {
+  /** Checks every member of a JWE protected header against the profile's shape; returns the alg. */
+  private String checkJweHeader(JsonMembers header, Profile profile, DnsName self) throws Refused {
+    boolean legacy = profile == Profile.LEGACY;
+    String alg = header.string(HeaderParameterNames.ALGORITHM, Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED);
+    if (!(legacy ? LEGACY_JWE_ALGS : NATIVE_JWE_ALGS).contains(alg)) {
+      throw new Refused(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED, "JWE alg '" + alg
+          + "' is not allowed (allowed: " + (legacy ? "RSA-OAEP-256 in the legacy format"
+          : "ECDH-ES, RSA-OAEP-256") + ")");
+    }
+    String enc = header.string(HeaderParameterNames.ENCRYPTION_METHOD,
+        Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED);
+    String allowedEnc = legacy ? ContentEncryptionAlgorithmIdentifiers.AES_256_CBC_HMAC_SHA_512
+        : ContentEncryptionAlgorithmIdentifiers.AES_256_GCM;
+    if (!enc.equals(allowedEnc)) {
+      throw new Refused(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED, "JWE enc '" + enc
+          + "' is not allowed (allowed: " + allowedEnc + (legacy ? " in the legacy format)" : ")"));
+    }
+    if (header.has(HeaderParameterNames.ZIP)) {
+      throw new Refused(Rejection.Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED,
+          "JWE header member 'zip' is not accepted: compression is not allowed");
+    }
+    if (header.has(HeaderParameterNames.CRITICAL)) {
+      throw new Refused(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "JWE header member 'crit' is not accepted: this reader implements no critical extension");
+    }
+    boolean ecdh = alg.equals(KeyManagementAlgorithmIdentifiers.ECDH_ES);
+    if (legacy) {
+      header.onlyThese(LEGACY_JWE_MEMBERS, Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "a legacy JWE header has exactly alg, enc, typ and x5u");
+      header.requireValue(HeaderParameterNames.TYPE, "JWE", Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "as the legacy sender writes it");
+    } else {
+      header.onlyThese(ecdh ? NATIVE_ECDH_JWE_MEMBERS : NATIVE_RSA_JWE_MEMBERS,
+          Rejection.Reason.UNSUPPORTED_SERIALIZATION, "a native JWE header has exactly alg, enc, kid, x5u, cty"
+              + (ecdh ? " and epk" : ""));
+      header.requireValue(HeaderParameterNames.CONTENT_TYPE, "JWT", Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "it carries a signed JWT");
+    }
+    String recipientUri = header.string(HeaderParameterNames.X509_URL, Rejection.Reason.NOT_FOR_THIS_NODE);
+    DnsName recipient;
     try {
-      JsonWebEncryption jwe = parsed != null ? parsed : new JsonWebEncryption();
+      recipient = DnsUri.nameOf(recipientUri);
+    } catch (IllegalArgumentException e) {
+      throw new Refused(Rejection.Reason.NOT_FOR_THIS_NODE, "the JWE x5u is invalid: " + e.getMessage());
+    }
+    if (!recipient.equals(self)) {
+      throw new Refused(Rejection.Reason.NOT_FOR_THIS_NODE,
+          "the JWE is addressed to " + recipient + ", this node is " + self);
+    }
+    if (!legacy) {
+      header.string(HeaderParameterNames.KEY_ID, Rejection.Reason.NOT_FOR_THIS_NODE);
+      if (ecdh) {
+        checkEphemeralKey(header.get(HeaderParameterNames.EPHEMERAL_PUBLIC_KEY));
+      }
+    }
+    return alg;
+  }
+
+  /** The ECDH-ES ephemeral key must be a P-256 JWK of exactly kty, crv, x and y. */
+  private static void checkEphemeralKey(Object epk) throws Refused {
+    if (!(epk instanceof Map<?, ?> map)) {
+      throw new Refused(Rejection.Reason.NOT_A_JWE, "JWE header member 'epk' must be an EC P-256 public key"
+          + " (a JSON object), got " + StrictJson.describe(epk));
+    }
+    @SuppressWarnings("unchecked")
+    JsonMembers key = new JsonMembers((Map<String, Object>) map, "JWE epk member", null);
+    key.onlyThese(EPK_MEMBERS, Rejection.Reason.NOT_A_JWE, "an ephemeral key has exactly kty, crv, x and y");
+    key.requireValue("kty", "EC", Rejection.Reason.NOT_A_JWE, "ECDH-ES uses an EC key");
+    key.requireValue("crv", "P-256", Rejection.Reason.NOT_A_JWE, "only P-256 is accepted");
+    for (String coordinate : List.of("x", "y")) {
+      String value = key.string(coordinate, Rejection.Reason.NOT_A_JWE);
+      if (value.length() != 43 || !isCanonicalBase64url(value)) {
+        throw new Refused(Rejection.Reason.NOT_A_JWE,
+            "JWE epk member '" + coordinate + "' must be 32 bytes in base64url (43 characters)");
+      }
+    }
+  }
+
+  private byte[] tryDecrypt(String compact, DeviceIdentity own) {
+    try {
+      JsonWebEncryption jwe = new JsonWebEncryption();
       jwe.setAlgorithmConstraints(JWE_ALG_CONSTRAINTS);
       jwe.setContentEncryptionAlgorithmConstraints(JWE_ENC_CONSTRAINTS);
       jwe.setProviderContext(contextFor(own.keyType()));
-      if (parsed == null) {
-        jwe.setCompactSerialization(compact);
-      }
+      jwe.setCompactSerialization(compact);
       jwe.setKey(own.privateKey());
-      return jwe.getPlaintextString();
+      return jwe.getPlaintextBytes();
     } catch (JoseException | RuntimeException e) {
       return null;
     }
   }
 
-  private DecryptResult readSignedContent(String plaintext, Profile profile, DnsName self) {
-    String content = plaintext.strip();
-    String compactJws;
-    if (profile == Profile.LEGACY && content.startsWith("{")) {
-      Object flattened = flattenedToCompact(content, FLATTENED_JWS_MEMBERS, "JWS");
-      if (flattened instanceof Rejected) {
-        return reject(Rejection.Reason.CONTENT_NOT_A_JWS,
-            "the decrypted content is JSON but not a flattened JWS", null);
-      }
-      compactJws = (String) flattened;
-    } else if (compactParts(content) == 3) {
-      compactJws = content;
+  private SignedMessage readSignedContent(byte[] plaintext, Profile profile, DnsName self) throws Refused {
+    String content = utf8(plaintext);
+    if (content == null) {
+      throw new Refused(Rejection.Reason.CONTENT_NOT_A_JWS, "the decrypted content is not text (not UTF-8)");
+    }
+    content = content.strip();
+    boolean legacy = profile == Profile.LEGACY;
+    boolean flattened = content.startsWith("{");
+    String[] parts;
+    if (flattened) {
+      parts = flattenedParts(content, FLATTENED_JWS_ORDER, "JWS", Rejection.Reason.CONTENT_NOT_A_JWS);
     } else {
-      return reject(Rejection.Reason.CONTENT_NOT_A_JWS, "the decrypted content is not a JWS", null);
+      parts = compactParts(content);
+      if (parts == null || parts.length != 3) {
+        throw new Refused(Rejection.Reason.CONTENT_NOT_A_JWS, "the decrypted content is not a JWS");
+      }
     }
-    JsonWebSignature jws = new JsonWebSignature();
-    try {
-      jws.setCompactSerialization(compactJws);
-    } catch (JoseException | RuntimeException e) {
-      return reject(Rejection.Reason.CONTENT_NOT_A_JWS,
-          "the decrypted content is not a readable JWS: " + e.getMessage(), null);
+    JsonMembers header = protectedHeader(parts[0], "JWS", Rejection.Reason.CONTENT_NOT_A_JWS, null);
+    byte[] signedBytes = Base64.getUrlDecoder().decode(parts[1]);
+    if (legacy) {
+      refuseDowngrade(header, signedBytes);
+      if (!flattened) {
+        throw new Refused(Rejection.Reason.UNSUPPORTED_SERIALIZATION, "a legacy message carries its JWS in"
+            + " JSON flattened serialization, as the legacy sender writes it, not in compact form");
+      }
+    } else if (flattened) {
+      throw new Refused(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "a native message carries a compact JWS, not JSON serialization");
     }
-    String alg = jws.getAlgorithmHeaderValue();
-    if (!JWS_ALGS.contains(alg)) {
-      return reject(Rejection.Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED,
-          "JWS alg " + quoted(alg) + " is not allowed (allowed: ES256, RS256)", null);
+    String alg = header.string(HeaderParameterNames.ALGORITHM, Rejection.Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED);
+    if (!(legacy ? LEGACY_JWS_ALGS : NATIVE_JWS_ALGS).contains(alg)) {
+      throw new Refused(Rejection.Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED, "JWS alg '" + alg
+          + "' is not allowed (allowed: " + (legacy ? "RS256 in the legacy format" : "ES256, RS256") + ")");
     }
-    if (jws.getHeaders().getObjectHeaderValue(HeaderParameterNames.CRITICAL) != null) {
-      return reject(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
-          "the JWS has critical header extensions (crit), which this reader does not implement", null);
+    if (header.has(HeaderParameterNames.CRITICAL)) {
+      throw new Refused(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "JWS header member 'crit' is not accepted: this reader implements no critical extension");
     }
-    String senderUri = jws.getHeader(HeaderParameterNames.X509_URL);
-    if (senderUri == null) {
-      return reject(Rejection.Reason.SENDER_URI_MISSING, "the JWS has no x5u naming its sender", null);
+    if (legacy) {
+      header.onlyThese(LEGACY_JWS_MEMBERS, Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "a legacy JWS header has exactly alg and x5u");
+    } else {
+      header.onlyThese(NATIVE_JWS_MEMBERS, Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "a native JWS header has exactly alg, x5u and typ");
+      header.requireValue(HeaderParameterNames.TYPE, "JWT", Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+          "it signs JWT claims");
     }
+    if (!header.has(HeaderParameterNames.X509_URL)) {
+      throw new Refused(Rejection.Reason.SENDER_URI_MISSING,
+          "JWS header member 'x5u' is missing: nothing names the sender");
+    }
+    String senderUri = header.string(HeaderParameterNames.X509_URL, Rejection.Reason.SENDER_URI_INVALID);
     DnsName sender;
     try {
       sender = DnsUri.nameOf(senderUri);
     } catch (IllegalArgumentException e) {
-      return reject(Rejection.Reason.SENDER_URI_INVALID, "the JWS x5u is invalid: " + e.getMessage(), null);
+      throw new Refused(Rejection.Reason.SENDER_URI_INVALID, "the JWS x5u is invalid: " + e.getMessage());
     }
-    return new Decrypted(new SignedMessage(profile, sender, self, compactJws));
+    if (legacy) {
+      if (utf8(signedBytes) == null) {
+        throw new Refused(Rejection.Reason.CLAIMS_INVALID, "the signed legacy text is not UTF-8", sender);
+      }
+      if (!settings.legacyPeers().allows(sender)) {
+        throw new Refused(Rejection.Reason.LEGACY_NOT_ALLOWED, "a message in the legacy format claims to come"
+            + " from " + sender + ", which is not a configured legacy peer; to accept legacy messages from it,"
+            + " add it to the legacy-peers setting (LEGACY_PEERS)", sender);
+      }
+    }
+    return new SignedMessage(profile, sender, self, parts[0] + "." + parts[1] + "." + parts[2]);
+  }
+
+  /**
+   * A legacy JWS signs raw text. One that says it is a JWT, or that signs a native claims set, is a
+   * native message's signed part re-wrapped in the legacy format: by the recipient it was meant for
+   * (who can decrypt it), to pass it on to another node without the claims being checked.
+   */
+  private static void refuseDowngrade(JsonMembers header, byte[] signedBytes) throws Refused {
+    if (header.get(HeaderParameterNames.TYPE) instanceof String typ
+        && (typ.equalsIgnoreCase("JWT") || typ.equalsIgnoreCase("application/jwt"))) {
+      throw new Refused(Rejection.Reason.LEGACY_DOWNGRADE, "the legacy JWS says typ '" + typ + "': it is a"
+          + " native message's signed claims re-wrapped in the legacy format, which carries no claims");
+    }
+    String text = utf8(signedBytes);
+    if (text != null && text.strip().startsWith("{")
+        && StrictJson.parseObject(text) instanceof StrictJson.Parsed parsed) {
+      String claim = new JsonMembers(parsed.members(), "claim", null).firstPresent(NATIVE_CLAIM_ORDER);
+      if (claim != null) {
+        throw new Refused(Rejection.Reason.LEGACY_DOWNGRADE, "the legacy JWS signs a JSON object with the"
+            + " native claim '" + claim + "': a native message's signed claims re-wrapped in the legacy"
+            + " format, which carries no claims");
+      }
+    }
   }
 
   /**
    * Verifies a decrypted message's signature under the sender's published keys and checks its claims.
+   * At most the first {@value #MAX_KEYS_TRIED} keys are tried (more are ignored), and RSA keys outside
+   * {@value #MIN_RSA_BITS}..{@value #MAX_RSA_BITS} bits are skipped: a sender cannot make one message
+   * cost more than that.
    *
    * @param signed what {@link #decrypt} returned
    * @param senderKeys the validated keys published for {@link SignedMessage#claimedSender()}
    */
   public OpenResult verify(SignedMessage signed, List<PublicKey> senderKeys) {
+    DnsName sender = signed == null ? null : signed.claimedSender();
     try {
       return verifyChecked(signed, senderKeys);
-    } catch (RuntimeException e) {
-      return reject(Rejection.Reason.SIGNATURE_INVALID,
-          "the signature cannot be checked (" + e.getClass().getSimpleName() + ")", signed.claimedSender());
+    } catch (Refused e) {
+      return new Rejected(e.rejection());
+    } catch (RuntimeException | StackOverflowError e) {
+      // Last resort, as in decrypt: not expected, and the exception's text is not for the sender.
+      return reject(Rejection.Reason.SIGNATURE_INVALID, "the signature could not be checked (malformed message)",
+          sender);
     }
   }
 
-  private OpenResult verifyChecked(SignedMessage signed, List<PublicKey> senderKeys) {
+  private OpenResult verifyChecked(SignedMessage signed, List<PublicKey> senderKeys) throws Refused {
     DnsName sender = signed.claimedSender();
     if (senderKeys == null || senderKeys.isEmpty()) {
       return reject(Rejection.Reason.SENDER_KEYS_UNAVAILABLE, "no published key for " + sender, sender);
     }
+    String[] parts = signed.compactJws().split("\\.", -1);
     JsonWebSignature jws = new JsonWebSignature();
     try {
       jws.setCompactSerialization(signed.compactJws());
     } catch (JoseException e) {
-      return reject(Rejection.Reason.CONTENT_NOT_A_JWS, "unreadable JWS: " + e.getMessage(), sender);
+      throw new Refused(Rejection.Reason.CONTENT_NOT_A_JWS, "the JWS is unreadable", sender);
     }
     boolean ec = AlgorithmIdentifiers.ECDSA_USING_P256_CURVE_AND_SHA256.equals(jws.getAlgorithmHeaderValue());
-    boolean triedOne = false;
+    int tried = 0;
+    String unusable = null;
     boolean verified = false;
-    for (PublicKey key : senderKeys) {
+    for (PublicKey key : firstKeys(senderKeys)) {
       if (ec ? !(key instanceof ECPublicKey) : !(key instanceof RSAPublicKey)) {
         continue;
       }
+      String problem = keyProblem(key);
+      if (problem != null) {
+        unusable = problem;
+        continue;
+      }
       // The JWS parsed above serves the first key tried; others get a fresh parse.
-      JsonWebSignature reuse = triedOne ? null : jws;
-      triedOne = true;
+      JsonWebSignature reuse = tried == 0 ? jws : null;
+      tried++;
       if (verifiesWith(reuse, signed.compactJws(), key, ec ? KeyType.EC_P256 : KeyType.RSA)) {
         verified = true;
         break;
       }
     }
     if (!verified) {
-      return reject(Rejection.Reason.SIGNATURE_INVALID, triedOne
-          ? "the signature does not verify under any of the " + senderKeys.size() + " key(s) published for " + sender
+      String detail = tried > 0
+          ? "the signature does not verify under any of the " + tried + " usable key(s) published for " + sender
+          : unusable != null ? "no usable key published for " + sender + ": the " + unusable
           : "the message is signed with " + jws.getAlgorithmHeaderValue() + " but " + sender
-              + " publishes no key of that type", sender);
+              + " publishes no key of that type";
+      return reject(Rejection.Reason.SIGNATURE_INVALID, detail + beyondTheLimit(senderKeys.size(), "published"),
+          sender);
     }
-    String body;
-    try {
-      body = jws.getUnverifiedPayload();
-    } catch (RuntimeException e) {
-      return reject(Rejection.Reason.CLAIMS_INVALID, "the signed payload is unreadable", sender);
-    }
+    byte[] body = Base64.getUrlDecoder().decode(parts[1]);
     if (signed.profile() == Profile.LEGACY) {
-      return new Opened(new OpenedMessage(sender, signed.recipient(), body, null, null, null,
-          Profile.LEGACY));
+      String text = utf8(body);
+      if (text == null) {
+        throw new Refused(Rejection.Reason.CLAIMS_INVALID, "the signed legacy text is not UTF-8", sender);
+      }
+      return new Opened(new OpenedMessage(sender, signed.recipient(), text, null,
+          legacyId(parts[0], parts[1]), null, Profile.LEGACY));
     }
-    return checkClaims(body, sender, signed.recipient());
+    String claims = utf8(body);
+    if (claims == null) {
+      throw new Refused(Rejection.Reason.CLAIMS_INVALID, "the signed payload is not text (not UTF-8)", sender);
+    }
+    return checkClaims(claims, sender, signed.recipient());
+  }
+
+  /**
+   * The id of a legacy message: a digest of what its sender signed (the JWS signing input: protected
+   * header and payload). Not of the MQTT payload, which anyone can re-encrypt to get another one.
+   */
+  static String legacyId(String protectedHeader, String payload) {
+    try {
+      java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
+      sha256.update(protectedHeader.getBytes(StandardCharsets.US_ASCII));
+      sha256.update((byte) '.');
+      sha256.update(payload.getBytes(StandardCharsets.US_ASCII));
+      return LEGACY_ID_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(sha256.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
   }
 
   private boolean verifiesWith(JsonWebSignature parsed, String compactJws, PublicKey key, KeyType type) {
@@ -643,40 +819,38 @@ public final class Envelope {
     }
   }
 
-  private OpenResult checkClaims(String body, DnsName sender, DnsName self) {
-    Map<String, Object> claims;
-    try {
-      claims = JsonUtil.parseJson(body);
-    } catch (JoseException | RuntimeException e) {
-      return reject(Rejection.Reason.CLAIMS_INVALID, "the signed payload is not a JSON object of claims", sender);
+  private OpenResult checkClaims(String body, DnsName sender, DnsName self) throws Refused {
+    StrictJson.Result parsed = StrictJson.parseObject(body);
+    if (parsed instanceof StrictJson.Malformed malformed) {
+      throw new Refused(Rejection.Reason.CLAIMS_INVALID,
+          "the signed payload is not a JSON object of claims: " + malformed.problem(), sender);
     }
-    for (String name : List.of("iss", "aud", "jti", "msg")) {
-      if (!(claims.get(name) instanceof String)) {
-        return reject(Rejection.Reason.CLAIMS_INVALID, "claim '" + name + "' is missing or not a string", sender);
+    JsonMembers claims = new JsonMembers(((StrictJson.Parsed) parsed).members(), "claim", sender);
+    for (String name : NATIVE_CLAIM_ORDER) {
+      if (!claims.has(name)) {
+        throw new Refused(Rejection.Reason.CLAIMS_INVALID, "claim '" + name + "' is missing", sender);
       }
     }
-    for (String name : List.of("iat", "exp")) {
-      if (!(claims.get(name) instanceof Long)) {
-        return reject(Rejection.Reason.CLAIMS_INVALID,
-            "claim '" + name + "' is missing or not a whole number of seconds", sender);
-      }
-    }
-    String iss = (String) claims.get("iss");
+    claims.onlyThese(Set.copyOf(NATIVE_CLAIM_ORDER), Rejection.Reason.CLAIMS_INVALID,
+        "a native message carries exactly the claims iss, aud, iat, exp, jti and msg");
+    String iss = claims.string("iss", Rejection.Reason.CLAIMS_INVALID);
+    String aud = claims.string("aud", Rejection.Reason.CLAIMS_INVALID);
+    long iat = claims.integer("iat", 0, MAX_EPOCH_SECOND, "seconds since 1970", Rejection.Reason.CLAIMS_INVALID);
+    long exp = claims.integer("exp", 0, MAX_EPOCH_SECOND, "seconds since 1970", Rejection.Reason.CLAIMS_INVALID);
+    String jti = claims.string("jti", Rejection.Reason.CLAIMS_INVALID);
+    String msg = claims.string("msg", Rejection.Reason.CLAIMS_INVALID);
+
     if (DnsName.problemWith(iss) != null || !DnsName.parse(iss).equals(sender)) {
       return reject(Rejection.Reason.ISSUER_MISMATCH,
-          "iss '" + DnsName.printable(iss) + "' differs from the signer's x5u name " + sender, sender);
+          "iss '" + iss + "' differs from the signer's x5u name " + sender, sender);
     }
-    String aud = (String) claims.get("aud");
     if (DnsName.problemWith(aud) != null || !DnsName.parse(aud).equals(self)) {
-      return reject(Rejection.Reason.AUDIENCE_MISMATCH,
-          "aud '" + DnsName.printable(aud) + "' is not this node (" + self + ")", sender);
+      return reject(Rejection.Reason.AUDIENCE_MISMATCH, "aud '" + aud + "' is not this node (" + self + ")", sender);
     }
-    String jti = (String) claims.get("jti");
-    if (jti.isEmpty() || jti.length() > MAX_JTI) {
-      return reject(Rejection.Reason.CLAIMS_INVALID, "jti must have 1 to " + MAX_JTI + " characters", sender);
+    if (!isSafeMessageId(jti)) {
+      return reject(Rejection.Reason.CLAIMS_INVALID, "jti '" + jti + "' is not a message id: it must be "
+          + MIN_JTI + " to " + MAX_JTI + " characters of A-Z, a-z, 0-9, '_' and '-'", sender);
     }
-    long iat = (Long) claims.get("iat");
-    long exp = (Long) claims.get("exp");
     Instant now = settings.clock().instant();
     long skew = settings.clockSkew().toSeconds();
     if (exp < iat) {
@@ -695,57 +869,122 @@ public final class Envelope {
           + Instant.ofEpochSecond(iat) + ", in the future (now "
           + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "); check the clocks", sender);
     }
-    return new Opened(new OpenedMessage(sender, self, (String) claims.get("msg"),
-        Instant.ofEpochSecond(iat), jti, Instant.ofEpochSecond(exp), Profile.NATIVE));
+    return new Opened(new OpenedMessage(sender, self, msg, Instant.ofEpochSecond(iat), jti,
+        Instant.ofEpochSecond(exp), Profile.NATIVE));
+  }
+
+  /**
+   * Whether {@code jti} is a message id this node keeps: {@value #MIN_JTI} to {@value #MAX_JTI}
+   * characters of A-Z, a-z, 0-9, '_' and '-'. Ids end up in records and file names, so none may
+   * hold a space, a separator or anything else that could change a file's layout.
+   */
+  static boolean isSafeMessageId(String jti) {
+    if (jti.length() < MIN_JTI || jti.length() > MAX_JTI) {
+      return false;
+    }
+    for (int i = 0; i < jti.length(); i++) {
+      char c = jti.charAt(i);
+      if (!(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '_' && c != '-') {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Turns a JSON flattened JWE or JWS into its compact form, or a {@link Rejected}. */
-  private static Object flattenedToCompact(String json, Set<String> members, String what) {
-    Map<String, Object> map;
-    try {
-      map = JsonUtil.parseJson(json);
-    } catch (JoseException | RuntimeException e) {
-      return reject(Rejection.Reason.NOT_A_JWE, "the payload is not valid JSON", null);
-    }
-    if (map.containsKey("recipients") || map.containsKey("signatures")) {
-      return reject(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
-          what + " JSON general serialization is not accepted (only flattened, as the legacy sender writes)",
-          null);
-    }
-    for (String key : map.keySet()) {
-      if (!members.contains(key)) {
-        // Unprotected headers or AAD would be silently ignored by a compact reader: refuse them.
-        return reject(Rejection.Reason.UNSUPPORTED_SERIALIZATION,
-            what + " JSON member '" + DnsName.printable(key) + "' is not accepted", null);
-      }
-    }
-    List<String> order = what.equals("JWE")
-        ? List.of("protected", "encrypted_key", "iv", "ciphertext", "tag")
-        : List.of("protected", "payload", "signature");
-    StringBuilder compact = new StringBuilder();
-    for (String key : order) {
-      if (!(map.get(key) instanceof String value) || !isCanonicalBase64url(value)) {
-        return reject(Rejection.Reason.NOT_A_JWE,
-            "the " + what + " JSON lacks a base64url '" + key + "' member", null);
-      }
-      if (compact.length() > 0) {
-        compact.append('.');
-      }
-      compact.append(value);
-    }
-    return compact.toString();
+  /** The first keys of a list, as many as one message may cost. */
+  private static <T> List<T> firstKeys(List<T> keys) {
+    return keys.size() > MAX_KEYS_TRIED ? keys.subList(0, MAX_KEYS_TRIED) : keys;
   }
 
-  private static int compactParts(String text) {
+  private static String beyondTheLimit(int keys, String which) {
+    return keys > MAX_KEYS_TRIED
+        ? " (only the first " + MAX_KEYS_TRIED + " of " + keys + " " + which + " keys are tried)" : "";
+  }
+
+  /** Why a key is not used for a message, or {@code null}: unsupported, or RSA too short or too long. */
+  private static String keyProblem(PublicKey key) {
+    String problem = KeyType.problemWith(key);
+    if (problem != null) {
+      return problem;
+    }
+    if (key instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() > MAX_RSA_BITS) {
+      return "RSA key of " + rsa.getModulus().bitLength() + " bits is outside " + MIN_RSA_BITS + ".."
+          + MAX_RSA_BITS + " bits and is not used";
+    }
+    return null;
+  }
+
+  /** A protected header: canonical base64url (checked by the caller) of a UTF-8 JSON object. */
+  private static JsonMembers protectedHeader(String encoded, String what, Rejection.Reason reason,
+      DnsName sender) throws Refused {
+    String json = utf8(Base64.getUrlDecoder().decode(encoded));
+    if (json == null) {
+      throw new Refused(reason, "the " + what + " protected header is not UTF-8", sender);
+    }
+    StrictJson.Result parsed = StrictJson.parseObject(json);
+    if (parsed instanceof StrictJson.Malformed malformed) {
+      throw new Refused(reason, "the " + what + " protected header is not a JSON object: "
+          + malformed.problem(), sender);
+    }
+    return new JsonMembers(((StrictJson.Parsed) parsed).members(), what + " header member", sender);
+  }
+
+  /**
+   * The parts, in compact order, of a JWE or JWS in JSON flattened serialization: only the members
+   * the legacy sender writes, each a base64url string. Unprotected headers or AAD would be silently
+   * ignored by a compact reader, so they are refused.
+   */
+  private static String[] flattenedParts(String json, List<String> order, String what, Rejection.Reason reason)
+      throws Refused {
+    StrictJson.Result parsed = StrictJson.parseObject(json);
+    if (parsed instanceof StrictJson.Malformed malformed) {
+      throw new Refused(reason, "the " + (what.equals("JWE") ? "payload" : "decrypted content")
+          + " starts with '{' but is not a JSON object: " + malformed.problem());
+    }
+    JsonMembers members = new JsonMembers(((StrictJson.Parsed) parsed).members(), what + " JSON member", null);
+    if (members.has("recipients") || members.has("signatures")) {
+      throw new Refused(Rejection.Reason.UNSUPPORTED_SERIALIZATION, what + " JSON general serialization is not"
+          + " accepted (only flattened, as the legacy sender writes)");
+    }
+    members.onlyThese(Set.copyOf(order), Rejection.Reason.UNSUPPORTED_SERIALIZATION,
+        "a flattened " + what + " has exactly " + String.join(", ", order));
+    String[] parts = new String[order.size()];
+    for (int i = 0; i < parts.length; i++) {
+      String value = members.string(order.get(i), reason);
+      if (!isCanonicalBase64url(value)) {
+        throw new Refused(reason, "the " + what + " JSON member '" + order.get(i) + "' is not base64url");
+      }
+      parts[i] = value;
+    }
+    return parts;
+  }
+
+  /** The dot-separated parts of a compact serialization, or {@code null} when one is not base64url. */
+  private static String[] compactParts(String text) {
     String[] parts = text.split("\\.", -1);
+    if (parts.length > 5) {
+      return parts;
+    }
     for (String part : parts) {
       if (!isCanonicalBase64url(part)) {
-        return -1;
+        return null;
       }
     }
-    return parts.length;
+    return parts;
+  }
+
+  /** The bytes as UTF-8 text, or {@code null} when they are not well-formed UTF-8. */
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes)).toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
   }
 
   /**

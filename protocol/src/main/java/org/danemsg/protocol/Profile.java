@@ -9,8 +9,11 @@ public enum Profile {
   NATIVE,
   /**
    * The Python secure-messager's format: JWE JSON flattened serialization (RSA-OAEP-256,
-   * A256CBC-HS512) around a JWS (RS256) over the raw text. Authenticated, but without expiry,
-   * recipient binding or message id: replays cannot be detected.
+   * A256CBC-HS512, protected header exactly {@code alg}, {@code enc}, {@code typ} "JWE" and {@code x5u})
+   * around a JWS in JSON flattened serialization (RS256, protected header exactly {@code alg} and
+   * {@code x5u}) over the raw text. Authenticated, but without expiry or recipient binding; its id is a
+   * digest of the signed content (see {@link OpenedMessage#id()}). Accepted only from configured
+   * {@link LegacyPeers}.
    */
   LEGACY
 }

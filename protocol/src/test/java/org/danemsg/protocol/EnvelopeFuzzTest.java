@@ -26,7 +26,8 @@ class EnvelopeFuzzTest {
   private static final DeviceIdentity BOB_RSA = TestIdentities.of("bob._device.example.test", KeyType.RSA);
   private static final DeviceIdentity LEGACY_BOB = LegacyVectors.identity(LegacyVectors.BOB);
 
-  private final Envelope envelope = new Envelope();
+  private final Envelope envelope = new Envelope(Envelope.Settings.defaults()
+      .withLegacyPeers(LegacyPeers.parse("alice._device.example.test")));
   private final Map<Rejection.Reason, Integer> reasons = new EnumMap<>(Rejection.Reason.class);
   private int opened;
 

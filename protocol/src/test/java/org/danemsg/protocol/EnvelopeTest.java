@@ -32,6 +32,9 @@ class EnvelopeTest {
   private static final DeviceIdentity MALLORY = TestIdentities.of("mallory._device.example.test", KeyType.EC_P256);
 
   private final Envelope envelope = new Envelope();
+  /** Accepts legacy messages from alice. */
+  private final Envelope legacyEnvelope = new Envelope(Envelope.Settings.defaults()
+      .withLegacyPeers(LegacyPeers.of(List.of("alice._device.example.test"))));
 
   private static Envelope.SenderKeySource publishing(DeviceIdentity... identities) {
     return name -> {
@@ -106,10 +109,11 @@ class EnvelopeTest {
   @Test
   void legacyRoundTrip() throws Exception {
     byte[] payload = envelope.seal("old style", ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey(), Profile.LEGACY);
-    OpenedMessage message = opened(openAsBob(payload, BOB_RSA, publishing(ALICE_RSA)));
+    OpenedMessage message = opened(legacyEnvelope.open(payload, BOB_RSA.name(), List.of(BOB_RSA),
+        publishing(ALICE_RSA)));
     assertEquals("old style", message.text());
     assertEquals(Profile.LEGACY, message.profile());
-    assertNull(message.id());
+    assertTrue(message.id().startsWith("sha256-"), message.id());
     assertNull(message.expiresAt());
   }
 
@@ -362,8 +366,9 @@ class EnvelopeTest {
     // Keeps this class honest when a reason is added: name it in the list, then write its test.
     List<Reason> covered = List.of(Reason.TOO_LARGE, Reason.EMPTY, Reason.NOT_A_JWE, Reason.NOT_ENCRYPTED,
         Reason.UNSUPPORTED_SERIALIZATION, Reason.ENCRYPTION_ALGORITHM_NOT_ALLOWED, Reason.NOT_FOR_THIS_NODE,
-        Reason.DECRYPTION_FAILED, Reason.CONTENT_NOT_A_JWS, Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED,
-        Reason.SENDER_URI_MISSING, Reason.SENDER_URI_INVALID, Reason.SENDER_KEYS_UNAVAILABLE,
+        Reason.DECRYPTION_FAILED, Reason.CONTENT_NOT_A_JWS, Reason.LEGACY_DOWNGRADE,
+        Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED, Reason.SENDER_URI_MISSING, Reason.SENDER_URI_INVALID,
+        Reason.LEGACY_NOT_ALLOWED, Reason.SENDER_KEYS_UNAVAILABLE,
         Reason.SIGNATURE_INVALID, Reason.CLAIMS_INVALID, Reason.ISSUER_MISMATCH, Reason.AUDIENCE_MISMATCH,
         Reason.EXPIRED, Reason.ISSUED_IN_FUTURE);
     assertEquals(java.util.EnumSet.allOf(Reason.class), java.util.EnumSet.copyOf(covered));
@@ -379,6 +384,8 @@ class EnvelopeTest {
     byte[] payload = envelope.seal("tamper with me", sender, bob.name(), bob.publicKey(),
         kind.equals("LEGACY") ? Profile.LEGACY : Profile.NATIVE);
     Envelope.SenderKeySource keys = publishing(sender);
+    Envelope receiver = kind.equals("LEGACY") ? legacyEnvelope : envelope;
+    assertInstanceOf(Envelope.Opened.class, receiver.open(payload, bob.name(), List.of(bob), keys));
     java.util.Random random = new java.util.Random(42);
     int step = Math.max(1, payload.length / 400);
     for (int i = 0; i < payload.length; i += step) {
@@ -387,9 +394,228 @@ class EnvelopeTest {
       do {
         changed[i] = (byte) random.nextInt(256);
       } while (changed[i] == original);
-      Envelope.OpenResult result = openAsBob(changed, bob, keys);
+      Envelope.OpenResult result = receiver.open(changed, bob.name(), List.of(bob), keys);
       int position = i;
       assertInstanceOf(Envelope.Rejected.class, result, () -> "byte " + position + " changed, still accepted");
+    }
+  }
+
+
+  // --- message ids (jti) ------------------------------------------------------------------------
+
+  @Test
+  void sealedMessageIdsAreSafeMessageIds() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      String id = opened(openAsBob(envelope.seal("id", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()), BOB_EC,
+          publishing(ALICE_EC))).id();
+      assertTrue(Envelope.isSafeMessageId(id), id);
+    }
+  }
+
+  @ParameterizedTest(name = "jti ''{0}''")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"seven77", "has space-0123", "new\nline-0123",
+      "semi;colon-0123", "dot.dot.dot.dot", "slash/../../etc", "\u00fcmlaut-0123", "tab\tseparated",
+      "0123456789012345678901234567890123456789012345678901234567890123x"})
+  void rejectsAJtiOutsideTheSafeAlphabetOrLength(String jti) throws Exception {
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).claim("jti", jti).build();
+    Rejection r = rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.CLAIMS_INVALID);
+    assertTrue(r.detail().contains("jti"), r.detail());
+    assertTrue(SafeText.isSafeLine(r.detail()), r.detail());
+  }
+
+  @ParameterizedTest(name = "jti of {0} characters")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {8, 22, 64})
+  void acceptsAJtiOfEightToSixtyFourSafeCharacters(int length) throws Exception {
+    String jti = "Ab0_-z9Y".repeat(8).substring(0, length);
+    byte[] payload = new MessageForge(ALICE_EC, BOB_EC.name(), BOB_EC.publicKey()).claim("jti", jti).build();
+    assertEquals(jti, opened(openAsBob(payload, BOB_EC, publishing(ALICE_EC))).id());
+  }
+
+  // --- legacy peers, downgrades and ids ---------------------------------------------------------
+
+  @ParameterizedTest
+  @CsvSource({"message-1", "message-2"})
+  void rejectsTheOriginalsMessagesWhenTheSenderIsNoLegacyPeer(String vector) {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    Rejection r = rejected(envelope.open(LegacyVectors.bytes(vector + ".payload.json"), LegacyVectors.BOB,
+        List.of(bob), publishing(LegacyVectors.identity(LegacyVectors.ALICE))), Reason.LEGACY_NOT_ALLOWED);
+    assertEquals(LegacyVectors.ALICE, r.sender());
+    assertTrue(r.detail().contains("alice._device.example.test"), r.detail());
+    assertTrue(r.detail().contains("LEGACY_PEERS"), r.detail());
+  }
+
+  @Test
+  void refusesALegacyMessageBeforeLookingUpTheKeysOfASenderThatIsNoLegacyPeer() {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    Envelope otherPeers = new Envelope(Envelope.Settings.defaults()
+        .withLegacyPeers(LegacyPeers.parse("carol._device.example.test, *._other.example.test")));
+    Envelope.DecryptResult result = otherPeers.decrypt(LegacyVectors.bytes("message-1.payload.json"),
+        LegacyVectors.BOB, List.of(bob));
+    assertEquals(Reason.LEGACY_NOT_ALLOWED,
+        assertInstanceOf(Envelope.Rejected.class, result).rejection().reason());
+  }
+
+  @Test
+  void opensTheOriginalsMessagesFromAWildcardLegacyPeer() {
+    Envelope wildcard = new Envelope(Envelope.Settings.defaults()
+        .withLegacyPeers(LegacyPeers.parse("*._device.example.test")));
+    OpenedMessage message = opened(wildcard.open(LegacyVectors.bytes("message-1.payload.json"), LegacyVectors.BOB,
+        List.of(LegacyVectors.identity(LegacyVectors.BOB)), publishing(LegacyVectors.identity(LegacyVectors.ALICE))));
+    assertEquals(LegacyVectors.text("message-1.plaintext.txt"), message.text());
+  }
+
+  @Test
+  void rejectsANativeMessageReWrappedInTheLegacyFormat() throws Exception {
+    // alice writes to carol; carol, who can decrypt it, passes alice's signed part on to bob in the
+    // legacy format, which has no aud to show that bob was not meant.
+    DeviceIdentity carol = TestIdentities.of("carol._device.example.test", KeyType.EC_P256);
+    byte[] toCarol = envelope.seal("for carol only", ALICE_EC, carol.name(), carol.publicKey());
+    String alicesSignedPart = LegacyDecryption.decryptCompact(new String(toCarol, StandardCharsets.US_ASCII), carol);
+    for (String rewrapped : List.of(RawJose.flattenedJws(alicesSignedPart), alicesSignedPart)) {
+      byte[] toBob = RawJose.legacyPayload(rewrapped, BOB_RSA.name(), BOB_RSA.publicKey());
+      Rejection r = rejected(legacyEnvelope.open(toBob, BOB_RSA.name(), List.of(BOB_RSA), publishing(ALICE_EC)),
+          Reason.LEGACY_DOWNGRADE);
+      assertTrue(r.detail().contains("typ"), r.detail());
+    }
+  }
+
+  @Test
+  void rejectsALegacySignatureOverNativeClaims() throws Exception {
+    // Without typ, as a careless signer could write it: the claims alone give it away.
+    RawMessage legacy = RawMessage.legacyMessage(ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey());
+    legacy.legacyText = RawMessage.nativeMessage(ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey()).claims.toString();
+    Rejection r = rejected(legacyEnvelope.open(legacy.build(), BOB_RSA.name(), List.of(BOB_RSA),
+        publishing(ALICE_RSA)), Reason.LEGACY_DOWNGRADE);
+    assertTrue(r.detail().contains("'iss'"), r.detail());
+  }
+
+  @Test
+  void opensLegacyTextThatIsJsonWithoutNativeClaims() throws Exception {
+    RawMessage legacy = RawMessage.legacyMessage(ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey());
+    legacy.legacyText = "{\"note\":\"a JSON text is still text\"}";
+    assertEquals(legacy.legacyText, opened(legacyEnvelope.open(legacy.build(), BOB_RSA.name(), List.of(BOB_RSA),
+        publishing(ALICE_RSA))).text());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"alg,RSA-OAEP,ENCRYPTION_ALGORITHM_NOT_ALLOWED", "enc,A256GCM,ENCRYPTION_ALGORITHM_NOT_ALLOWED",
+      "typ,JOSE,UNSUPPORTED_SERIALIZATION"})
+  void rejectsALegacyJweThatDiffersFromTheOriginalsHeader(String member, String value, Reason reason)
+      throws Exception {
+    RawMessage legacy = RawMessage.legacyMessage(ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey());
+    legacy.jweHeader.string(member, value);
+    Rejection r = rejected(legacyEnvelope.open(legacy.build(), BOB_RSA.name(), List.of(BOB_RSA),
+        publishing(ALICE_RSA)), reason);
+    assertTrue(r.detail().contains(value), r.detail());
+  }
+
+  @Test
+  void rejectsALegacyJwsSignedWithAnotherAlgorithmThanRs256() throws Exception {
+    RawMessage legacy = RawMessage.legacyMessage(ALICE_EC, BOB_RSA.name(), BOB_RSA.publicKey());
+    legacy.jwsHeader.string("alg", "ES256");
+    rejected(legacyEnvelope.open(legacy.build(), BOB_RSA.name(), List.of(BOB_RSA), publishing(ALICE_EC)),
+        Reason.SIGNATURE_ALGORITHM_NOT_ALLOWED);
+  }
+
+  @Test
+  void aLegacyIdIsTheSameForTheSameSignedMessageReEncrypted() throws Exception {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    Envelope.SenderKeySource alice = publishing(LegacyVectors.identity(LegacyVectors.ALICE));
+    String signed = LegacyVectors.text("message-1.inner-jws.json");
+    byte[] first = RawJose.legacyPayload(signed, bob.name(), bob.publicKey());
+    byte[] second = RawJose.legacyPayload(signed, bob.name(), bob.publicKey());
+    assertTrue(!java.util.Arrays.equals(first, second));
+    String original = opened(legacyEnvelope.open(LegacyVectors.bytes("message-1.payload.json"), bob.name(),
+        List.of(bob), alice)).id();
+    assertEquals(original, opened(legacyEnvelope.open(first, bob.name(), List.of(bob), alice)).id());
+    assertEquals(original, opened(legacyEnvelope.open(second, bob.name(), List.of(bob), alice)).id());
+    assertTrue(Envelope.isSafeMessageId(original), original);
+  }
+
+  @Test
+  void differentLegacyMessagesHaveDifferentIds() {
+    DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
+    Envelope.SenderKeySource alice = publishing(LegacyVectors.identity(LegacyVectors.ALICE));
+    String one = opened(legacyEnvelope.open(LegacyVectors.bytes("message-1.payload.json"), bob.name(),
+        List.of(bob), alice)).id();
+    String two = opened(legacyEnvelope.open(LegacyVectors.bytes("message-2.payload.json"), bob.name(),
+        List.of(bob), alice)).id();
+    assertTrue(!one.equals(two), one);
+  }
+
+  // --- work per message -------------------------------------------------------------------------
+
+  @Test
+  void verifyTriesOnlyTheFirstEightSenderKeys() throws Exception {
+    byte[] payload = envelope.seal("ninth", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    List<PublicKey> others = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      others.add(TestIdentities.of("other" + i + "._device.example.test", KeyType.EC_P256).publicKey());
+    }
+    List<PublicKey> aliceNinth = new java.util.ArrayList<>(others);
+    aliceNinth.add(ALICE_EC.publicKey());
+    Rejection r = rejected(envelope.open(payload, BOB_EC.name(), List.of(BOB_EC),
+        name -> new Envelope.SenderKeys.Found(aliceNinth)), Reason.SIGNATURE_INVALID);
+    assertTrue(r.detail().contains("first 8 of 9"), r.detail());
+    List<PublicKey> aliceEighth = new java.util.ArrayList<>(others.subList(0, 7));
+    aliceEighth.add(ALICE_EC.publicKey());
+    aliceEighth.add(others.get(7));
+    assertEquals("ninth", opened(envelope.open(payload, BOB_EC.name(), List.of(BOB_EC),
+        name -> new Envelope.SenderKeys.Found(aliceEighth))).text());
+  }
+
+  @Test
+  void decryptTriesOnlyTheFirstEightOwnKeys() throws Exception {
+    byte[] payload = envelope.seal("ninth", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
+    List<DeviceIdentity> ownKeys = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      ownKeys.add(TestIdentities.fresh("bob._device.example.test", KeyType.EC_P256));
+    }
+    ownKeys.add(BOB_EC);
+    Rejection r = rejected(envelope.open(payload, BOB_EC.name(), ownKeys, publishing(ALICE_EC)),
+        Reason.NOT_FOR_THIS_NODE);
+    assertTrue(r.detail().contains("first 8 of 9"), r.detail());
+    ownKeys.set(7, BOB_EC);
+    assertEquals("ninth", opened(envelope.open(payload, BOB_EC.name(), ownKeys.subList(0, 8),
+        publishing(ALICE_EC))).text());
+  }
+
+  @Test
+  void neverUsesAnRsaSenderKeyLongerThan4096Bits() throws Exception {
+    byte[] payload = envelope.seal("rsa", ALICE_RSA, BOB_EC.name(), BOB_EC.publicKey());
+    PublicKey huge = new HugeRsaKey(16384);
+    Rejection r = rejected(envelope.open(payload, BOB_EC.name(), List.of(BOB_EC),
+        name -> new Envelope.SenderKeys.Found(List.of(huge))), Reason.SIGNATURE_INVALID);
+    assertTrue(r.detail().contains("16384 bits"), r.detail());
+    assertEquals("rsa", opened(envelope.open(payload, BOB_EC.name(), List.of(BOB_EC),
+        name -> new Envelope.SenderKeys.Found(List.of(huge, ALICE_RSA.publicKey())))).text());
+  }
+
+  /** An RSA key whose modulus has the given length, that fails the test if it is used for anything. */
+  private record HugeRsaKey(int bits) implements java.security.interfaces.RSAPublicKey {
+    @Override
+    public java.math.BigInteger getModulus() {
+      return java.math.BigInteger.ONE.shiftLeft(bits - 1).setBit(0);
+    }
+
+    @Override
+    public java.math.BigInteger getPublicExponent() {
+      throw new AssertionError("a " + bits + "-bit key was used");
+    }
+
+    @Override
+    public String getAlgorithm() {
+      return "RSA";
+    }
+
+    @Override
+    public String getFormat() {
+      throw new AssertionError("a " + bits + "-bit key was used");
+    }
+
+    @Override
+    public byte[] getEncoded() {
+      throw new AssertionError("a " + bits + "-bit key was used");
     }
   }
 
@@ -401,7 +627,7 @@ class EnvelopeTest {
     DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
     DeviceIdentity alice = LegacyVectors.identity(LegacyVectors.ALICE);
     assertEquals("bob._device.example.test", LegacyVectors.text(vector + ".topic.txt"));
-    OpenedMessage message = opened(envelope.open(LegacyVectors.bytes(vector + ".payload.json"),
+    OpenedMessage message = opened(legacyEnvelope.open(LegacyVectors.bytes(vector + ".payload.json"),
         LegacyVectors.BOB, List.of(bob), publishing(alice)));
     assertEquals(LegacyVectors.ALICE, message.sender());
     assertEquals(LegacyVectors.text(vector + ".plaintext.txt"), message.text());
@@ -415,9 +641,9 @@ class EnvelopeTest {
     PublicKey aliceKey = ((TlsaRecord.UsableKey) published.publicKey()).key();
     DeviceIdentity bob = LegacyVectors.identity(LegacyVectors.BOB);
     var decrypted = assertInstanceOf(Envelope.Decrypted.class,
-        envelope.decrypt(LegacyVectors.bytes(vector + ".payload.json"), LegacyVectors.BOB, List.of(bob)));
+        legacyEnvelope.decrypt(LegacyVectors.bytes(vector + ".payload.json"), LegacyVectors.BOB, List.of(bob)));
     assertEquals(LegacyVectors.text(vector + ".plaintext.txt"),
-        opened(envelope.verify(decrypted.message(), List.of(aliceKey))).text());
+        opened(legacyEnvelope.verify(decrypted.message(), List.of(aliceKey))).text());
   }
 
   @Test
