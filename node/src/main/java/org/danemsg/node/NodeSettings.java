@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.LegacyPeers;
 import org.danemsg.protocol.IdentityFiles;
 import org.danemsg.protocol.dns.DaneLookup;
 import org.danemsg.protocol.dns.DnsServer;
@@ -42,12 +43,11 @@ public record NodeSettings(
     Duration drainTimeout,
     int quarantinePayloadLimit,
     int parallelism,
-    java.util.Set<DnsName> legacyPeers,
+    LegacyPeers legacyPeers,
     Records records) {
 
   /** Copies the set of legacy peers. */
   public NodeSettings {
-    legacyPeers = java.util.Set.copyOf(legacyPeers);
   }
 
   /**
@@ -256,7 +256,7 @@ public record NodeSettings(
         r.duration("drain-timeout", false),
         r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
         parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
-        r.names("legacy-peers"),
+        r.legacyPeers("legacy-peers"),
         new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
             r.integer("warn-lines-per-minute", 1, 100_000)));
   }
@@ -309,7 +309,7 @@ public record NodeSettings(
 
   /** Envelope settings with the configured payload limit. */
   public Envelope.Settings envelopeSettings() {
-    return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize);
+    return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize).withLegacyPeers(legacyPeers);
   }
 
   private static String printable(String text) {
@@ -411,6 +411,22 @@ public record NodeSettings(
         throw bad(key, "is missing");
       } catch (ConfigException e) {
         throw bad(key, "must be a size such as 65536, 512k, 64m, got '" + raw(key) + "'");
+      }
+    }
+
+    /** Names and wildcards such as {@code *._device.example.com}, as a list or one string. */
+    LegacyPeers legacyPeers(String key) {
+      try {
+        if (c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST) {
+          return LegacyPeers.of(c.getStringList(key));
+        }
+        return LegacyPeers.parse(c.getString(key));
+      } catch (ConfigException.Missing e) {
+        throw bad(key, "is missing");
+      } catch (ConfigException e) {
+        throw bad(key, "must be a list of DNS names or wildcards, got '" + raw(key) + "'");
+      } catch (IllegalArgumentException e) {
+        throw bad(key, oneLine(e.getMessage()));
       }
     }
 

@@ -47,7 +47,8 @@ class NodeExchangeTest {
   @Test
   void legacyProfileMessageIsDeliveredAndMarkedLegacy() throws Exception {
     TestDevice carol = TestDevice.published(knot, broker, "carol", KeyType.RSA);
-    TestDevice dave = TestDevice.published(knot, broker, "dave", KeyType.RSA);
+    TestDevice dave = TestDevice.published(knot, broker, "dave", KeyType.RSA)
+        .with("legacy-peers", "*." + carol.name.parent());
     try (Node daveNode = dave.start(); MessageSender fromCarol = carol.sender()) {
       fromCarol.send(dave.name, "legacy hello", Profile.LEGACY);
       dave.awaitDelivered("legacy hello", WITHIN);
@@ -58,6 +59,22 @@ class NodeExchangeTest {
       assertTrue(dave.stdout().contains(carol.name + " says: legacy hello [legacy]"), dave.stdout());
     }
   }
+  @Test
+  void legacyProfileMessageFromASenderNotListedAsALegacyPeerIsRejected() throws Exception {
+    TestDevice carol = TestDevice.published(knot, broker, "carol", KeyType.RSA);
+    TestDevice erin = TestDevice.published(knot, broker, "erin", KeyType.RSA)
+        .with("legacy-peers", "someone-else._device.example.test");
+    try (Node erinNode = erin.start(); MessageSender fromCarol = carol.sender()) {
+      fromCarol.send(erin.name, "legacy from a stranger", Profile.LEGACY);
+      fromCarol.send(erin.name, "native is fine", Profile.NATIVE);
+      erin.awaitDelivered("native is fine", WITHIN);
+      assertEquals(1, erin.inbox().size(), erin.inbox().toString());
+      var entry = erin.quarantine().get(0);
+      assertEquals("LEGACY_NOT_ALLOWED", entry.get("reason"), entry.toString());
+      assertTrue(String.valueOf(entry.get("detail")).contains("LEGACY_PEERS"), entry.toString());
+    }
+  }
+
 
   @Test
   void controlCharactersAreEscapedOnStdout() throws Exception {

@@ -130,4 +130,12 @@ public final class MessageForge {
     jwe.setDoKeyValidation(false);
     return jwe.getCompactSerialization().getBytes(StandardCharsets.US_ASCII);
   }
+
+  /**
+   * The downgrade attack: a signed JWS (e.g. another device's native message, taken from a message
+   * addressed to the attacker) wrapped in the legacy JSON JWE format, encrypted to {@code recipient}.
+   */
+  public static byte[] legacyRewrap(String signedJws, DnsName recipient, PublicKey recipientKey) throws Exception {
+    return RawJose.legacyPayload(RawJose.flattenedJws(signedJws), recipient, recipientKey);
+  }
 }

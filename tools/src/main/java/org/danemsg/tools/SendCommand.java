@@ -80,7 +80,7 @@ final class SendCommand implements Callable<Integer> {
     String text = stdin ? readStdin() : message;
     org.danemsg.protocol.CryptoProviders.bouncyCastleFirst();
     try (MessageSender sender = MessageSender.create(settings, identity, Duration.ofSeconds(timeoutSeconds))) {
-      boolean legacyPeer = legacy || settings.legacyPeers().contains(to);
+      boolean legacyPeer = legacy || settings.legacyPeers().allows(to);
       MessageSender.Sent sent = sender.send(to, text, legacyPeer ? Profile.LEGACY : Profile.NATIVE);
       spec.commandLine().getOut().println("sent to " + sent.recipient() + " (" + sent.bytes() + " bytes, "
           + sent.profile().name().toLowerCase(java.util.Locale.ROOT)

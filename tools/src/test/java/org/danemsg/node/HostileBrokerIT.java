@@ -50,6 +50,7 @@ class HostileBrokerIT {
 
   private static TestDevice victim;
   private static TestDevice sender;
+  private static TestDevice oldFriend;
   private static NodeProcess node;
   private static MessageSender publisher;
   private static Path folder;
@@ -58,11 +59,14 @@ class HostileBrokerIT {
 
   @BeforeAll
   static void start() throws Exception {
-    victim = TestDevice.published(knot, broker, "victim", KeyType.EC_P256)
+    // RSA, so that it can receive the legacy format, which only the listed legacy peers may use.
+    victim = TestDevice.published(knot, broker, "victim", KeyType.RSA)
+        .with("legacy-peers", "*._device." + KnotServer.SIGNED_ZONE)
         .with("quarantine-max-bytes", QUARANTINE_LIMIT)
         .with("quarantine-payload-limit", 256)
         .with("parking.max-backoff", "5s");
     sender = TestDevice.published(knot, broker, "friend", KeyType.EC_P256);
+    oldFriend = TestDevice.published(knot, broker, "old-friend", KeyType.RSA);
     folder = Files.createTempDirectory("hostile-");
     node = new NodeProcess(victim.writeConfigFile(folder.resolve("node.conf")), folder,
         List.of("-Xmx128m", "-Xms16m", "-XX:+UseSerialGC")).start();
@@ -165,6 +169,49 @@ class HostileBrokerIT {
 
   @Test
   @Order(4)
+  void aNativeMessageRewrappedInTheLegacyFormatIsRejected() throws Exception {
+    // oldFriend signed a native message for carol; carol wraps it in the legacy format and sends it
+    // to the victim, hoping it prints as "oldFriend says: {...}" without aud, expiry or replay checks.
+    TestDevice carol = TestDevice.published(knot, broker, "carol", KeyType.RSA);
+    String signedForCarol = new MessageForge(oldFriend.identity, carol.name, carol.identity.publicKey())
+        .claim("msg", "for carol only").signedPart();
+    publisher.publish(victim.name, MessageForge.legacyRewrap(signedForCarol, victim.name,
+        victim.identity.publicKey()));
+    stillDelivers("a native message re-wrapped as legacy");
+    assertEquals(1, quarantinedAs("LEGACY_DOWNGRADE").size(), victim.quarantine().toString());
+    assertFalse(node.stdout().contains("for carol only"), node.stdout());
+  }
+
+  @Test
+  @Order(5)
+  void aLegacyMessageIsAcceptedFromAListedPeerOnceAndItsReplayRefused() throws Exception {
+    try (MessageSender fromOldFriend = oldFriend.sender()) {
+      byte[] legacy = fromOldFriend.seal(victim.name, "old format, once", Profile.LEGACY);
+      fromOldFriend.publish(victim.name, legacy);
+      victim.awaitDelivered("old format, once", WITHIN);
+      int replaysBefore = quarantinedAs(Refusal.REPLAY).size();
+      fromOldFriend.publish(victim.name, legacy);
+      stillDelivers("a replayed legacy message");
+      assertEquals(replaysBefore + 1, quarantinedAs(Refusal.REPLAY).size());
+      assertEquals(1, NodeProcess.count(node.stdout(), "says: old format, once [legacy]"), node.stdout());
+    }
+  }
+
+  @Test
+  @Order(6)
+  void anIdThatCouldChangeAFileLayoutIsRefusedAndTheReplayLogStaysJsonLines() throws Exception {
+    publisher.publish(victim.name, forge().claim("jti", "a\nforged 99999999999 y").build());
+    publisher.publish(victim.name, forge().claim("jti", "x".repeat(500)).build());
+    stillDelivers("hostile ids");
+    assertEquals(2, quarantinedAs("CLAIMS_INVALID").stream()
+        .filter(q -> String.valueOf(q.get("detail")).contains("jti")).count(), victim.quarantine().toString());
+    for (String line : Files.readAllLines(victim.dataPath.resolve("replay.log"))) {
+      assertTrue(line.startsWith("{\"sender\":") && line.endsWith("}"), line);
+    }
+  }
+
+  @Test
+  @Order(7)
   void aFloodOfGarbageKeepsTheQuarantineAndTheLogWithinTheirBounds() throws Exception {
     Random random = new Random(11);
     int garbage = 6000;
@@ -196,7 +243,7 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(5)
+  @Order(8)
   void aFloodOfLargeMessagesFromMadeUpSendersUnderADeadZoneStaysOnDiskWithinTheBounds() throws Exception {
     int messages = 1500;
     String text = "x".repeat(30_000); // about 54 KB once signed and encrypted
@@ -235,7 +282,7 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(6)
+  @Order(9)
   void aFloodOfMadeUpSenderNamesNeitherHoldsUpAKnownSenderNorFloodsTheLog() throws Exception {
     int names = 3000;
     long dnsLinesBefore = NodeProcess.count(node.log(), "WARN") ;
@@ -261,7 +308,7 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(7)
+  @Order(10)
   void theDataFolderAndTheFilesHoldingMessagesAreTheNodesOwn() throws Exception {
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim.dataPath)));
     for (String file : List.of("inbox.jsonl", "quarantine.jsonl", "replay.log")) {

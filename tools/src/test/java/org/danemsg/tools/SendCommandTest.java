@@ -149,7 +149,9 @@ class SendCommandTest {
       assertTrue(result.out().contains("legacy"), result.out());
       byte[] payload = received.poll(10, TimeUnit.SECONDS);
       assertTrue(payload != null && payload[0] == '{', "a JWE in JSON serialization");
-      Envelope.OpenResult opened = new Envelope().open(payload, ida.name(), List.of(ida),
+      Envelope.OpenResult opened = new Envelope(Envelope.Settings.defaults()
+          .withLegacyPeers(org.danemsg.protocol.LegacyPeers.of(List.of(henry.name().toString()))))
+          .open(payload, ida.name(), List.of(ida),
           sender -> new Envelope.SenderKeys.Found(List.of(henry.publicKey())));
       assertEquals(org.danemsg.protocol.Profile.LEGACY, ((Envelope.Opened) opened).message().profile());
     } finally {
