@@ -25,4 +25,8 @@ for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed (JDK 17+ and Maven are needed)" >&2; exit 1; }
 done
 
-exec mvn -B verify "$@"
+mvn -B verify "$@"
+
+# The node and the tools on emulated arm64 and armhf (qemu-user, Debian's JRE), against real Knot and
+# Mosquitto: about 2.5 minutes; DANEMSG_SKIP_ARM=1 skips it (README, "Run the tests").
+deploy/test/arm-tier.sh
