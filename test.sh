@@ -30,3 +30,6 @@ mvn -B verify "$@"
 # The node and the tools on emulated arm64 and armhf (qemu-user, Debian's JRE), against real Knot and
 # Mosquitto: about 2.5 minutes; DANEMSG_SKIP_ARM=1 skips it (README, "Run the tests").
 deploy/test/arm-tier.sh
+# The node image for amd64 and arm64 built with podman from a Debian JRE base (no registry needed),
+# two containers exchange a message: about 1.5 minutes, 4 the first time; DANEMSG_SKIP_IMAGES=1 skips it.
+deploy/test/image-test.sh
