@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The image test of the test command: builds the danemsg node image for amd64 and arm64 with podman
+# The image test of the test command: builds the danemsg node image for amd64, arm64 and arm/v7 with podman
 # from a Debian bookworm JRE base made from Debian's mirror (deploy/image/build-base.sh; no container
 # registry needed), writes docker-archive tars a Pi can `docker load` to deploy/image/target/, then
 # starts two amd64 containers (alice, bob) from the image next to a real Knot and Mosquitto and sees
@@ -27,11 +27,15 @@ if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -
 fi
 CACHE=${DANEMSG_IMAGE_CACHE:-/var/cache/danemsg-images}
 OUT=$ROOT/deploy/image/target
-mkdir -p "$CACHE" "$OUT"
+mkdir -p "$CACHE/tmp" "$OUT"
 # What works on this kind of machine: vfs storage, cgroupfs, runc (crun fails on hybrid cgroups),
 # explicit ulimits (the defaults cannot be set here); storage and run state in our own folders.
-PODMAN=(podman --root "$CACHE/storage" --runroot "$CACHE/run" --storage-driver vfs
+PODMAN=(podman --root "$CACHE/storage" --runroot "$CACHE/run" --tmpdir "$CACHE/tmp" --storage-driver vfs
         --cgroup-manager cgroupfs --events-backend file)
+# vfs stores every layer as a full copy of the file system (~400 MB here): --squash keeps no
+# intermediate image per instruction and makes the image's own steps one layer on top of the
+# base, and the images of earlier runs are pruned below once re-tagged.
+BUILD=(build -q --squash --format docker --isolation chroot)
 RUN_OPTIONS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network host)
 
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/danemsg-images.XXXXXX")
@@ -52,23 +56,29 @@ trap 'exit 130' INT TERM
 
 # --- build ---------------------------------------------------------------------------------------
 deploy/image/context.sh "$RUN/context"
-for arch in amd64 arm64; do
+# PLATFORM:DEBIAN_ARCH:TAG. arm/v7 is 32-bit Raspberry Pi OS (Debian's armhf).
+for platform in amd64:amd64:amd64 arm64:arm64:arm64 arm/v7:armhf:armv7; do
+  IFS=: read -r oci_platform arch tag <<< "$platform"
+  oci_arch=${oci_platform%%/*}
+  variant=()
+  [ "$oci_platform" = "$oci_arch" ] || variant=(--variant "${oci_platform#*/}")
   base=localhost/danemsg-base:bookworm-$arch
   if ! "${PODMAN[@]}" image exists "$base"; then
     [ -f "$CACHE/base-$arch.tar" ] || deploy/image/build-base.sh "$arch" "$CACHE/base-$arch.tar"
     mkdir -p "$RUN/base-$arch" && ln "$CACHE/base-$arch.tar" "$RUN/base-$arch/base.tar"
-    "${PODMAN[@]}" build -q --format docker --arch "$arch" --isolation chroot -f deploy/image/base.Dockerfile \
+    "${PODMAN[@]}" "${BUILD[@]}" --arch "$oci_arch" "${variant[@]}" -f deploy/image/base.Dockerfile \
       -t "$base" "$RUN/base-$arch" > "$RUN/build.log" 2>&1 || { cat "$RUN/build.log" >&2; die "building the $arch base image failed"; }
   fi
-  "${PODMAN[@]}" build -q --format docker --arch "$arch" --isolation chroot --pull=never --build-arg "BASE_IMAGE=$base" \
-    -f deploy/image/Dockerfile -t "localhost/danemsg:$arch" "$RUN/context" > "$RUN/build.log" 2>&1 \
-    || { cat "$RUN/build.log" >&2; die "building the $arch node image failed"; }
-  rm -f "$OUT/danemsg-$arch.tar"
-  "${PODMAN[@]}" save -q --format docker-archive -o "$OUT/danemsg-$arch.tar" "localhost/danemsg:$arch"
-  built_arch=$("${PODMAN[@]}" image inspect --format '{{.Architecture}}' "localhost/danemsg:$arch")
-  [ "$built_arch" = "$arch" ] || die "localhost/danemsg:$arch is for '$built_arch'"
-  echo "$SCRIPT: [$arch] image localhost/danemsg:$arch, $("${PODMAN[@]}" image inspect --format '{{.Size}}' "localhost/danemsg:$arch" | awk '{printf "%.0f MB", $1/1e6}'); docker-archive $OUT/danemsg-$arch.tar ($(du -h "$OUT/danemsg-$arch.tar" | cut -f1))"
+  "${PODMAN[@]}" "${BUILD[@]}" --arch "$oci_arch" "${variant[@]}" --pull=never --build-arg "BASE_IMAGE=$base" \
+    -f deploy/image/Dockerfile -t "localhost/danemsg:$tag" "$RUN/context" > "$RUN/build.log" 2>&1 \
+    || { cat "$RUN/build.log" >&2; die "building the $tag node image failed"; }
+  rm -f "$OUT/danemsg-$tag.tar"
+  "${PODMAN[@]}" save -q --format docker-archive -o "$OUT/danemsg-$tag.tar" "localhost/danemsg:$tag"
+  built_arch=$("${PODMAN[@]}" image inspect --format '{{.Architecture}}' "localhost/danemsg:$tag")
+  [ "$built_arch" = "$oci_arch" ] || die "localhost/danemsg:$tag is for '$built_arch'"
+  echo "$SCRIPT: [$oci_platform] image localhost/danemsg:$tag, $("${PODMAN[@]}" image inspect --format '{{.Size}}' "localhost/danemsg:$tag" | awk '{printf "%.0f MB", $1/1e6}'); docker-archive $OUT/danemsg-$tag.tar ($(du -h "$OUT/danemsg-$tag.tar" | cut -f1))"
 done
+"${PODMAN[@]}" image prune -f > /dev/null   # the previous run's images, now untagged
 
 # --- run: two amd64 containers, the servers on the host's loopback --------------------------------
 ZONE=image.test
