@@ -1,7 +1,7 @@
 # Sourced by the ARM tier and the image test: a DNSSEC-signed zone (Knot) with a TSIG key for DNS
 # UPDATE and a Mosquitto broker, on free ports of 127.0.0.1, in a run folder, stopped by PID.
 # The caller sets RUN (a folder) and SCRIPT (its name, for messages) and calls stop_servers at exit.
-# Same configuration as ../../demo.sh and ../../../shared test notes: see the README, "Run the tests".
+# The same configuration as ../../demo.sh (README, "Run the tests").
 
 SERVER_PIDS=()
 
