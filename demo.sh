@@ -70,7 +70,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-tools() { java -jar "$ROOT/tools/target/tools.jar" "$@"; }
+tools() { "$ROOT/bin/danemsg-tools" "$@"; }
 
 # A port nothing listens on (TCP probe); the servers' own start is checked afterwards too.
 free_port() {
@@ -202,7 +202,7 @@ NODE_PIDS=()
 start_node() { # start_node DEVICE
   local device=$1 short=${1%%.*}
   IDENTITY_NAME=$device CRYPTO_PATH=$RUN/$short/identity DATA_PATH=$RUN/$short/data \
-    java -Xmx128m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$ROOT/node/target/node.jar" >> "$RUN/$short/stdout.txt" 2>> "$RUN/$short/node.log" &
+    "$ROOT/bin/danemsg-node" >> "$RUN/$short/stdout.txt" 2>> "$RUN/$short/node.log" &
   local pid=$!
   PIDS+=($pid)
   eval "PID_$short=$pid"
@@ -227,7 +227,7 @@ wait_rejected() { # wait_rejected DEVICE COUNT
   wait_for 20 "${1%%.*} to reject message $2" bash -c "[ -f '$RUN/${1%%.*}/data/quarantine.jsonl' ] && [ \$(wc -l < '$RUN/${1%%.*}/data/quarantine.jsonl') -ge $2 ]"
 }
 
-step "Starting three nodes (separate processes, -Xmx128m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)"
+step "Starting three nodes (separate processes, bin/danemsg-node: the recommended JVM options)"
 for device in "$ALICE" "$BOB" "$CAROL"; do
   start_node "$device"
   info "$device: pid $(eval echo "\$PID_${device%%.*}"), subscribed to its topic"
@@ -296,7 +296,7 @@ if [ "$KEEP" = 1 ]; then
   cat <<EOF
      Send more by hand:
        export DNS_SERVER=$DNS_SERVER DNSSEC_TRUST_ANCHOR=$DNSSEC_TRUST_ANCHOR MQTT_HOST=127.0.0.1 MQTT_PORT=$MQTT_PORT
-       IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/alice/identity java -jar tools/target/tools.jar send $BOB "hello again"
+       IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/alice/identity bin/danemsg-tools send $BOB "hello again"
      Watch a node:  tail -f $RUN/bob/stdout.txt $RUN/bob/node.log
      Stop it all:   kill ${PIDS[*]}; rm -rf $RUN
 EOF

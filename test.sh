@@ -25,4 +25,14 @@ for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "test.sh: $tool is not installed (JDK 17+ and Maven are needed)" >&2; exit 1; }
 done
 
-exec mvn -B verify "$@"
+mvn -B verify "$@"
+
+# The node and the tools on emulated arm64 and armhf (qemu-user, Debian's JRE), against real Knot and
+# Mosquitto: about 2.5 minutes; DANEMSG_SKIP_ARM=1 skips it (README, "Run the tests").
+deploy/test/arm-tier.sh
+# The node image for amd64 and arm64 built with podman from a Debian JRE base (no registry needed),
+# two containers exchange a message: about 1.5 minutes, 4 the first time; DANEMSG_SKIP_IMAGES=1 skips it.
+deploy/test/image-test.sh
+# The .deb (deploy/debian/target, written by mvn package) installed with apt in a Debian chroot, its
+# unit's ExecStart run as user danemsg, a message received: about 30 s; DANEMSG_SKIP_DEB=1 skips it.
+deploy/test/deb-test.sh

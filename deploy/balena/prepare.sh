@@ -16,5 +16,5 @@ done
 
 mkdir -p "$here/build"
 cp "$root/node/target/node.jar" "$root/tools/target/tools.jar" "$here/build/"
-cp "$root/deploy/compose/image/tools" "$root/deploy/compose/image/healthcheck" "$here/build/"
+cp "$root/bin/danemsg-node" "$root/bin/danemsg-tools" "$root/deploy/compose/image/tools" "$root/deploy/compose/image/healthcheck" "$here/build/"
 echo "prepare.sh: $here/build is ready; now: cd $here && balena push <fleet>"

@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -98,9 +99,15 @@ final class BenchCommand implements Callable<Integer> {
       description = "The node to start (default: node.jar next to tools.jar, or node/target/node.jar).")
   Path nodeJar;
 
-  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:TieredStopAtLevel=1",
-      description = "JVM options of the receiving node (default ${DEFAULT-VALUE}).")
+  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError",
+      description = "JVM options of the receiving node (default ${DEFAULT-VALUE}: those of bin/danemsg-node).")
   String nodeJvmOptions;
+
+  @Option(names = "--profile", paramLabel = "PROFILE", defaultValue = "default",
+      description = "default, or pi4: the receiving node as on a Raspberry Pi 4 (no AES instructions): pinned to"
+          + " one core (taskset), AES and GHASH intrinsics off, Conscrypt off (Bouncy Castle), -Xmx64m; its JVM"
+          + " options are added after --node-jvm-options. The senders are not limited.")
+  String profile;
 
   @Option(names = "--json", paramLabel = "FILE", defaultValue = "bench-report.json",
       description = "Where to write the report (default ${DEFAULT-VALUE}).")
@@ -145,9 +152,24 @@ final class BenchCommand implements Callable<Integer> {
       throw CommandFailure.failed("the node jar " + node + " is missing: build it (mvn -B package -DskipTests)"
           + " or give --node-jar");
     }
-    List<String> jvm = Arrays.stream(nodeJvmOptions.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList();
+    List<String> jvm = new ArrayList<>(
+        Arrays.stream(nodeJvmOptions.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList());
+    List<String> nodePrefix = List.of();
+    switch (profile) {
+      case "default" -> { }
+      case "pi4" -> {
+        // A Pi 4's Cortex-A72 has no AES or PMULL instructions, and the 32-bit OS gets no Conscrypt:
+        // the node's AES-GCM then runs in Java, which is what this profile measures. One core, so that
+        // the node's CPU per message is not spread over an x86 machine's cores.
+        jvm.addAll(List.of("-Xmx64m", "-XX:+UnlockDiagnosticVMOptions", "-XX:-UseAES", "-XX:-UseAESIntrinsics",
+            "-XX:-UseGHASHIntrinsics", "-XX:ActiveProcessorCount=1", "-Ddanemsg.crypto.conscrypt=false"));
+        nodePrefix = List.of("taskset", "-c", "0");
+      }
+      default -> throw CommandFailure.usage("--profile must be default or pi4");
+    }
     Benchmark.Options options = new Benchmark.Options(messages, duration, rate, senders, keyType, size, window,
-        warmup, firstProbes, Duration.ofSeconds(drainSeconds), servers, node, jvm, workDir, keep, json);
+        warmup, firstProbes, Duration.ofSeconds(drainSeconds), servers, node, List.copyOf(jvm), nodePrefix, workDir,
+        keep, json);
     Map<String, Object> report;
     try {
       report = Benchmark.run(options, spec.commandLine().getErr(), spec.commandLine().getErr());

@@ -53,7 +53,7 @@ public final class Benchmark {
   /** What to run. */
   public record Options(long messages, Duration duration, double rate, int senders, KeyType keyType, int size,
       int window, long warmup, int firstProbes, Duration drainTimeout, Servers servers, Path nodeJar,
-      List<String> nodeJvmOptions, Path workDir, boolean keepWorkDir, Path json) {}
+      List<String> nodeJvmOptions, List<String> nodeCommandPrefix, Path workDir, boolean keepWorkDir, Path json) {}
 
   /** The servers: started here ({@code local}) or given. */
   public record Servers(boolean local, String brokerHost, int brokerPort, DnsServer dns, Path trustAnchor,
@@ -156,11 +156,12 @@ public final class Benchmark {
       env.put("DNS_SERVER", dns.toString());
       env.put("DNSSEC_TRUST_ANCHOR", anchor.toAbsolutePath().toString());
       env.put("HEALTH_INTERVAL", "60s");
-      err.println("bench: starting the receiving node " + receiver.name() + " (java "
+      err.println("bench: starting the receiving node " + receiver.name() + " ("
+          + String.join(" ", options.nodeCommandPrefix()) + (options.nodeCommandPrefix().isEmpty() ? "" : " ") + "java "
           + String.join(" ", options.nodeJvmOptions()) + " -jar " + options.nodeJar() + ")");
       err.flush();
-      node = ReceivingNode.start(options.nodeJar(), options.nodeJvmOptions(), env, nodeFolder,
-          Duration.ofSeconds(60));
+      node = ReceivingNode.start(options.nodeCommandPrefix(), options.nodeJar(), options.nodeJvmOptions(), env,
+          nodeFolder, Duration.ofSeconds(60));
       tap = new InboxTap(nodeFolder.resolve("data").resolve("inbox.jsonl"), this::onDelivered);
 
       for (Device d : senderDevices) {

@@ -35,9 +35,10 @@ final class ReceivingNode implements AutoCloseable {
   }
 
   /** Starts the node; returns once it has subscribed (its log says so), or throws. */
-  static ReceivingNode start(Path nodeJar, List<String> jvmOptions, Map<String, String> environment, Path folder,
-      Duration within) {
-    List<String> command = new ArrayList<>();
+  static ReceivingNode start(List<String> commandPrefix, Path nodeJar, List<String> jvmOptions,
+      Map<String, String> environment, Path folder, Duration within) {
+    // The prefix (e.g. taskset -c 0) runs java itself, so the node's pid is still the JVM's.
+    List<String> command = new ArrayList<>(commandPrefix);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.add("-jar");
