@@ -69,6 +69,7 @@ public final class Node implements AutoCloseable {
     }
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
     CryptoProviders.bouncyCastleFirst();
+    CryptoSelfTest.run(new org.danemsg.protocol.Envelope(settings.envelopeSettings()), identity);
     LOG.info("starting node {} ({}), broker {}, DNS {} with {}, data in {}", identity.name(),
         org.danemsg.protocol.KeyType.describe(identity.publicKey()), settings.mqtt().uri(),
         settings.dns().server(), settings.dns().dnssecOff() ? "NO DNSSEC validation"
