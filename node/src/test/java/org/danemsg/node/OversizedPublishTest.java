@@ -42,7 +42,7 @@ class OversizedPublishTest {
       // the persistent session exists; the messages below wait in it while the node is down
       idlePeak = first.memory("VmHWM");
     }
-    publishZeros(receiver.name.toString(), BIG);
+    publishZeros(broker, receiver.name.toString(), BIG);
     try (MessageSender publisher = sender.sender()) {
       publisher.send(receiver.name, "after the big one", Profile.NATIVE);
     }
@@ -68,7 +68,7 @@ class OversizedPublishTest {
     TestDevice receiver = TestDevice.published(knot, broker, "forgotten", KeyType.EC_P256);
     TestDevice sender = TestDevice.published(knot, broker, "sender", KeyType.EC_P256);
     try (NodeProcess node = NodeProcess.start(receiver, "128m", WITHIN)) {
-      publishZeros(receiver.name.toString(), 20L * 1024 * 1024);
+      publishZeros(broker, receiver.name.toString(), 20L * 1024 * 1024);
       Poll.until(WITHIN, () -> receiver.quarantine().size() == 1, () -> "not quarantined: " + node.log());
     }
     try (NodeProcess restarted = NodeProcess.start(receiver, "128m", WITHIN);
@@ -81,7 +81,7 @@ class OversizedPublishTest {
   }
 
   /** Publishes {@code size} zero bytes at QoS 1 with mosquitto_pub, from a sparse file (no memory here). */
-  static void publishZeros(String topic, long size) throws Exception {
+  static void publishZeros(MosquittoBroker broker, String topic, long size) throws Exception {
     Path file = Files.createTempFile("oversized-", ".bin");
     try {
       try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
