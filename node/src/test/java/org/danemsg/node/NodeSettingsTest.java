@@ -56,14 +56,4 @@ class NodeSettingsTest {
     assertTrue(problem(Map.of("danemsg.mqtt.tls", "maybe")).contains("true or false"));
     assertTrue(problem(Map.of("danemsg.parking.give-up-after", "soon")).contains("duration"));
   }
-
-  @Test
-  void clientIdIsFixedPerNameAndFitsMqtt311() {
-    DnsName longName = DnsName.parse("a-rather-long-device-name._device.example.test");
-    String id = NodeSettings.clientIdFor(longName);
-    assertTrue(id.length() <= 23, id);
-    assertEquals(id, NodeSettings.clientIdFor(DnsName.parse("A-Rather-Long-Device-Name._device.example.test")));
-    assertTrue(!id.equals(NodeSettings.clientIdFor(DnsName.parse("b-rather-long-device-name._device.example.test"))));
-    assertEquals("danemsg-a.example.test", NodeSettings.clientIdFor(DnsName.parse("a.example.test")));
-  }
 }
