@@ -108,6 +108,7 @@ public record NodeSettings(
       Map.entry("mqtt.port", "MQTT_PORT"),
       Map.entry("mqtt.username", "MQTT_USERNAME"),
       Map.entry("mqtt.password", "MQTT_PASSWORD"),
+      Map.entry("mqtt.password-file", "MQTT_PASSWORD_FILE"),
       Map.entry("mqtt.tls", "MQTT_TLS"),
       Map.entry("mqtt.ca-file", "MQTT_CA_FILE"),
       Map.entry("mqtt.client-id", "MQTT_CLIENT_ID"),
@@ -174,6 +175,23 @@ public record NodeSettings(
     int port = r.integer("mqtt.port", 1, 65535);
     String username = r.string("mqtt.username");
     String password = r.string("mqtt.password");
+    String passwordFile = r.string("mqtt.password-file").strip();
+    if (!passwordFile.isEmpty()) {
+      if (!password.isEmpty()) {
+        throw r.bad("mqtt.password-file", "is set and so is mqtt.password (MQTT_PASSWORD): set only one");
+      }
+      Path file = r.path("mqtt.password-file");
+      try {
+        // The first line; a file keeps the password out of the environment (docker inspect, /proc).
+        password = Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).lines().findFirst()
+            .orElse("").strip();
+      } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        throw r.bad("mqtt.password-file", file + " cannot be read: " + e.getMessage());
+      }
+      if (password.isEmpty()) {
+        throw r.bad("mqtt.password-file", file + " is empty");
+      }
+    }
     if (username.isEmpty() && !password.isEmpty()) {
       throw r.bad("mqtt.username", "is empty but a password is set (MQTT_PASSWORD)");
     }

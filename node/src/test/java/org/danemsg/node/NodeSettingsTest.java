@@ -8,7 +8,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.HashMap;
 import java.util.Map;
-import org.danemsg.protocol.DnsName;
 import org.junit.jupiter.api.Test;
 
 class NodeSettingsTest {
@@ -55,5 +54,25 @@ class NodeSettingsTest {
     assertTrue(problem(Map.of("danemsg.identity-name", "not a name")).contains("is not a DNS name"));
     assertTrue(problem(Map.of("danemsg.mqtt.tls", "maybe")).contains("true or false"));
     assertTrue(problem(Map.of("danemsg.parking.give-up-after", "soon")).contains("duration"));
+  }
+
+  @Test
+  void theBrokerPasswordIsTheFirstLineOfMqttPasswordFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path file = dir.resolve("node.password");
+    java.nio.file.Files.writeString(file, "s3cret\n");
+    NodeSettings settings = NodeSettings.from(config(Map.of("danemsg.mqtt.username", "alice",
+        "danemsg.mqtt.password-file", file.toString())));
+    assertEquals("s3cret", settings.mqtt().password());
+  }
+
+  @Test
+  void aPasswordAndAPasswordFileTogetherAreRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path file = dir.resolve("node.password");
+    java.nio.file.Files.writeString(file, "s3cret\n");
+    String message = problem(Map.of("danemsg.mqtt.username", "alice", "danemsg.mqtt.password", "other",
+        "danemsg.mqtt.password-file", file.toString()));
+    assertTrue(message.contains("(MQTT_PASSWORD_FILE) is set and so is"), message);
   }
 }
