@@ -125,6 +125,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     ActorRef<Command> self = context.getSelf();
     Scheduler scheduler = context.getSystem().scheduler();
     NodeSettings.Mqtt mqtt = settings.mqtt();
+    if (mqtt.clientId().isEmpty()) {
+      throw new IllegalStateException("no MQTT client id: Node.start resolves it (MqttClientId) first");
+    }
     MqttConnectionSettings connection = MqttConnectionSettings
         .create(mqtt.uri(), mqtt.clientId(), new MemoryPersistence())
         .withCleanSession(false)

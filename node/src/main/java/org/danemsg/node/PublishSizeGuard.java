@@ -42,6 +42,7 @@ final class PublishSizeGuard extends InputStream {
   private final int maxPayload;
   private final OversizedPublishes oversized;
   private final byte[] scratch = new byte[16 * 1024];
+  private final byte[] one = new byte[1];
 
   private State state = State.FIXED_HEADER;
   private final byte[] fixedHeader = new byte[5];
@@ -63,7 +64,6 @@ final class PublishSizeGuard extends InputStream {
 
   @Override
   public int read() throws IOException {
-    byte[] one = new byte[1];
     int n = read(one, 0, 1);
     return n <= 0 ? -1 : one[0] & 0xff;
   }
