@@ -59,9 +59,9 @@ public final class Node implements AutoCloseable {
       if (!Files.isWritable(configured.dataPath())) {
         throw new IOException("not writable");
       }
-      if (OwnerOnly.narrowFolder(settings.dataPath())) {
+      if (OwnerOnly.narrowFolder(configured.dataPath())) {
         LOG.info("data folder {} made readable by this user only (0700): it holds received messages",
-            settings.dataPath());
+            configured.dataPath());
       }
     } catch (IOException e) {
       throw new SettingsException("setting danemsg.data-path (DATA_PATH) " + configured.dataPath()

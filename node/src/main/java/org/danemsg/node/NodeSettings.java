@@ -281,7 +281,8 @@ public record NodeSettings(
     return new NodeSettings(identityName, cryptoPath, dataPath, maxMessageSize, new Mqtt(m.host(), m.port(),
         m.username(), m.password(), m.tls(), m.caFile(), clientId, m.keepAlive(), m.connectTimeout(),
         m.reconnectMinBackoff(), m.reconnectMaxBackoff(), m.bufferSize()), dns, parking, publicationCheckInterval,
-        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, legacyPeers);
+        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, legacyPeers,
+        records);
   }
 
   /** This node's identity files. */

@@ -16,20 +16,20 @@ import java.util.concurrent.TimeUnit;
  * on this test's class path), so that its heap limit and memory figures are its own, as in a
  * deployment. Its log goes to a file in the device's data folder, with the node's shipped logging setup.
  */
-final class NodeProcess implements AutoCloseable {
+final class ForkedNode implements AutoCloseable {
 
   private final Process process;
   private final Path log;
   private final long logStart;
 
-  private NodeProcess(Process process, Path log, long logStart) {
+  private ForkedNode(Process process, Path log, long logStart) {
     this.process = process;
     this.log = log;
     this.logStart = logStart;
   }
 
   /** Starts {@code device}'s node with {@code heap} as -Xmx and waits until it has subscribed. */
-  static NodeProcess start(TestDevice device, String heap, Duration within) {
+  static ForkedNode start(TestDevice device, String heap, Duration within) {
     try {
       Path folder = device.dataPath.getParent().resolve(device.dataPath.getFileName() + "-process");
       Files.createDirectories(folder);
@@ -49,7 +49,7 @@ final class NodeProcess implements AutoCloseable {
           .redirectOutput(ProcessBuilder.Redirect.appendTo(folder.resolve("node-stdout.txt").toFile()))
           .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
           .start();
-      NodeProcess node = new NodeProcess(process, log, logStart);
+      ForkedNode node = new ForkedNode(process, log, logStart);
       Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
       Poll.until(within, () -> !process.isAlive() || node.log().contains("subscribed to"),
           () -> "the node did not subscribe: " + node.log());
