@@ -125,6 +125,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     ActorRef<Command> self = context.getSelf();
     Scheduler scheduler = context.getSystem().scheduler();
     NodeSettings.Mqtt mqtt = settings.mqtt();
+    if (mqtt.clientId().isEmpty()) {
+      throw new IllegalStateException("no MQTT client id: Node.start resolves it (MqttClientId) first");
+    }
     MqttConnectionSettings connection = MqttConnectionSettings
         .create(mqtt.uri(), mqtt.clientId(), new MemoryPersistence())
         .withCleanSession(false)
@@ -136,13 +139,19 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     if (!mqtt.username().isEmpty()) {
       connection = connection.withAuth(mqtt.username(), mqtt.password());
     }
+    // Everything Paho reads passes the size guard first: it never allocates an oversized PUBLISH.
+    OversizedPublishes oversized = new OversizedPublishes();
     SSLSocketFactory tls = BrokerTls.socketFactory(mqtt);
     if (tls != null) {
-      connection = connection.withSocketFactory(tls);
+      connection = connection.withSocketFactory(
+          GuardedSocketFactory.tls(tls, settings.maxMessageSize(), oversized));
+    } else {
+      connection = GuardedSocketFactory.install(connection,
+          GuardedSocketFactory.plain(settings.maxMessageSize(), oversized));
     }
     MqttSubscriptions subscription =
         MqttSubscriptions.create(settings.identityName().toString(), MqttQoS.atLeastOnce());
-    Pipeline pipeline = new Pipeline(settings, decryptor, authenticator, printer, scheduler, self);
+    Pipeline pipeline = new Pipeline(settings, decryptor, authenticator, printer, scheduler, self, oversized);
     MqttConnectionSettings finalConnection = connection;
     RestartSettings restart = RestartSettings
         .create(mqtt.reconnectMinBackoff(), mqtt.reconnectMaxBackoff(), 0.2)
@@ -162,7 +171,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
   /** The stream stages; they run on stream threads and touch no actor state, only refs. */
   private record Pipeline(NodeSettings settings, ActorRef<Decryptor.Command> decryptor,
       ActorRef<Authenticator.Command> authenticator, ActorRef<Printer.Command> printer, Scheduler scheduler,
-      ActorRef<Command> gateway) {
+      ActorRef<Command> gateway, OversizedPublishes oversized) {
 
     private static final Duration ASK = Duration.ofSeconds(30);
 
@@ -209,6 +218,14 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     }
 
     CompletionStage<InFlight> decrypt(InFlight m) {
+      java.util.OptionalLong discarded = oversized.claim(m.payload());
+      if (discarded.isPresent()) {
+        // The guard dropped the payload as it arrived; the quarantine keeps no payload, only its size.
+        return CompletableFuture.completedFuture(new InFlight(m.mqtt(), new byte[0], new Envelope.Rejected(
+            Rejection.of(Rejection.Reason.TOO_LARGE, "the payload has " + discarded.getAsLong()
+                + " bytes, the limit is " + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE); it was"
+                + " discarded as it arrived, never held in memory"))));
+      }
       String topic = m.mqtt().message().topic();
       if (!settings.identityName().toString().equals(topic)) {
         // The subscription is to this node's name only; a message on any other topic (a broker that

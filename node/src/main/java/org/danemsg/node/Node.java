@@ -46,27 +46,29 @@ public final class Node implements AutoCloseable {
    * @throws SettingsException when a setting, the identity files or the data folder are unusable
    */
   public static Node start(Config config, NodeGuardian.Options options) {
-    NodeSettings settings = NodeSettings.from(config);
+    NodeSettings configured = NodeSettings.from(config);
     DeviceIdentity identity;
     try {
-      identity = settings.identityFiles().load();
+      identity = configured.identityFiles().load();
     } catch (IdentityException e) {
-      throw new SettingsException("identity " + settings.identityName() + " in " + settings.cryptoPath()
+      throw new SettingsException("identity " + configured.identityName() + " in " + configured.cryptoPath()
           + " (CRYPTO_PATH): " + e.getMessage().replaceAll("\\s*\\R\\s*", " "));
     }
     try {
-      Files.createDirectories(settings.dataPath());
-      if (!Files.isWritable(settings.dataPath())) {
+      Files.createDirectories(configured.dataPath());
+      if (!Files.isWritable(configured.dataPath())) {
         throw new IOException("not writable");
       }
-      if (OwnerOnly.narrowFolder(settings.dataPath())) {
+      if (OwnerOnly.narrowFolder(configured.dataPath())) {
         LOG.info("data folder {} made readable by this user only (0700): it holds received messages",
-            settings.dataPath());
+            configured.dataPath());
       }
     } catch (IOException e) {
-      throw new SettingsException("setting danemsg.data-path (DATA_PATH) " + settings.dataPath()
+      throw new SettingsException("setting danemsg.data-path (DATA_PATH) " + configured.dataPath()
           + " cannot be used: " + e.getMessage());
     }
+    NodeSettings settings = configured.withMqttClientId(
+        MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
     CryptoProviders.bouncyCastleFirst();
     CryptoSelfTest.run(new org.danemsg.protocol.Envelope(settings.envelopeSettings()), identity);

@@ -3,14 +3,10 @@ package org.danemsg.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.danemsg.protocol.DnsName;
@@ -55,6 +51,7 @@ public record NodeSettings(
    *
    * @param username empty for an anonymous broker
    * @param caFile {@code null} for the JVM's trust store
+   * @param clientId empty until the node has read its id from DATA_PATH ({@link MqttClientId})
    */
   public record Mqtt(String host, int port, String username, String password, boolean tls, Path caFile,
       String clientId, Duration keepAlive, Duration connectTimeout, Duration reconnectMinBackoff,
@@ -111,6 +108,7 @@ public record NodeSettings(
       Map.entry("mqtt.port", "MQTT_PORT"),
       Map.entry("mqtt.username", "MQTT_USERNAME"),
       Map.entry("mqtt.password", "MQTT_PASSWORD"),
+      Map.entry("mqtt.password-file", "MQTT_PASSWORD_FILE"),
       Map.entry("mqtt.tls", "MQTT_TLS"),
       Map.entry("mqtt.ca-file", "MQTT_CA_FILE"),
       Map.entry("mqtt.client-id", "MQTT_CLIENT_ID"),
@@ -177,6 +175,23 @@ public record NodeSettings(
     int port = r.integer("mqtt.port", 1, 65535);
     String username = r.string("mqtt.username");
     String password = r.string("mqtt.password");
+    String passwordFile = r.string("mqtt.password-file").strip();
+    if (!passwordFile.isEmpty()) {
+      if (!password.isEmpty()) {
+        throw r.bad("mqtt.password-file", "is set and so is mqtt.password (MQTT_PASSWORD): set only one");
+      }
+      Path file = r.path("mqtt.password-file");
+      try {
+        // The first line; a file keeps the password out of the environment (docker inspect, /proc).
+        password = Files.readString(file, java.nio.charset.StandardCharsets.UTF_8).lines().findFirst()
+            .orElse("").strip();
+      } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        throw r.bad("mqtt.password-file", file + " cannot be read: " + e.getMessage());
+      }
+      if (password.isEmpty()) {
+        throw r.bad("mqtt.password-file", file + " is empty");
+      }
+    }
     if (username.isEmpty() && !password.isEmpty()) {
       throw r.bad("mqtt.username", "is empty but a password is set (MQTT_PASSWORD)");
     }
@@ -192,10 +207,9 @@ public record NodeSettings(
         throw r.bad("mqtt.ca-file", "is set but TLS is off: set MQTT_TLS=true too");
       }
     }
+    // Empty: the node's random id from DATA_PATH (MqttClientId), read when the node starts.
     String clientId = r.string("mqtt.client-id").strip();
-    if (clientId.isEmpty()) {
-      clientId = clientIdFor(name);
-    } else if (clientId.length() > 65535) {
+    if (clientId.length() > 65535) {
       throw r.bad("mqtt.client-id", "is too long");
     }
     Mqtt mqtt = new Mqtt(host, port, username, password, tls, caFile, clientId,
@@ -261,23 +275,14 @@ public record NodeSettings(
             r.integer("warn-lines-per-minute", 1, 100_000)));
   }
 
-  /**
-   * {@code danemsg-<name>} when it fits the 23 characters MQTT 3.1.1 servers must accept, else
-   * {@code danemsg-} and 15 hex digits of the name's SHA-256: fixed per name, so the broker keeps the
-   * session across restarts, and different for different names.
-   */
-  public static String clientIdFor(DnsName name) {
-    String plain = "danemsg-" + name.canonical();
-    if (plain.length() <= 23) {
-      return plain;
-    }
-    try {
-      byte[] hash = MessageDigest.getInstance("SHA-256")
-          .digest(name.canonical().getBytes(StandardCharsets.UTF_8));
-      return "danemsg-" + HexFormat.of().formatHex(hash).substring(0, 15);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e);
-    }
+  /** These settings with {@code clientId} as the MQTT client id. */
+  public NodeSettings withMqttClientId(String clientId) {
+    Mqtt m = mqtt;
+    return new NodeSettings(identityName, cryptoPath, dataPath, maxMessageSize, new Mqtt(m.host(), m.port(),
+        m.username(), m.password(), m.tls(), m.caFile(), clientId, m.keepAlive(), m.connectTimeout(),
+        m.reconnectMinBackoff(), m.reconnectMaxBackoff(), m.bufferSize()), dns, parking, publicationCheckInterval,
+        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, legacyPeers,
+        records);
   }
 
   /** This node's identity files. */

@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,6 +35,22 @@ class BrokerSecurityTest {
     try (Node bobNode = bob.start(); MessageSender fromAlice = alice.sender()) {
       fromAlice.send(bob.name, "over TLS", Profile.NATIVE);
       bob.awaitDelivered("over TLS", WITHIN);
+    }
+  }
+
+  @Test
+  void anOversizedMessageIsDroppedAsItArrivesOverTlsToo() throws Exception {
+    TestDevice alice = secured(TestDevice.published(knot, broker, "alice", KeyType.EC_P256), "s3cret-pass");
+    TestDevice bob = secured(TestDevice.published(knot, broker, "bob", KeyType.EC_P256), "s3cret-pass");
+    try (Node bobNode = bob.start(); MessageSender fromAlice = alice.sender()) {
+      // Published on the broker's plain listener; the node reads it through its TLS connection.
+      OversizedPublishTest.publishZeros(broker, bob.name.toString(), 3 * 1024 * 1024);
+      fromAlice.send(bob.name, "after the big one, over TLS", Profile.NATIVE);
+      bob.awaitDelivered("after the big one, over TLS", WITHIN);
+      assertEquals(1, bob.quarantine().size(), () -> bob.quarantine().toString());
+      assertTrue(String.valueOf(bob.quarantine().get(0).get("detail"))
+          .contains("has 3145728 bytes, the limit is 65536 (MAX_MESSAGE_SIZE); it was discarded as it arrived"),
+          () -> bob.quarantine().toString());
     }
   }
 

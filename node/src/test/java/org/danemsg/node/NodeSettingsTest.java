@@ -8,7 +8,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.HashMap;
 import java.util.Map;
-import org.danemsg.protocol.DnsName;
 import org.junit.jupiter.api.Test;
 
 class NodeSettingsTest {
@@ -58,12 +57,22 @@ class NodeSettingsTest {
   }
 
   @Test
-  void clientIdIsFixedPerNameAndFitsMqtt311() {
-    DnsName longName = DnsName.parse("a-rather-long-device-name._device.example.test");
-    String id = NodeSettings.clientIdFor(longName);
-    assertTrue(id.length() <= 23, id);
-    assertEquals(id, NodeSettings.clientIdFor(DnsName.parse("A-Rather-Long-Device-Name._device.example.test")));
-    assertTrue(!id.equals(NodeSettings.clientIdFor(DnsName.parse("b-rather-long-device-name._device.example.test"))));
-    assertEquals("danemsg-a.example.test", NodeSettings.clientIdFor(DnsName.parse("a.example.test")));
+  void theBrokerPasswordIsTheFirstLineOfMqttPasswordFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path file = dir.resolve("node.password");
+    java.nio.file.Files.writeString(file, "s3cret\n");
+    NodeSettings settings = NodeSettings.from(config(Map.of("danemsg.mqtt.username", "alice",
+        "danemsg.mqtt.password-file", file.toString())));
+    assertEquals("s3cret", settings.mqtt().password());
+  }
+
+  @Test
+  void aPasswordAndAPasswordFileTogetherAreRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path file = dir.resolve("node.password");
+    java.nio.file.Files.writeString(file, "s3cret\n");
+    String message = problem(Map.of("danemsg.mqtt.username", "alice", "danemsg.mqtt.password", "other",
+        "danemsg.mqtt.password-file", file.toString()));
+    assertTrue(message.contains("(MQTT_PASSWORD_FILE) is set and so is"), message);
   }
 }

@@ -62,6 +62,14 @@ final class TestDevice {
     return device;
   }
 
+  /** A published device with the name {@code name} (from {@code knot.uniqueName}). */
+  static TestDevice published(KnotServer knot, MosquittoBroker broker, DnsName name, KeyType type) {
+    TestDevice device = new TestDevice(knot, broker, name, DeviceIdentity.generate(name, type,
+        DeviceIdentity.DEFAULT_VALIDITY));
+    knot.publish(name, device.identity.tlsaRecord());
+    return device;
+  }
+
   /** A device whose TLSA record is not published. */
   static TestDevice unpublished(KnotServer knot, MosquittoBroker broker, String label, KeyType type) {
     DnsName name = knot.uniqueName(label);

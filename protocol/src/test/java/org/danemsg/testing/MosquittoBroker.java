@@ -33,18 +33,34 @@ public final class MosquittoBroker extends ServerFixture {
   private static final Duration READY_WITHIN = Duration.ofSeconds(15);
 
   private final Credentials secured;
+  private final Accounts accounts;
   private int securePort;
   private BrokerCertificates.Written tls;
 
   /** A user name and password for the secured listener. */
   public record Credentials(String username, String password) {}
 
-  private MosquittoBroker(Credentials secured) {
+  /**
+   * Broker accounts for the plain listener: the users, an ACL in mosquitto's {@code acl_file} syntax,
+   * and whether the broker replaces each client's id by its user name ({@code use_username_as_clientid}).
+   */
+  public record Accounts(List<Credentials> users, String acl, boolean usernameAsClientId) {}
+
+  private MosquittoBroker(Credentials secured, Accounts accounts) {
     this.secured = secured;
+    this.accounts = accounts;
   }
 
   private MosquittoBroker() {
-    this(null);
+    this(null, null);
+  }
+
+  /**
+   * A broker whose listener takes only {@code accounts}' users (no anonymous clients), each limited
+   * by the ACL: the set-up deploy/compose ships.
+   */
+  public static MosquittoBroker withAccounts(Accounts accounts) {
+    return new MosquittoBroker(null, accounts);
   }
 
   /**
@@ -52,7 +68,7 @@ public final class MosquittoBroker extends ServerFixture {
    * TLS (a server certificate for 127.0.0.1 signed by {@link #caFile()}) and only this user.
    */
   public static MosquittoBroker secured(String username, String password) {
-    return new MosquittoBroker(new Credentials(username, password));
+    return new MosquittoBroker(new Credentials(username, password), null);
   }
 
   /** The TLS + password listener's port ({@link #secured} brokers only). */
@@ -96,7 +112,11 @@ public final class MosquittoBroker extends ServerFixture {
     if (secured != null) {
       securePort = ChildProcess.freePort();
       tls = BrokerCertificates.write(directory);
-      writePasswordFile(directory.resolve("passwords"), secured);
+      writePasswordFile(directory.resolve("passwords"), List.of(secured));
+    }
+    if (accounts != null) {
+      writePasswordFile(directory.resolve("accounts"), accounts.users());
+      Files.writeString(directory.resolve("acl"), accounts.acl());
     }
     ownForMosquittoWhenRoot(directory);
   }
@@ -130,18 +150,37 @@ public final class MosquittoBroker extends ServerFixture {
         "");
   }
 
-  private static void writePasswordFile(Path file, Credentials credentials) throws IOException {
+  private static void writePasswordFile(Path file, List<Credentials> users) throws IOException {
     try {
-      Process p = new ProcessBuilder("/usr/bin/mosquitto_passwd", "-b", "-c", file.toString(),
-          credentials.username(), credentials.password()).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-      if (p.waitFor() != 0) {
-        throw new IOException("mosquitto_passwd failed: " + out);
+      boolean first = true;
+      for (Credentials credentials : users) {
+        List<String> command = new java.util.ArrayList<>(List.of("/usr/bin/mosquitto_passwd", "-b"));
+        if (first) {
+          command.add("-c");
+        }
+        command.addAll(List.of(file.toString(), credentials.username(), credentials.password()));
+        first = false;
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+          throw new IOException("mosquitto_passwd failed: " + out);
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
     }
+  }
+
+  private String accountSettings() {
+    if (accounts == null) {
+      return "allow_anonymous true";
+    }
+    return String.join("\n",
+        "allow_anonymous false",
+        "password_file " + directory.resolve("accounts"),
+        "acl_file " + directory.resolve("acl"),
+        "use_username_as_clientid " + accounts.usernameAsClientId());
   }
 
   @Override
@@ -151,7 +190,7 @@ public final class MosquittoBroker extends ServerFixture {
     // anonymous (it is also the readiness probe).
     String conf = (secured == null ? "" : "per_listener_settings true\n") + """
         listener %1$d 127.0.0.1
-        allow_anonymous true
+        %3$s
         persistence true
         persistence_location %2$s/
         autosave_interval 60
@@ -160,7 +199,7 @@ public final class MosquittoBroker extends ServerFixture {
         log_type error
         log_type warning
         log_type notice
-        """.formatted(port, directory) + securedListener();
+        """.formatted(port, directory, accountSettings()) + securedListener();
     try {
       Files.writeString(config, conf);
     } catch (IOException e) {
@@ -198,7 +237,8 @@ public final class MosquittoBroker extends ServerFixture {
         out.flush();
         InputStream in = socket.getInputStream();
         byte[] connack = in.readNBytes(4);
-        if (connack.length == 4 && connack[0] == 0x20 && connack[3] == 0) {
+        // With accounts, the anonymous probe is refused (return code 5): the broker answers, it is up.
+        if (connack.length == 4 && connack[0] == 0x20 && (connack[3] == 0 || (accounts != null && connack[3] == 5))) {
           return;
         }
         last = "unexpected reply to CONNECT";

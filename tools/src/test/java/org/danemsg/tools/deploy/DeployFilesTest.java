@@ -44,6 +44,7 @@ class DeployFilesTest {
   private static final Path BALENA_DOCKERFILE = ROOT.resolve("deploy/balena/Dockerfile");
   private static final List<Path> COMPOSE_FILES = List.of(DEMO, BALENA);
   private static final List<Path> DOCKERFILES = List.of(DEMO_DOCKERFILE, BALENA_DOCKERFILE);
+  private static final Path TOOLS_WRAPPER = ROOT.resolve("deploy/compose/image/tools");
 
   /** The demo's devices, as ./demo.sh also names them; carol is the RSA one. */
   private static final List<String> DEMO_DEVICES =
@@ -54,9 +55,12 @@ class DeployFilesTest {
   @Test
   void demoComposeFileRunsKnotMosquittoInitAndThreeNodes() {
     ComposeFile demo = ComposeFile.read(DEMO);
-    assertEquals(Set.of("knot", "mosquitto", "init", "alice", "bob", "carol"), demo.services().keySet());
+    assertEquals(Set.of("knot", "mosquitto", "accounts", "init", "alice", "bob", "carol"),
+        demo.services().keySet());
     assertTrue(String.valueOf(demo.service("knot").get("image")).startsWith("cznic/knot:"));
     assertTrue(String.valueOf(demo.service("mosquitto").get("image")).startsWith("eclipse-mosquitto:2"));
+    // the accounts service needs mosquitto_passwd, which the broker's image has
+    assertTrue(String.valueOf(demo.service("accounts").get("image")).startsWith("eclipse-mosquitto:2"));
     assertEquals(Set.of("init", "alice", "bob", "carol"), Set.copyOf(danemsgServices(demo)));
   }
 
@@ -111,6 +115,7 @@ class DeployFilesTest {
   @Test
   void everyVariableIsANodeSettingOrReadByTheServicesEntrypoint() throws IOException {
     Set<String> node = nodeVariables();
+    String toolsWrapper = read(TOOLS_WRAPPER);
     for (Path file : COMPOSE_FILES) {
       ComposeFile compose = ComposeFile.read(file);
       for (String service : compose.services().keySet()) {
@@ -118,9 +123,10 @@ class DeployFilesTest {
         String script = entrypointScript(compose, service).map(DeployFilesTest::read).orElse("");
         for (String name : compose.environment(service).keySet()) {
           boolean readByScript = script.contains("$" + name) || script.contains("${" + name);
-          assertTrue((danemsg && node.contains(name)) || readByScript, file + ": service " + service
-              + " sets " + name + ", which neither the node reads (reference.conf: " + node + ")"
-              + " nor the service's entrypoint script");
+          boolean readByTools = danemsg && (toolsWrapper.contains("$" + name) || toolsWrapper.contains("${" + name));
+          assertTrue((danemsg && node.contains(name)) || readByScript || readByTools, file + ": service "
+              + service + " sets " + name + ", which neither the node reads (reference.conf: " + node + ")"
+              + " nor the service's entrypoint script nor the image's tools wrapper");
         }
       }
     }
@@ -222,7 +228,104 @@ class DeployFilesTest {
       }
     }
     assertEquals("knot:" + listen.group(1), demo.environment("init").get("DNS_PRIMARY"));
-    assertTrue(mosquittoConf.contains("allow_anonymous true") && mosquittoConf.contains("persistence true"));
+    assertTrue(mosquittoConf.contains("persistence true"));
+  }
+
+  // ---------------------------------------------------------------- the demo's broker accounts
+
+  @Test
+  void theBrokerTakesOnlyAccountsTiesSessionsToThemAndBoundsMessageSizes() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String conf = Files.readString(demo.hostPathOf("mosquitto", "/mosquitto/config/mosquitto.conf").orElseThrow());
+    assertTrue(conf.contains("\nallow_anonymous false\n"), "anonymous clients are refused");
+    assertFalse(conf.contains("allow_anonymous true"));
+    assertTrue(conf.contains("\nuse_username_as_clientid true\n"), "a session belongs to an account");
+    Matcher limit = Pattern.compile("(?m)^message_size_limit (\\d+)$").matcher(conf);
+    assertTrue(limit.find(), "message_size_limit is set");
+    long bytes = Long.parseLong(limit.group(1));
+    Matcher nodeLimit = Pattern.compile("(?m)^\\s*max-message-size = (\\d+)$")
+        .matcher(read(ROOT.resolve("node/src/main/resources/reference.conf")));
+    assertTrue(nodeLimit.find());
+    assertTrue(bytes >= Long.parseLong(nodeLimit.group(1)) && bytes <= 1024 * 1024,
+        "message_size_limit " + bytes + " lets the node's largest message through and little more");
+
+    Matcher passwordFile = Pattern.compile("(?m)^password_file (\\S+)$").matcher(conf);
+    assertTrue(passwordFile.find(), "mosquitto.conf names a password_file");
+    Mount brokerSide = demo.mountHolding("mosquitto", passwordFile.group(1))
+        .orElseThrow(() -> new AssertionError(passwordFile.group(1) + " is on no volume of mosquitto"));
+    assertFalse(brokerSide.isBind(), "the password file is generated on a named volume, never committed");
+    assertEquals("passwords", passwordFile.group(1).substring(brokerSide.target().length() + 1));
+    Mount accountsSide = demo.mountAt("accounts", "/accounts")
+        .orElseThrow(() -> new AssertionError("accounts mounts nothing at /accounts"));
+    assertEquals(brokerSide.source(), accountsSide.source(), "mosquitto reads the file accounts writes");
+    assertFalse(accountsSide.readOnly());
+    String script = read(entrypointScript(demo, "accounts").orElseThrow());
+    assertTrue(script.contains("ACCOUNTS=/accounts") && script.contains("\"$ACCOUNTS/passwords\"")
+        && script.contains("mosquitto_passwd -U"), "accounts.sh writes the hashed /accounts/passwords");
+    assertEquals("service_completed_successfully", demo.dependsOn("mosquitto").get("accounts"),
+        "mosquitto starts once its password file exists");
+    String healthcheck = String.valueOf(demo.service("mosquitto").get("healthcheck"));
+    assertTrue(healthcheck.contains("-u healthcheck") && healthcheck.contains("/mosquitto/accounts/healthcheck.password")
+        && script.contains("$ACCOUNTS/healthcheck.password"), "the healthcheck logs in with its own account");
+
+    Matcher aclFile = Pattern.compile("(?m)^acl_file (\\S+)$").matcher(conf);
+    assertTrue(aclFile.find(), "mosquitto.conf names an acl_file");
+    List<String> rules = Files.readAllLines(demo.hostPathOf("mosquitto", aclFile.group(1))
+        .orElseThrow(() -> new AssertionError(aclFile.group(1) + " is not bind-mounted"))).stream()
+        .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    // The rules BrokerAccountsTest runs a real Mosquitto with.
+    assertEquals(List.of("pattern read %u", "pattern write +"), rules);
+  }
+
+  @Test
+  void eachNodeLogsInWithItsOwnAccountWhosePasswordIsOnItsOwnVolume() {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    assertEquals(demo.environment("init").get("DEVICES"), demo.environment("accounts").get("DEVICES"),
+        "accounts makes an account for every device init creates");
+    String script = read(entrypointScript(demo, "accounts").orElseThrow());
+    assertTrue(script.contains("dir=/devices/${name%%.*}") && script.contains("\"$dir/node.password\"")
+        && script.contains("\"$dir/send.password\"") && script.contains("send@%s:%s"), script);
+    for (String node : nodeServices(demo)) {
+      Map<String, String> env = demo.environment(node);
+      String name = env.get("IDENTITY_NAME");
+      String label = name.substring(0, name.indexOf('.'));
+      assertEquals(name, env.get("MQTT_USERNAME"), node + ": the account is the device's name (its topic)");
+      assertFalse(env.containsKey("MQTT_PASSWORD") || env.containsKey("SEND_MQTT_PASSWORD"),
+          node + ": no password in the compose file");
+      Mount written = demo.mountAt("accounts", "/devices/" + label)
+          .orElseThrow(() -> new AssertionError("accounts mounts nothing at /devices/" + label));
+      assertEquals("send@" + name, env.get("SEND_MQTT_USERNAME"), node + ": tools send's account");
+      for (Map.Entry<String, String> file : Map.of("MQTT_PASSWORD_FILE", "node.password",
+          "SEND_MQTT_PASSWORD_FILE", "send.password").entrySet()) {
+        String path = env.get(file.getKey());
+        assertNotNull(path, node + " sets no " + file.getKey());
+        Mount read = demo.mountHolding(node, path)
+            .orElseThrow(() -> new AssertionError(node + ": " + path + " is on no volume"));
+        assertEquals(written.source(), read.source(), node + ": " + path + " is on the volume accounts writes");
+        assertTrue(read.readOnly(), node + " only reads its passwords");
+        assertEquals(file.getValue(), path.substring(read.target().length() + 1), node + ": " + file.getKey());
+      }
+    }
+  }
+
+  @Test
+  void theToolsWrapperSendsWithTheSendAccountWhenOneIsSet(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    // A stand-in `java` on the PATH prints the account the tools would use.
+    Path java = dir.resolve("java");
+    Files.writeString(java, "#!/bin/sh\necho \"$MQTT_USERNAME ${MQTT_PASSWORD:-none} ${MQTT_PASSWORD_FILE:-none}\"\n");
+    java.toFile().setExecutable(true);
+    ProcessBuilder run = new ProcessBuilder("sh", TOOLS_WRAPPER.toString(), "send", "x", "y")
+        .redirectErrorStream(true);
+    run.environment().put("PATH", dir + ":" + System.getenv("PATH"));
+    run.environment().put("MQTT_USERNAME", "alice._device.demo.test");
+    run.environment().put("MQTT_PASSWORD_FILE", "/broker/node.password");
+    run.environment().put("SEND_MQTT_USERNAME", "send@alice._device.demo.test");
+    run.environment().put("SEND_MQTT_PASSWORD_FILE", "/broker/send.password");
+    Process p = run.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertTrue(p.waitFor(10, TimeUnit.SECONDS));
+    assertEquals("send@alice._device.demo.test none /broker/send.password", out);
   }
 
   @Test
