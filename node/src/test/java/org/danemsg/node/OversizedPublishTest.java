@@ -38,7 +38,7 @@ class OversizedPublishTest {
     TestDevice receiver = TestDevice.published(knot, broker, "big", KeyType.EC_P256);
     TestDevice sender = TestDevice.published(knot, broker, "sender", KeyType.EC_P256);
     long idlePeak;
-    try (ForkedNode first = ForkedNode.start(receiver, "128m", WITHIN)) {
+    try (NodeProcess first = NodeProcess.start(receiver)) {
       // the persistent session exists; the messages below wait in it while the node is down
       idlePeak = first.memory("VmHWM");
     }
@@ -47,7 +47,7 @@ class OversizedPublishTest {
       publisher.send(receiver.name, "after the big one", Profile.NATIVE);
     }
 
-    try (ForkedNode node = ForkedNode.start(receiver, "128m", WITHIN)) {
+    try (NodeProcess node = NodeProcess.start(receiver)) {
       receiver.awaitDelivered("after the big one", WITHIN);
       assertTrue(node.isAlive(), node.log());
       List<Map<String, Object>> quarantined = receiver.quarantine();
@@ -67,11 +67,11 @@ class OversizedPublishTest {
   void theBrokerForgetsTheOversizedMessageOnceTheNodeHasQuarantinedIt() throws Exception {
     TestDevice receiver = TestDevice.published(knot, broker, "forgotten", KeyType.EC_P256);
     TestDevice sender = TestDevice.published(knot, broker, "sender", KeyType.EC_P256);
-    try (ForkedNode node = ForkedNode.start(receiver, "128m", WITHIN)) {
+    try (NodeProcess node = NodeProcess.start(receiver)) {
       publishZeros(broker, receiver.name.toString(), 20L * 1024 * 1024);
       Poll.until(WITHIN, () -> receiver.quarantine().size() == 1, () -> "not quarantined: " + node.log());
     }
-    try (ForkedNode restarted = ForkedNode.start(receiver, "128m", WITHIN);
+    try (NodeProcess restarted = NodeProcess.start(receiver);
         MessageSender publisher = sender.sender()) {
       publisher.send(receiver.name, "after the restart", Profile.NATIVE);
       receiver.awaitDelivered("after the restart", WITHIN);

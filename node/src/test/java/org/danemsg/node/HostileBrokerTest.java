@@ -38,7 +38,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * nothing may print twice. Each test is one class of attack; its name says what must hold.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class HostileBrokerIT {
+class HostileBrokerTest {
 
   @RegisterExtension static final KnotServer knot = KnotServer.create();
   @RegisterExtension static final MosquittoBroker broker = MosquittoBroker.create();
@@ -67,9 +67,8 @@ class HostileBrokerIT {
         .with("parking.max-backoff", "5s");
     sender = TestDevice.published(knot, broker, "friend", KeyType.EC_P256);
     oldFriend = TestDevice.published(knot, broker, "old-friend", KeyType.RSA);
-    folder = Files.createTempDirectory("hostile-");
-    node = new NodeProcess(victim.writeConfigFile(folder.resolve("node.conf")), folder,
-        List.of("-Xmx128m", "-Xms16m", "-XX:+UseSerialGC")).start();
+    node = NodeProcess.start(victim);
+    folder = node.folder();
     publisher = sender.sender();
   }
 
@@ -81,7 +80,7 @@ class HostileBrokerIT {
     if (node != null) {
       node.close();
     }
-    System.out.printf("HostileBrokerIT: node peak RSS %.1f MB under -Xmx128m%n", peakRss / 1048576.0);
+    System.out.printf("HostileBrokerTest: node peak RSS %.1f MB under -Xmx128m%n", peakRss / 1048576.0);
   }
 
   /** Sends a valid message and waits for it: the pipeline still flows after an attack. */
@@ -89,8 +88,8 @@ class HostileBrokerIT {
     String text = "still here after " + after + " " + (++valid);
     publisher.send(victim.name, text, Profile.NATIVE);
     victim.awaitDelivered(text, WITHIN);
-    assertTrue(node.isAlive(), "the node process died");
-    peakRss = Math.max(peakRss, node.peakRssBytes());
+    assertTrue(node.isAlive(), "the node process died: " + node.tail());
+    peakRss = Math.max(peakRss, node.memory("VmHWM"));
   }
 
   private static MessageForge forge() {
@@ -175,6 +174,18 @@ class HostileBrokerIT {
 
   @Test
   @Order(4)
+  void aHundredFiftyMegabytePublishIsRefusedWithoutBeingReadWholeAndTheNextMessageDelivered() throws Exception {
+    long big = 150L << 20;
+    OversizedPublishTest.publishZeros(broker, victim.name.toString(), big);
+    stillDelivers("a 150 MB publish");
+    List<Map<String, Object>> tooLarge = quarantinedAs("TOO_LARGE");
+    assertEquals(1, tooLarge.size(), tooLarge.toString());
+    assertTrue(String.valueOf(tooLarge.get(0).get("detail")).contains("has " + big + " bytes"), tooLarge.toString());
+    assertFalse(node.log().contains("OutOfMemoryError"), node.tail());
+  }
+
+  @Test
+  @Order(5)
   void aNativeMessageRewrappedInTheLegacyFormatIsRejected() throws Exception {
     // oldFriend signed a native message for carol; carol wraps it in the legacy format and sends it
     // to the victim, hoping it prints as "oldFriend says: {...}" without aud, expiry or replay checks.
@@ -189,7 +200,7 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void aLegacyMessageIsAcceptedFromAListedPeerOnceAndItsReplayRefused() throws Exception {
     try (MessageSender fromOldFriend = oldFriend.sender()) {
       byte[] legacy = fromOldFriend.seal(victim.name, "old format, once", Profile.LEGACY);
@@ -204,7 +215,7 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void anIdThatCouldChangeAFileLayoutIsRefusedAndTheReplayLogStaysJsonLines() throws Exception {
     publisher.publish(victim.name, forge().claim("jti", "a\nforged 99999999999 y").build());
     publisher.publish(victim.name, forge().claim("jti", "x".repeat(500)).build());
@@ -217,11 +228,11 @@ class HostileBrokerIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void aFloodOfGarbageKeepsTheQuarantineAndTheLogWithinTheirBounds() throws Exception {
     Random random = new Random(11);
     int garbage = 6000;
-    long warnBefore = NodeProcess.count(node.log(), "rejected message");
+    long warnBefore = NodeProcess.count(node.wholeLog(), "rejected message");
     List<MessageSender.Publishing> pending = new ArrayList<>();
     for (int i = 0; i < garbage; i++) {
       byte[] bytes = new byte[200 + random.nextInt(800)];
@@ -243,13 +254,13 @@ class HostileBrokerIT {
     assertTrue(Files.exists(previous), "the quarantine file was never moved aside");
     assertTrue(Files.size(quarantine) <= QUARANTINE_LIMIT && Files.size(previous) <= QUARANTINE_LIMIT,
         Files.size(quarantine) + " + " + Files.size(previous));
-    long warnLines = NodeProcess.count(node.log(), "rejected message") - warnBefore;
+    long warnLines = NodeProcess.count(node.wholeLog(), "rejected message") - warnBefore;
     assertTrue(warnLines <= 3 * 20, "the log grew with the flood: " + warnLines + " lines");
     assertTrue(node.log().contains("further ones are counted and quarantined"), node.tail());
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void aFloodOfLargeMessagesFromMadeUpSendersUnderADeadZoneStaysOnDiskWithinTheBounds() throws Exception {
     int messages = 1500;
     String text = "x".repeat(30_000); // about 54 KB once signed and encrypted
@@ -264,7 +275,7 @@ class HostileBrokerIT {
           p.waitForCompletion(WITHIN);
         }
         pending.clear();
-        peakRss = Math.max(peakRss, node.peakRssBytes());
+        peakRss = Math.max(peakRss, node.memory("VmHWM"));
       }
     }
     for (MessageSender.Publishing p : pending) {
@@ -280,18 +291,18 @@ class HostileBrokerIT {
 
     // A restart lists the parked files without reading them all into memory.
     node.stop();
-    node.start();
+    node.start(WITHIN);
     stillDelivers("a restart with a full parking");
     assertFalse(node.log().contains("OutOfMemoryError"), node.tail());
-    System.out.printf("HostileBrokerIT: flood of %d messages: %d parked (%.1f MB), %d refused as PARKING_FULL%n",
+    System.out.printf("HostileBrokerTest: flood of %d messages: %d parked (%.1f MB), %d refused as PARKING_FULL%n",
         messages, parkedFiles(), parkedBytes / 1048576.0, quarantinedAs(Refusal.PARKING_FULL).size());
   }
 
   @Test
-  @Order(9)
+  @Order(10)
   void aFloodOfMadeUpSenderNamesNeitherHoldsUpAKnownSenderNorFloodsTheLog() throws Exception {
     int names = 3000;
-    long dnsLinesBefore = NodeProcess.count(node.log(), "WARN") ;
+    long warnBefore = NodeProcess.count(node.wholeLog(), "WARN");
     List<MessageSender.Publishing> pending = new ArrayList<>();
     for (int i = 0; i < names; i++) {
       DnsName fake = DnsName.parse("made-up-" + i + ".z" + (i % 50) + ".nowhere.test");
@@ -309,12 +320,12 @@ class HostileBrokerIT {
       p.waitForCompletion(WITHIN);
     }
     stillDelivers("a flood of made-up sender names");
-    long warnLines = NodeProcess.count(node.log(), "WARN") - dnsLinesBefore;
+    long warnLines = NodeProcess.count(node.wholeLog(), "WARN") - warnBefore;
     assertTrue(warnLines < 200, "the log grew with the flood: " + warnLines + " WARN lines for " + names + " names");
   }
 
   @Test
-  @Order(10)
+  @Order(11)
   void theDataFolderAndTheFilesHoldingMessagesAreTheNodesOwn() throws Exception {
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim.dataPath)));
     for (String file : List.of("inbox.jsonl", "quarantine.jsonl", "replay.log")) {
