@@ -227,11 +227,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
                 + " discarded as it arrived, never held in memory"))));
       }
       String topic = m.mqtt().message().topic();
-      if (!settings.identityName().toString().equals(topic)) {
-        // The subscription is to this node's name only; a message on any other topic (a broker that
-        // routes wrongly, a wildcard) is not addressed to this node, whatever its aud says.
-        return CompletableFuture.completedFuture(m.next(new Authenticator.Refused(new Refusal(Refusal.WRONG_TOPIC,
-            "arrived on topic '" + topic + "', not on this node's topic " + settings.identityName(), null))));
+      Refusal wrongTopic = wrongTopic(topic, settings.identityName());
+      if (wrongTopic != null) {
+        return CompletableFuture.completedFuture(m.next(new Authenticator.Refused(wrongTopic)));
       }
       if (m.payload().length > settings.maxMessageSize()) {
         return CompletableFuture.completedFuture(m.next(new Envelope.Rejected(Rejection.of(
@@ -307,6 +305,16 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
             return Done.getInstance();
           }, SAME_THREAD);
     }
+  }
+
+  /**
+   * Why a message on {@code topic} is not for this node, or {@code null} when the topic is its name.
+   * The subscription is to this node's name only; a message on any other topic (a broker that routes
+   * wrongly, a wildcard) is not addressed to this node, whatever its {@code aud} says.
+   */
+  static Refusal wrongTopic(String topic, org.danemsg.protocol.DnsName self) {
+    return self.toString().equals(topic) ? null : new Refusal(Refusal.WRONG_TOPIC,
+        "arrived on topic '" + topic + "', not on this node's topic " + self, null);
   }
 
   @Override
