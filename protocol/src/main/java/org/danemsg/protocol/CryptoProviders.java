@@ -9,7 +9,8 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * and, where it is measurably faster than the JDK's, for EC operations (named explicitly, see
  * {@link org.danemsg.protocol.Envelope.Settings#bouncyCastleForEc()}); and, where its native library
  * loads, Conscrypt (BoringSSL), which is faster still for the per-message EC P-256 and AES-GCM work
- * (see {@link #fastEc()}).
+ * (see {@link #fastEc()}) and for RSA-OAEP-256 and RS256, which the JDK and Bouncy Castle compute in
+ * Java {@code BigInteger} code.
  *
  * <p>{@link #bouncyCastleFirst()} additionally puts it first, for code that asks for algorithms without
  * naming a provider, as dnsjava's DNSSEC validator does. Measured against a local Knot server on JDK
@@ -82,6 +83,48 @@ public final class CryptoProviders {
    */
   public static Provider fastEc() {
     return conscrypt().orElse(BOUNCY_CASTLE);
+  }
+
+  /** Keys already rebuilt as Conscrypt keys, per key object; weak, so a retired identity goes. */
+  private static final java.util.Map<java.security.Key, java.security.Key> CONSCRYPT_KEYS =
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+  /**
+   * The same RSA key as a Conscrypt (BoringSSL) key, rebuilt once per key object and remembered, or
+   * the key itself where Conscrypt is not in use or cannot take it (no encoding, as for a key held in
+   * a token). Conscrypt takes any {@code RSAPrivateCrtKey}, but rebuilds it natively on every
+   * {@code init}, and BoringSSL then computes the key's Montgomery and blinding values again for each
+   * message; a key of its own keeps them.
+   */
+  static <K extends java.security.Key> K conscryptRsaKey(K key) {
+    Provider provider = conscrypt().orElse(null);
+    if (provider == null || !"RSA".equals(key.getAlgorithm())
+        || key.getClass().getName().startsWith("org.conscrypt.")) {
+      return key;
+    }
+    java.security.Key known = CONSCRYPT_KEYS.get(key);
+    if (known == null) {
+      known = rebuild(key, provider);
+      CONSCRYPT_KEYS.put(key, known);
+    }
+    @SuppressWarnings("unchecked")
+    K converted = (K) known;
+    return converted;
+  }
+
+  private static java.security.Key rebuild(java.security.Key key, Provider provider) {
+    byte[] encoded = key.getEncoded();
+    if (encoded == null) {
+      return key;
+    }
+    try {
+      java.security.KeyFactory factory = java.security.KeyFactory.getInstance("RSA", provider);
+      return key instanceof java.security.PrivateKey
+          ? factory.generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(encoded))
+          : factory.generatePublic(new java.security.spec.X509EncodedKeySpec(encoded));
+    } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      return key; // the JCA path still works with it
+    }
   }
 
   /**

@@ -207,11 +207,22 @@ public final class Envelope {
   private final Settings settings;
   private final ProviderContext ecContext;
   private final ProviderContext jdkContext = new ProviderContext();
+  private final ProviderContext rsaContext;
 
-  /** An envelope with these settings. */
+  /**
+   * An envelope with these settings. RSA-OAEP-256 and RS256 go through Conscrypt where it loads (see
+   * {@link CryptoProviders#conscrypt()}), else through the JCA's provider order.
+   */
   public Envelope(Settings settings) {
+    this(settings, true);
+  }
+
+  /** For measurements: {@code conscryptForRsa} false puts RSA on the JCA's provider order. */
+  Envelope(Settings settings, boolean conscryptForRsa) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.ecContext = settings.bouncyCastleForEc() ? bouncyCastleContext() : jdkContext;
+    this.rsaContext = conscryptForRsa && CryptoProviders.conscrypt().isPresent()
+        ? conscryptRsaContext() : jdkContext;
   }
 
   /** An envelope with the default settings. */
@@ -312,7 +323,7 @@ public final class Envelope {
     jws.setHeader(HeaderParameterNames.X509_URL, DnsUri.of(sender.name()));
     jws.setHeader(HeaderParameterNames.TYPE, "JWT");
     jws.setPayload(JsonUtil.toJson(claims));
-    jws.setKey(sender.privateKey());
+    jws.setKey(privateKeyOf(sender));
     jws.setProviderContext(contextFor(sender.keyType()));
     String signed = jws.getCompactSerialization();
 
@@ -607,7 +618,7 @@ public final class Envelope {
       jwe.setContentEncryptionAlgorithmConstraints(JWE_ENC_CONSTRAINTS);
       jwe.setProviderContext(contextFor(own.keyType()));
       jwe.setCompactSerialization(compact);
-      jwe.setKey(own.privateKey());
+      jwe.setKey(privateKeyOf(own));
       return jwe.getPlaintextBytes();
     } catch (JoseException | RuntimeException e) {
       return null;
@@ -1029,7 +1040,36 @@ public final class Envelope {
   }
 
   private ProviderContext contextFor(KeyType type) {
-    return type == KeyType.EC_P256 ? ecContext : jdkContext;
+    return type == KeyType.EC_P256 ? ecContext : rsaContext;
+  }
+
+  /** The provider named for RSA work, or {@code null} for the JCA's order; for tests. */
+  String rsaProvider() {
+    return rsaContext.getSuppliedKeyProviderContext().getCipherProvider();
+  }
+
+  /** The identity's private key as the provider of its key type's context takes it fastest. */
+  private java.security.PrivateKey privateKeyOf(DeviceIdentity identity) {
+    return identity.keyType() == KeyType.RSA && rsaContext != jdkContext
+        ? CryptoProviders.conscryptRsaKey(identity.privateKey())
+        : identity.privateKey();
+  }
+
+  /**
+   * The provider context for RSA work where Conscrypt loads: RSA-OAEP-256 (the node's per-message
+   * private-key operation), RS256 and the content cipher (AES-GCM; AES-CBC of the legacy format) in
+   * BoringSSL instead of Java {@code BigInteger} code. HMAC-SHA-512 of the legacy format stays on the
+   * JCA's order.
+   */
+  private static ProviderContext conscryptRsaContext() {
+    ProviderContext context = new ProviderContext();
+    String name = CryptoProviders.conscrypt().orElseThrow().getName();
+    for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),
+        context.getGeneralProviderContext())) {
+      c.setSignatureProvider(name);
+      c.setCipherProvider(name);
+    }
+    return context;
   }
 
   /**

@@ -67,6 +67,28 @@ class CryptoProvidersTest {
   }
 
   @Test
+  void rebuildsAnRsaPrivateKeyAsAConscryptKeyOnceWhereConscryptIsUsed() {
+    java.security.PrivateKey key = TestIdentities.of("alice._device.example.test", KeyType.RSA).privateKey();
+
+    java.security.PrivateKey rebuilt = CryptoProviders.conscryptRsaKey(key);
+
+    assertSame(rebuilt, CryptoProviders.conscryptRsaKey(key));
+    if (CryptoProviders.conscrypt().isPresent()) {
+      assertTrue(rebuilt.getClass().getName().startsWith("org.conscrypt."), rebuilt.getClass().getName());
+      assertEquals(((java.security.interfaces.RSAKey) key).getModulus(),
+          ((java.security.interfaces.RSAKey) rebuilt).getModulus());
+    } else {
+      assertSame(key, rebuilt);
+    }
+  }
+
+  @Test
+  void leavesEcKeysAsTheyAre() {
+    java.security.PrivateKey key = TestIdentities.of("alice._device.example.test", KeyType.EC_P256).privateKey();
+    assertSame(key, CryptoProviders.conscryptRsaKey(key));
+  }
+
+  @Test
   void ecOperationsUseConscryptOnlyWhereItIsAllowedAndLoads() {
     boolean allowed = !"false".equals(System.getProperty(CryptoProviders.CONSCRYPT_PROPERTY));
     boolean shipped = System.getProperty("os.name").equals("Linux")

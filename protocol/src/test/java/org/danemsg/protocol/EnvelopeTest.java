@@ -464,6 +464,54 @@ class EnvelopeTest {
     assertEquals(LegacyVectors.text("message-1.plaintext.txt"), message.text());
   }
 
+  // --- RSA through Conscrypt and through the JCA's provider order -------------------------------
+
+  /** Accepts legacy messages from alice; RSA through Conscrypt (where it loads) or the JCA's order. */
+  private static Envelope rsaPath(boolean conscrypt) {
+    return new Envelope(Envelope.Settings.defaults()
+        .withLegacyPeers(LegacyPeers.of(List.of("alice._device.example.test"))), conscrypt);
+  }
+
+  @Test
+  void rsaGoesThroughConscryptWhereItLoadsAndIsAllowed() {
+    String expected = CryptoProviders.conscrypt().map(java.security.Provider::getName).orElse(null);
+    assertEquals(expected, new Envelope().rsaProvider());
+    assertNull(rsaPath(false).rsaProvider());
+  }
+
+  @ParameterizedTest(name = "{0}, {1} sender to RSA, sealed on the Conscrypt path {2}, opened on it {3}")
+  @CsvSource({"NATIVE,RSA,true,false", "NATIVE,RSA,false,true", "NATIVE,EC_P256,true,false",
+      "NATIVE,EC_P256,false,true", "LEGACY,RSA,true,false", "LEGACY,RSA,false,true"})
+  void rsaMessagesOpenWhicheverProviderPathSealedThem(Profile profile, KeyType senderType, boolean sealer,
+      boolean opener) throws Exception {
+    DeviceIdentity alice = senderType == KeyType.RSA ? ALICE_RSA : ALICE_EC;
+    byte[] payload = rsaPath(sealer).seal("across providers", alice, BOB_RSA.name(), BOB_RSA.publicKey(), profile);
+
+    OpenedMessage message = opened(rsaPath(opener).open(payload, BOB_RSA.name(), List.of(BOB_RSA),
+        publishing(alice)));
+    assertEquals("across providers", message.text());
+    assertEquals(profile, message.profile());
+  }
+
+  @ParameterizedTest(name = "{0}, RSA on the Conscrypt path {1}")
+  @CsvSource({"message-1,true", "message-1,false", "message-2,true", "message-2,false"})
+  void opensTheOriginalsMessagesOnEitherRsaProviderPath(String vector, boolean conscrypt) {
+    OpenedMessage message = opened(rsaPath(conscrypt).open(LegacyVectors.bytes(vector + ".payload.json"),
+        LegacyVectors.BOB, List.of(LegacyVectors.identity(LegacyVectors.BOB)),
+        publishing(LegacyVectors.identity(LegacyVectors.ALICE))));
+    assertEquals(LegacyVectors.text(vector + ".plaintext.txt"), message.text());
+  }
+
+  @Test
+  void rejectsAnRsaMessageForAnotherKeyOnTheConscryptPath() throws Exception {
+    DeviceIdentity bobNext = TestIdentities.fresh("bob._device.example.test", KeyType.RSA);
+    // the legacy format names no key: the node tries its own and none decrypts
+    byte[] payload = rsaPath(false).seal("not yours", ALICE_RSA, BOB_RSA.name(), bobNext.publicKey(),
+        Profile.LEGACY);
+    rejected(rsaPath(true).open(payload, BOB_RSA.name(), List.of(BOB_RSA), publishing(ALICE_RSA)),
+        Reason.DECRYPTION_FAILED);
+  }
+
   @Test
   void rejectsANativeMessageReWrappedInTheLegacyFormat() throws Exception {
     // alice writes to carol; carol, who can decrypt it, passes alice's signed part on to bob in the
