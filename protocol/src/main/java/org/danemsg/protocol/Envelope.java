@@ -823,7 +823,7 @@ public final class Envelope {
       if (parsed == null) {
         jws.setCompactSerialization(compactJws);
       }
-      jws.setKey(key);
+      jws.setKey(type == KeyType.RSA && rsaContext != jdkContext ? CryptoProviders.conscryptRsaKey(key) : key);
       return jws.verifySignature();
     } catch (JoseException | RuntimeException e) {
       return false;

@@ -83,6 +83,21 @@ class CryptoProvidersTest {
   }
 
   @Test
+  void rebuildsAnRsaPublicKeyAsAConscryptKeyOnceWhereConscryptIsUsed() {
+    java.security.PublicKey key = TestIdentities.of("alice._device.example.test", KeyType.RSA).publicKey();
+
+    java.security.PublicKey rebuilt = CryptoProviders.conscryptRsaKey(key);
+
+    assertSame(rebuilt, CryptoProviders.conscryptRsaKey(key));
+    if (CryptoProviders.conscrypt().isPresent()) {
+      assertTrue(rebuilt.getClass().getName().startsWith("org.conscrypt."), rebuilt.getClass().getName());
+      assertEquals(key, rebuilt);
+    } else {
+      assertSame(key, rebuilt);
+    }
+  }
+
+  @Test
   void leavesEcKeysAsTheyAre() {
     java.security.PrivateKey key = TestIdentities.of("alice._device.example.test", KeyType.EC_P256).privateKey();
     assertSame(key, CryptoProviders.conscryptRsaKey(key));
