@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Seal and open times per profile, key type and EC provider. A report, not a test:
+ * Seal and open times per profile, key type and providers (the JDK's, or the fast ones: Conscrypt where
+ * it loads, else Bouncy Castle for EC and the JDK's for RSA). A report, not a test:
  * {@code mvn -q -pl protocol test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=org.danemsg.protocol.EnvelopeBenchmark} (or see the README).
  */
@@ -16,9 +17,9 @@ public final class EnvelopeBenchmark {
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
     System.out.printf("java %s, %d iterations after warm-up; µs per operation%n",
         System.getProperty("java.version"), iterations);
-    System.out.printf("%-26s %-14s %10s %10s%n", "case", "EC provider", "seal", "open");
+    System.out.printf("%-26s %-14s %10s %10s%n", "case", "providers", "seal", "open");
     for (boolean bc : new boolean[] {false, true}) {
-      Envelope envelope = new Envelope(Envelope.Settings.defaults().withBouncyCastleForEc(bc));
+      Envelope envelope = new Envelope(Envelope.Settings.defaults().withBouncyCastleForEc(bc), bc);
       for (String kind : List.of("native EC -> EC", "native RSA -> RSA", "native EC -> RSA", "legacy RSA -> RSA")) {
         KeyType sender = kind.contains("EC ->") ? KeyType.EC_P256 : KeyType.RSA;
         KeyType recipient = kind.endsWith("-> EC") ? KeyType.EC_P256 : KeyType.RSA;
@@ -43,7 +44,7 @@ public final class EnvelopeBenchmark {
           check(envelope.open(payload, bob.name(), own, keys));
         }
         long t2 = System.nanoTime();
-        System.out.printf(Locale.ROOT, "%-26s %-14s %10.1f %10.1f%n", kind, bc ? "BouncyCastle" : "JDK (SunEC)",
+        System.out.printf(Locale.ROOT, "%-26s %-14s %10.1f %10.1f%n", kind, bc ? (CryptoProviders.conscrypt().isPresent() ? "Conscrypt" : "BouncyCastle") : "JDK",
             (t1 - t0) / 1e3 / n, (t2 - t1) / 1e3 / n);
       }
     }
