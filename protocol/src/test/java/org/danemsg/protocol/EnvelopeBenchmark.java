@@ -19,7 +19,8 @@ public final class EnvelopeBenchmark {
         System.getProperty("java.version"), iterations);
     System.out.printf("%-26s %-14s %10s %10s%n", "case", "providers", "seal", "open");
     for (boolean bc : new boolean[] {false, true}) {
-      Envelope envelope = new Envelope(Envelope.Settings.defaults().withBouncyCastleForEc(bc), bc);
+      Envelope envelope = new Envelope(Envelope.Settings.defaults().withBouncyCastleForEc(bc)
+          .withLegacyPeers(LegacyPeers.of(List.of("alice._device.example.test"))), bc);
       for (String kind : List.of("native EC -> EC", "native RSA -> RSA", "native EC -> RSA", "legacy RSA -> RSA")) {
         KeyType sender = kind.contains("EC ->") ? KeyType.EC_P256 : KeyType.RSA;
         KeyType recipient = kind.endsWith("-> EC") ? KeyType.EC_P256 : KeyType.RSA;

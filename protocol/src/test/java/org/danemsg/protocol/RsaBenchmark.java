@@ -17,7 +17,8 @@ import javax.crypto.spec.PSource;
 /**
  * RSA-2048 per operation, by provider path, measured side by side: the rounds alternate the paths
  * (A B C, A B C, …) and each path's median over the rounds is printed, so a neighbour's load on a
- * shared machine hits every path alike. A report, not a test; see the README's Measurements.
+ * shared machine hits every path alike; times are the thread's CPU time, as {@code openssl speed}
+ * measures. A report, not a test; see the README's Measurements.
  *
  * <p>Paths: the JCA's order with the JDK's providers first (SunJCE, SunRsaSign), the JCA's order with
  * Bouncy Castle first (as the node runs: {@link CryptoProviders#bouncyCastleFirst()}), and Conscrypt.
@@ -92,7 +93,7 @@ public final class RsaBenchmark {
     }
     restore(jdkOrder);
 
-    System.out.printf("java %s %s, %d iterations x %d alternating rounds; median µs per operation (min-max)%n",
+    System.out.printf("java %s %s, %d iterations x %d alternating rounds; median CPU µs per operation (min-max)%n",
         System.getProperty("java.version"), String.join(" ",
             java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()), iterations, rounds);
     System.out.printf("%-30s", "operation");
@@ -154,13 +155,20 @@ public final class RsaBenchmark {
     void run() throws Exception;
   }
 
+  /**
+   * CPU time of this thread per operation, as {@code openssl speed} divides by CPU time (unless given
+   * {@code -elapsed}): on a shared machine, time spent waiting for a core is not counted.
+   */
   private static double time(int iterations, Operation op) throws Exception {
-    long start = System.nanoTime();
+    long start = THREAD_CPU.getCurrentThreadCpuTime();
     for (int i = 0; i < iterations; i++) {
       op.run();
     }
-    return (System.nanoTime() - start) / 1e3 / iterations;
+    return (THREAD_CPU.getCurrentThreadCpuTime() - start) / 1e3 / iterations;
   }
+
+  private static final java.lang.management.ThreadMXBean THREAD_CPU =
+      java.lang.management.ManagementFactory.getThreadMXBean();
 
   /** RSA-OAEP-256 as jose4j asks for it: SHA-256 and MGF1 with SHA-256. */
   private static Cipher oaep(Provider provider, java.security.PublicKey encryptTo, PrivateKey decryptWith)
