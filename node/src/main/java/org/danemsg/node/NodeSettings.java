@@ -40,7 +40,8 @@ public record NodeSettings(
     int quarantinePayloadLimit,
     int parallelism,
     LegacyPeers legacyPeers,
-    Records records) {
+    Records records,
+    Duration messageLifetime) {
 
   /** Copies the set of legacy peers. */
   public NodeSettings {
@@ -116,7 +117,8 @@ public record NodeSettings(
       Map.entry("dns.trust-anchor", "DNSSEC_TRUST_ANCHOR"),
       Map.entry("dns.dnssec-off", "DNSSEC_OFF"),
       Map.entry("dns.allowed-zones", "DNS_ALLOWED_ZONES"),
-      Map.entry("health-interval", "HEALTH_INTERVAL"));
+      Map.entry("health-interval", "HEALTH_INTERVAL"),
+      Map.entry("message-lifetime", "MESSAGE_LIFETIME"));
 
   /** The settings from the default configuration (reference.conf, environment, system properties). */
   public static NodeSettings load() {
@@ -272,7 +274,8 @@ public record NodeSettings(
         parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
         r.legacyPeers("legacy-peers"),
         new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
-            r.integer("warn-lines-per-minute", 1, 100_000)));
+            r.integer("warn-lines-per-minute", 1, 100_000)),
+        r.messageLifetime("message-lifetime"));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */
@@ -282,7 +285,7 @@ public record NodeSettings(
         m.username(), m.password(), m.tls(), m.caFile(), clientId, m.keepAlive(), m.connectTimeout(),
         m.reconnectMinBackoff(), m.reconnectMaxBackoff(), m.bufferSize()), dns, parking, publicationCheckInterval,
         identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, legacyPeers,
-        records);
+        records, messageLifetime);
   }
 
   /** This node's identity files. */
@@ -314,7 +317,8 @@ public record NodeSettings(
 
   /** Envelope settings with the configured payload limit. */
   public Envelope.Settings envelopeSettings() {
-    return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize).withLegacyPeers(legacyPeers);
+    return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize).withLegacyPeers(legacyPeers)
+        .withLifetime(messageLifetime);
   }
 
   private static String printable(String text) {
@@ -403,6 +407,15 @@ public record NodeSettings(
         names.add(DnsName.parse(text.strip()));
       }
       return names;
+    }
+
+    /** How long the messages this device seals stay valid: at most {@link Envelope.Settings#MAX_LIFETIME}. */
+    Duration messageLifetime(String key) {
+      Duration lifetime = duration(key, false);
+      if (lifetime.compareTo(Envelope.Settings.MAX_LIFETIME) > 0) {
+        throw bad(key, "must be at most " + Envelope.Settings.MAX_LIFETIME.toDays() + " days, got '" + raw(key) + "'");
+      }
+      return lifetime;
     }
 
     long bytes(String key) {

@@ -119,8 +119,17 @@ final class TestDevice {
   }
 
   Node start(Printer.Hook hook) {
+    return start(hook, Clock.systemUTC());
+  }
+
+  /** Starts the node with {@code clock} as its time (a node whose clock says days have passed). */
+  Node start(Clock clock) {
+    return start(Printer.Hook.none(), clock);
+  }
+
+  private Node start(Printer.Hook hook, Clock clock) {
     Node node = Node.start(config(), new NodeGuardian.Options(
-        new PrintStream(stdout, true, StandardCharsets.UTF_8), Clock.systemUTC(), hook));
+        new PrintStream(stdout, true, StandardCharsets.UTF_8), clock, hook));
     Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),
         () -> name + " did not subscribe");
     return node;
