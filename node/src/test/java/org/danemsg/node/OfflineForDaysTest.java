@@ -53,6 +53,7 @@ class OfflineForDaysTest {
         assertTrue(texts.contains("while you were away " + i), "lost: " + i);
       }
       assertEquals(count, receiver.stdout().lines().filter(l -> l.contains(" says: while you were away ")).count());
+      assertEquals(count, node.health().join().delivered());
       List<Map<String, Object>> quarantined = receiver.quarantine();
       assertEquals("EXPIRED", quarantined.get(0).get("reason"), quarantined.toString());
       System.out.printf("OfflineForDaysTest: node clock +3 days: %d of %d messages printed once, the 5-minute one"

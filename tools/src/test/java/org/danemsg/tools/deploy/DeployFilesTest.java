@@ -311,13 +311,13 @@ class DeployFilesTest {
   @Test
   void theToolsWrapperSendsWithTheSendAccountWhenOneIsSet(@org.junit.jupiter.api.io.TempDir Path dir)
       throws Exception {
-    // A stand-in `java` on the PATH prints the account the tools would use.
-    Path java = dir.resolve("java");
-    Files.writeString(java, "#!/bin/sh\necho \"$MQTT_USERNAME ${MQTT_PASSWORD:-none} ${MQTT_PASSWORD_FILE:-none}\"\n");
-    java.toFile().setExecutable(true);
+    // A stand-in launcher prints the account the tools would use.
+    Path launcher = dir.resolve("danemsg-tools");
+    Files.writeString(launcher, "#!/bin/sh\necho \"$MQTT_USERNAME ${MQTT_PASSWORD:-none} ${MQTT_PASSWORD_FILE:-none}\"\n");
+    launcher.toFile().setExecutable(true);
     ProcessBuilder run = new ProcessBuilder("sh", TOOLS_WRAPPER.toString(), "send", "x", "y")
         .redirectErrorStream(true);
-    run.environment().put("PATH", dir + ":" + System.getenv("PATH"));
+    run.environment().put("DANEMSG_TOOLS_LAUNCHER", launcher.toString());
     run.environment().put("MQTT_USERNAME", "alice._device.demo.test");
     run.environment().put("MQTT_PASSWORD_FILE", "/broker/node.password");
     run.environment().put("SEND_MQTT_USERNAME", "send@alice._device.demo.test");
@@ -419,7 +419,7 @@ class DeployFilesTest {
   @Test
   void imagesPutTheToolsWrapperOnThePath() throws IOException {
     String wrapper = Files.readString(ROOT.resolve("deploy/compose/image/tools"));
-    assertTrue(wrapper.contains("exec /opt/danemsg/bin/danemsg-tools \"$@\""), wrapper);
+    assertTrue(wrapper.contains("exec \"${DANEMSG_TOOLS_LAUNCHER:-/opt/danemsg/bin/danemsg-tools}\" \"$@\""), wrapper);
     for (Path file : DOCKERFILES) {
       Set<String> copied = copiedInto(Dockerfile.read(file));
       assertTrue(copied.contains("/usr/local/bin/tools"), file + ": tools is not copied to /usr/local/bin");
