@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityFiles;
@@ -119,6 +120,7 @@ final class TestDevice {
   }
 
   Node start(Printer.Hook hook) {
+    CryptoProviders.installAll(); // as Main does first
     Node node = Node.start(config(), new NodeGuardian.Options(
         new PrintStream(stdout, true, StandardCharsets.UTF_8), Clock.systemUTC(), hook));
     Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),

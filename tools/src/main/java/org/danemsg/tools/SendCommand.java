@@ -78,7 +78,6 @@ final class SendCommand implements Callable<Integer> {
       throw CommandFailure.failed("identity: " + e.getMessage().replaceAll("\\s*\\R\\s*", " "), e);
     }
     String text = stdin ? readStdin() : message;
-    org.danemsg.protocol.CryptoProviders.bouncyCastleFirst();
     try (MessageSender sender = MessageSender.create(settings, identity, Duration.ofSeconds(timeoutSeconds))) {
       boolean legacyPeer = legacy || settings.legacyPeers().allows(to);
       MessageSender.Sent sent = sender.send(to, text, legacyPeer ? Profile.LEGACY : Profile.NATIVE);

@@ -26,7 +26,6 @@ import org.HdrHistogram.Histogram;
 import org.danemsg.node.MessageSender;
 import org.danemsg.node.NodeSettings;
 import org.danemsg.node.SendException;
-import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityException;
@@ -106,7 +105,6 @@ public final class Benchmark {
   }
 
   private Map<String, Object> run() {
-    CryptoProviders.bouncyCastleFirst();
     Path work = createWorkDir();
     LocalServers local = null;
     ReceivingNode node = null;
