@@ -1,13 +1,11 @@
-package org.danemsg.node;
+package org.danemsg.client;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
@@ -19,39 +17,30 @@ import org.danemsg.protocol.dns.TlsaCache;
 import org.danemsg.protocol.dns.ZoneAllowlist;
 import org.danemsg.protocol.dns.TrustAnchors;
 
+import static org.danemsg.client.SettingsReader.oneLine;
+import static org.danemsg.client.SettingsReader.printable;
+
 /**
- * The node's configuration (section {@code danemsg} of {@code reference.conf}), read and checked once
- * at start. {@link #from(Config)} throws a {@link SettingsException} whose one-line message names the
- * first bad setting, its environment variable and what is wrong. Used by the node and by
- * {@code tools send}, so both read the same identity, DNS and broker settings.
+ * The settings a sender needs, shared by the node and the tools (section {@code danemsg} of the
+ * client's {@code reference.conf}): this device's identity, the broker, DNS, the largest message and
+ * the legacy peers. Read and checked once at start; {@link #from(Config)} throws a
+ * {@link SettingsException} whose one-line message names the first bad setting, its environment
+ * variable and what is wrong. The node reads its own settings on top of these ({@code NodeSettings}).
  */
-public record NodeSettings(
+public record ClientSettings(
     DnsName identityName,
     Path cryptoPath,
-    Path dataPath,
     int maxMessageSize,
     Mqtt mqtt,
     Dns dns,
-    Parking parking,
-    Duration publicationCheckInterval,
-    Duration identityFileCheckInterval,
-    Duration healthInterval,
-    Duration drainTimeout,
-    int quarantinePayloadLimit,
-    int parallelism,
-    LegacyPeers legacyPeers,
-    Records records) {
-
-  /** Copies the set of legacy peers. */
-  public NodeSettings {
-  }
+    LegacyPeers legacyPeers) {
 
   /**
    * Broker connection.
    *
    * @param username empty for an anonymous broker
    * @param caFile {@code null} for the JVM's trust store
-   * @param clientId empty until the node has read its id from DATA_PATH ({@link MqttClientId})
+   * @param clientId the node's; empty until the node has read its id from DATA_PATH
    */
   public record Mqtt(String host, int port, String username, String password, boolean tls, Path caFile,
       String clientId, Duration keepAlive, Duration connectTimeout, Duration reconnectMinBackoff,
@@ -79,30 +68,10 @@ public record NodeSettings(
     }
   }
 
-  /**
-   * Retrying messages whose sender's DNS answer is transiently unavailable.
-   *
-   * @param maxBytes the most payload bytes parked on disk in all
-   * @param maxBytesPerSender the most payload bytes parked for one claimed sender, so that one sender
-   *     (a made-up name under a dead zone) cannot take all the room
-   * @param maxBytesPerZone the same for all senders under one zone (made-up names by the thousand)
-   */
-  public record Parking(Duration minBackoff, Duration maxBackoff, Duration giveUpAfter, int maxMessages,
-      long maxBytes, long maxBytesPerSender, long maxBytesPerZone) {}
-
-  /**
-   * Bounds of what the node records.
-   *
-   * @param quarantineMaxBytes size at which quarantine.jsonl is moved to quarantine.jsonl.1 (0: never)
-   * @param legacyReplayWindow how long a delivered legacy message's digest is remembered
-   * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
-   */
-  public record Records(long quarantineMaxBytes, Duration legacyReplayWindow, int warnLinesPerMinute) {}
-
-  private static final Map<String, String> ENV = Map.ofEntries(
+  /** The environment variable of each setting that has one (reference.conf reads them). */
+  public static final Map<String, String> ENVIRONMENT = Map.ofEntries(
       Map.entry("identity-name", "IDENTITY_NAME"),
       Map.entry("crypto-path", "CRYPTO_PATH"),
-      Map.entry("data-path", "DATA_PATH"),
       Map.entry("max-message-size", "MAX_MESSAGE_SIZE"),
       Map.entry("mqtt.host", "MQTT_HOST"),
       Map.entry("mqtt.port", "MQTT_PORT"),
@@ -116,15 +85,15 @@ public record NodeSettings(
       Map.entry("dns.trust-anchor", "DNSSEC_TRUST_ANCHOR"),
       Map.entry("dns.dnssec-off", "DNSSEC_OFF"),
       Map.entry("dns.allowed-zones", "DNS_ALLOWED_ZONES"),
-      Map.entry("health-interval", "HEALTH_INTERVAL"));
+      Map.entry("legacy-peers", "LEGACY_PEERS"));
 
   /** The settings from the default configuration (reference.conf, environment, system properties). */
-  public static NodeSettings load() {
+  public static ClientSettings load() {
     return from(ConfigFactory.load());
   }
 
   /**
-   * The configuration of a node: {@code file} (when not null) over the defaults, resolved.
+   * The configuration: {@code file} (when not null) over the defaults, resolved.
    *
    * @throws SettingsException when the file cannot be read or parsed
    */
@@ -147,14 +116,25 @@ public record NodeSettings(
    *
    * @throws SettingsException naming the first missing or bad setting
    */
-  public static NodeSettings from(Config config) {
-    Config c;
+  public static ClientSettings from(Config config) {
+    return from(reader(config, ENVIRONMENT));
+  }
+
+  /**
+   * A reader of the {@code danemsg} section of {@code config}.
+   *
+   * @throws SettingsException when there is no such section
+   */
+  public static SettingsReader reader(Config config, Map<String, String> environment) {
     try {
-      c = config.getConfig("danemsg");
+      return new SettingsReader(config.getConfig("danemsg"), environment);
     } catch (ConfigException e) {
       throw new SettingsException("configuration has no danemsg section: " + oneLine(e.getMessage()));
     }
-    Reader r = new Reader(c);
+  }
+
+  /** Reads and checks the client's settings with {@code r}. */
+  public static ClientSettings from(SettingsReader r) {
     String nameText = r.string("identity-name");
     if (nameText.isBlank()) {
       throw r.bad("identity-name", "is not set: give this device's DNS name, e.g. alice._device.example.com");
@@ -165,7 +145,6 @@ public record NodeSettings(
     }
     DnsName name = DnsName.parse(nameText.strip());
     Path cryptoPath = r.path("crypto-path");
-    Path dataPath = r.path("data-path");
     int maxSize = r.integer("max-message-size", 1024, 16 * 1024 * 1024);
 
     String host = r.string("mqtt.host").strip();
@@ -252,40 +231,21 @@ public record NodeSettings(
         r.integer("dns.max-lookups-in-flight-per-zone", 1, 10_000), r.bytes("dns.cache-max-bytes"),
         r.names("dns.allowed-zones"));
 
-    Parking parking = new Parking(r.duration("parking.min-backoff", false),
-        r.duration("parking.max-backoff", false), r.duration("parking.give-up-after", true),
-        r.integer("parking.max-messages", 0, 10_000_000), r.bytes("parking.max-bytes"),
-        r.bytes("parking.max-bytes-per-sender"), r.bytes("parking.max-bytes-per-zone"));
-    if (parking.maxBackoff().compareTo(parking.minBackoff()) < 0) {
-      throw r.bad("parking.max-backoff", "is shorter than parking.min-backoff");
-    }
     if (mqtt.reconnectMaxBackoff().compareTo(mqtt.reconnectMinBackoff()) < 0) {
       throw r.bad("mqtt.reconnect-max-backoff", "is shorter than mqtt.reconnect-min-backoff");
     }
-    int parallelism = r.integer("parallelism", 0, 1024);
-    return new NodeSettings(name, cryptoPath, dataPath, maxSize, mqtt, dns, parking,
-        r.duration("identity.publication-check-interval", false),
-        r.duration("identity.file-check-interval", false),
-        r.duration("health-interval", true),
-        r.duration("drain-timeout", false),
-        r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
-        parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
-        r.legacyPeers("legacy-peers"),
-        new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
-            r.integer("warn-lines-per-minute", 1, 100_000)));
+    return new ClientSettings(name, cryptoPath, maxSize, mqtt, dns, r.legacyPeers("legacy-peers"));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */
-  public NodeSettings withMqttClientId(String clientId) {
+  public ClientSettings withMqttClientId(String clientId) {
     Mqtt m = mqtt;
-    return new NodeSettings(identityName, cryptoPath, dataPath, maxMessageSize, new Mqtt(m.host(), m.port(),
+    return new ClientSettings(identityName, cryptoPath, maxMessageSize, new Mqtt(m.host(), m.port(),
         m.username(), m.password(), m.tls(), m.caFile(), clientId, m.keepAlive(), m.connectTimeout(),
-        m.reconnectMinBackoff(), m.reconnectMaxBackoff(), m.bufferSize()), dns, parking, publicationCheckInterval,
-        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, legacyPeers,
-        records);
+        m.reconnectMinBackoff(), m.reconnectMaxBackoff(), m.bufferSize()), dns, legacyPeers);
   }
 
-  /** This node's identity files. */
+  /** This device's identity files. */
   public IdentityFiles identityFiles() {
     return new IdentityFiles(cryptoPath, identityName);
   }
@@ -315,157 +275,5 @@ public record NodeSettings(
   /** Envelope settings with the configured payload limit. */
   public Envelope.Settings envelopeSettings() {
     return Envelope.Settings.defaults().withMaxPayloadBytes(maxMessageSize).withLegacyPeers(legacyPeers);
-  }
-
-  private static String printable(String text) {
-    return text.codePoints().mapToObj(cp -> cp < 0x20 || cp == 0x7f ? "?" : Character.toString(cp))
-        .collect(java.util.stream.Collectors.joining());
-  }
-
-  private static String oneLine(String text) {
-    return text == null ? "" : text.replaceAll("\\s*\\R\\s*", " ").strip();
-  }
-
-  /** Reads values, turning every problem into a one-line {@link SettingsException}. */
-  private static final class Reader {
-    private final Config c;
-
-    Reader(Config c) {
-      this.c = c;
-    }
-
-    SettingsException bad(String key, String what) {
-      String env = ENV.get(key);
-      return new SettingsException("setting danemsg." + key + (env == null ? "" : " (" + env + ")") + " "
-          + what);
-    }
-
-    String string(String key) {
-      try {
-        return c.getString(key);
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "is not a string: " + oneLine(e.getMessage()));
-      }
-    }
-
-    Path path(String key) {
-      String text = string(key).strip();
-      if (text.isEmpty()) {
-        throw bad(key, "is empty: give a folder or file path");
-      }
-      try {
-        return Path.of(text);
-      } catch (InvalidPathException e) {
-        throw bad(key, "'" + text + "' is not a valid path: " + e.getReason());
-      }
-    }
-
-    int integer(String key, int min, int max) {
-      int value;
-      try {
-        value = c.getInt(key);
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be a whole number, got '" + raw(key) + "'");
-      }
-      if (value < min || value > max) {
-        throw bad(key, "must be between " + min + " and " + max + ", got " + value);
-      }
-      return value;
-    }
-
-    /** A list of DNS names, or one string of names separated by commas or white space (from the environment). */
-    java.util.Set<DnsName> names(String key) {
-      List<String> texts;
-      try {
-        if (c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST) {
-          texts = c.getStringList(key);
-        } else {
-          texts = List.of(c.getString(key).split("[,\\s]+"));
-        }
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be a list of DNS names, got '" + raw(key) + "'");
-      }
-      java.util.Set<DnsName> names = new java.util.LinkedHashSet<>();
-      for (String text : texts) {
-        if (text.isBlank()) {
-          continue;
-        }
-        String problem = DnsName.problemWith(text.strip());
-        if (problem != null) {
-          throw bad(key, "'" + printable(text) + "' is not a DNS name: " + problem);
-        }
-        names.add(DnsName.parse(text.strip()));
-      }
-      return names;
-    }
-
-    long bytes(String key) {
-      try {
-        long value = c.getBytes(key);
-        if (value < 0) {
-          throw bad(key, "must not be negative, got '" + raw(key) + "'");
-        }
-        return value;
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be a size such as 65536, 512k, 64m, got '" + raw(key) + "'");
-      }
-    }
-
-    /** Names and wildcards such as {@code *._device.example.com}, as a list or one string. */
-    LegacyPeers legacyPeers(String key) {
-      try {
-        if (c.getValue(key).valueType() == com.typesafe.config.ConfigValueType.LIST) {
-          return LegacyPeers.of(c.getStringList(key));
-        }
-        return LegacyPeers.parse(c.getString(key));
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be a list of DNS names or wildcards, got '" + raw(key) + "'");
-      } catch (IllegalArgumentException e) {
-        throw bad(key, oneLine(e.getMessage()));
-      }
-    }
-
-    boolean bool(String key) {
-      try {
-        return c.getBoolean(key);
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be true or false, got '" + raw(key) + "'");
-      }
-    }
-
-    Duration duration(String key, boolean zeroAllowed) {
-      Duration value;
-      try {
-        value = c.getDuration(key);
-      } catch (ConfigException.Missing e) {
-        throw bad(key, "is missing");
-      } catch (ConfigException e) {
-        throw bad(key, "must be a duration such as 500ms, 30s, 5m, got '" + raw(key) + "'");
-      }
-      if (value.isNegative() || (!zeroAllowed && value.isZero())) {
-        throw bad(key, "must be " + (zeroAllowed ? "zero or more" : "more than zero") + ", got '" + raw(key) + "'");
-      }
-      return value;
-    }
-
-    private String raw(String key) {
-      try {
-        return oneLine(String.valueOf(c.getValue(key).unwrapped()));
-      } catch (ConfigException e) {
-        return "?";
-      }
-    }
   }
 }

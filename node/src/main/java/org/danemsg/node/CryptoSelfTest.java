@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import org.danemsg.client.SettingsException;
 import java.util.List;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.Envelope;

@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import org.danemsg.client.SettingsException;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;

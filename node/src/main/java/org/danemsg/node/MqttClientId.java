@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import org.danemsg.client.SettingsException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;

@@ -1,5 +1,7 @@
 package org.danemsg.node;
 
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.ClientSettings;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -124,7 +126,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.settings = settings;
     ActorRef<Command> self = context.getSelf();
     Scheduler scheduler = context.getSystem().scheduler();
-    NodeSettings.Mqtt mqtt = settings.mqtt();
+    ClientSettings.Mqtt mqtt = settings.mqtt();
     if (mqtt.clientId().isEmpty()) {
       throw new IllegalStateException("no MQTT client id: Node.start resolves it (MqttClientId) first");
     }

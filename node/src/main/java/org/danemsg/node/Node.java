@@ -1,5 +1,7 @@
 package org.danemsg.node;
 
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.SettingsException;
 import com.typesafe.config.Config;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -1,5 +1,7 @@
 package org.danemsg.node;
 
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import org.danemsg.client.SettingsException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,5 +1,7 @@
 package org.danemsg.node;
 
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
@@ -129,7 +131,7 @@ final class TestDevice {
   }
 
   MessageSender sender() throws SendException {
-    return MessageSender.connect(settings(), identity, Duration.ofSeconds(10));
+    return MessageSender.connect(settings().client(), identity, Duration.ofSeconds(10));
   }
 
   String stdout() {

@@ -23,9 +23,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
-import org.danemsg.node.MessageSender;
-import org.danemsg.node.NodeSettings;
-import org.danemsg.node.SendException;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.ClientSettings;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityException;
@@ -506,7 +506,7 @@ public final class Benchmark {
     return new Device(name, identity, crypto);
   }
 
-  private static NodeSettings senderSettings(Device d, String brokerHost, int brokerPort, DnsServer dns, Path anchor) {
+  private static ClientSettings senderSettings(Device d, String brokerHost, int brokerPort, DnsServer dns, Path anchor) {
     Map<String, Object> values = new HashMap<>();
     values.put("danemsg.identity-name", d.name().toString());
     values.put("danemsg.crypto-path", d.cryptoPath().toString());
@@ -515,7 +515,7 @@ public final class Benchmark {
     values.put("danemsg.dns.server", dns.toString());
     values.put("danemsg.dns.trust-anchor", anchor.toAbsolutePath().toString());
     Config config = ConfigFactory.parseMap(values).withFallback(ConfigFactory.load()).resolve();
-    return NodeSettings.from(config);
+    return ClientSettings.from(config);
   }
 
   private Thread progress(ReceivingNode node, long[] peakRss) {

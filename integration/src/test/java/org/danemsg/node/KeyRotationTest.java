@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import org.danemsg.client.MessageSender;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -135,7 +136,7 @@ class KeyRotationTest {
               sender.close();
             }
             signer = now;
-            sender = MessageSender.connect(bob.settings(), signer, Duration.ofSeconds(10));
+            sender = MessageSender.connect(bob.settings().client(), signer, Duration.ofSeconds(10));
           }
           sender.send(alice.name, "bob-" + i, Profile.NATIVE);
           toAlice.add(new ToAlice("bob-" + i, signer.fingerprint()));

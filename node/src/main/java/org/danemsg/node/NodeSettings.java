@@ -1,0 +1,166 @@
+package org.danemsg.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.danemsg.client.ClientSettings;
+import org.danemsg.client.SettingsException;
+import org.danemsg.client.SettingsReader;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.IdentityFiles;
+import org.danemsg.protocol.LegacyPeers;
+import org.danemsg.protocol.dns.DaneLookup;
+import org.danemsg.protocol.dns.TlsaCache;
+
+/**
+ * The node's configuration, read and checked once at start: the settings it shares with the tools
+ * ({@link ClientSettings}: identity, broker, DNS, message size, legacy peers; the client module's
+ * {@code reference.conf}) and the node's own (data folder, parking, records, intervals, parallelism;
+ * this module's {@code reference.conf}). {@link #from(Config)} throws a {@link SettingsException} whose
+ * one-line message names the first bad setting, its environment variable and what is wrong. The shared
+ * settings' accessors are repeated here so that node code reads {@code settings.mqtt()} as before.
+ */
+public record NodeSettings(
+    ClientSettings client,
+    Path dataPath,
+    Parking parking,
+    Duration publicationCheckInterval,
+    Duration identityFileCheckInterval,
+    Duration healthInterval,
+    Duration drainTimeout,
+    int quarantinePayloadLimit,
+    int parallelism,
+    Records records) {
+
+  /**
+   * Retrying messages whose sender's DNS answer is transiently unavailable.
+   *
+   * @param maxBytes the most payload bytes parked on disk in all
+   * @param maxBytesPerSender the most payload bytes parked for one claimed sender, so that one sender
+   *     (a made-up name under a dead zone) cannot take all the room
+   * @param maxBytesPerZone the same for all senders under one zone (made-up names by the thousand)
+   */
+  public record Parking(Duration minBackoff, Duration maxBackoff, Duration giveUpAfter, int maxMessages,
+      long maxBytes, long maxBytesPerSender, long maxBytesPerZone) {}
+
+  /**
+   * Bounds of what the node records.
+   *
+   * @param quarantineMaxBytes size at which quarantine.jsonl is moved to quarantine.jsonl.1 (0: never)
+   * @param legacyReplayWindow how long a delivered legacy message's digest is remembered
+   * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
+   */
+  public record Records(long quarantineMaxBytes, Duration legacyReplayWindow, int warnLinesPerMinute) {}
+
+  /** The environment variables of the node's own settings, and the client's. */
+  private static final Map<String, String> ENV;
+
+  static {
+    Map<String, String> env = new HashMap<>(ClientSettings.ENVIRONMENT);
+    env.put("data-path", "DATA_PATH");
+    env.put("health-interval", "HEALTH_INTERVAL");
+    ENV = Map.copyOf(env);
+  }
+
+  /** The settings from the default configuration (reference.conf, environment, system properties). */
+  public static NodeSettings load() {
+    return from(ConfigFactory.load());
+  }
+
+  /**
+   * The configuration of a node: {@code file} (when not null) over the defaults, resolved.
+   *
+   * @throws SettingsException when the file cannot be read or parsed
+   */
+  public static Config config(Path file) {
+    return ClientSettings.config(file);
+  }
+
+  /**
+   * Reads and checks the {@code danemsg} section of {@code config}.
+   *
+   * @throws SettingsException naming the first missing or bad setting
+   */
+  public static NodeSettings from(Config config) {
+    SettingsReader r = ClientSettings.reader(config, ENV);
+    ClientSettings client = ClientSettings.from(r);
+    Path dataPath = r.path("data-path");
+    Parking parking = new Parking(r.duration("parking.min-backoff", false),
+        r.duration("parking.max-backoff", false), r.duration("parking.give-up-after", true),
+        r.integer("parking.max-messages", 0, 10_000_000), r.bytes("parking.max-bytes"),
+        r.bytes("parking.max-bytes-per-sender"), r.bytes("parking.max-bytes-per-zone"));
+    if (parking.maxBackoff().compareTo(parking.minBackoff()) < 0) {
+      throw r.bad("parking.max-backoff", "is shorter than parking.min-backoff");
+    }
+    int parallelism = r.integer("parallelism", 0, 1024);
+    return new NodeSettings(client, dataPath, parking,
+        r.duration("identity.publication-check-interval", false),
+        r.duration("identity.file-check-interval", false),
+        r.duration("health-interval", true),
+        r.duration("drain-timeout", false),
+        r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
+        parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
+        new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
+            r.integer("warn-lines-per-minute", 1, 100_000)));
+  }
+
+  /** These settings with {@code clientId} as the MQTT client id. */
+  public NodeSettings withMqttClientId(String clientId) {
+    return new NodeSettings(client.withMqttClientId(clientId), dataPath, parking, publicationCheckInterval,
+        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records);
+  }
+
+  /** This node's DNS name. */
+  public DnsName identityName() {
+    return client.identityName();
+  }
+
+  /** The folder of this node's identity files. */
+  public Path cryptoPath() {
+    return client.cryptoPath();
+  }
+
+  /** The largest MQTT payload accepted. */
+  public int maxMessageSize() {
+    return client.maxMessageSize();
+  }
+
+  /** The broker connection. */
+  public ClientSettings.Mqtt mqtt() {
+    return client.mqtt();
+  }
+
+  /** DNS lookups. */
+  public ClientSettings.Dns dns() {
+    return client.dns();
+  }
+
+  /** Peers that use the legacy format. */
+  public LegacyPeers legacyPeers() {
+    return client.legacyPeers();
+  }
+
+  /** This node's identity files. */
+  public IdentityFiles identityFiles() {
+    return client.identityFiles();
+  }
+
+  /** Lookup settings for the configured server and anchors. */
+  public DaneLookup.Settings lookupSettings() {
+    return client.lookupSettings();
+  }
+
+  /** Cache settings from the configured TTLs and bounds (see {@link ClientSettings#cacheSettings()}). */
+  public TlsaCache.Settings cacheSettings() {
+    return client.cacheSettings();
+  }
+
+  /** Envelope settings with the configured payload limit. */
+  public Envelope.Settings envelopeSettings() {
+    return client.envelopeSettings();
+  }
+}
