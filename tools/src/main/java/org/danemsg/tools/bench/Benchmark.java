@@ -36,6 +36,7 @@ import org.danemsg.protocol.dns.DnsPublisher;
 import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.PublishResult;
 import org.danemsg.protocol.dns.TsigKey;
+import org.danemsg.testing.LocalServers;
 
 /**
  * One run of {@code tools bench}: sender streams in this JVM publish sealed messages at QoS 1 to a
@@ -104,6 +105,9 @@ public final class Benchmark {
     return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000 - (before - nanos) / 1000;
   }
 
+  /** The signed zone of the servers the bench starts itself. */
+  private static final DnsName LOCAL_ZONE = DnsName.parse("bench.test");
+
   private Map<String, Object> run() {
     Path work = createWorkDir();
     LocalServers local = null;
@@ -121,13 +125,15 @@ public final class Benchmark {
       if (servers.local()) {
         err.println("bench: starting knotd and mosquitto on 127.0.0.1");
         err.flush();
-        local = LocalServers.start();
+        zone = LOCAL_ZONE;
+        local = LocalServers.start(zone.toString());
         brokerHost = "127.0.0.1";
         brokerPort = local.mqttPort();
-        dns = local.dns();
+        dns = new DnsServer("127.0.0.1", local.dnsPort());
         anchor = local.trustAnchor();
-        zone = LocalServers.ZONE;
-        publisher = DnsPublisher.create(dns, local.tsigKey()).withZone(zone).withTtl(Duration.ofHours(1));
+        TsigKey key = TsigKey.of("hmac-sha256", LocalServers.TSIG_KEY_NAME,
+            java.util.Base64.getDecoder().decode(local.tsigSecret()));
+        publisher = DnsPublisher.create(dns, key).withZone(zone).withTtl(Duration.ofHours(1));
       } else {
         brokerHost = servers.brokerHost();
         brokerPort = servers.brokerPort();
