@@ -1,5 +1,8 @@
 package org.danemsg.client;
 
+import static org.danemsg.client.SettingsReader.oneLine;
+import static org.danemsg.client.SettingsReader.printable;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -16,9 +19,6 @@ import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.TlsaCache;
 import org.danemsg.protocol.dns.ZoneAllowlist;
 import org.danemsg.protocol.dns.TrustAnchors;
-
-import static org.danemsg.client.SettingsReader.oneLine;
-import static org.danemsg.client.SettingsReader.printable;
 
 /**
  * The settings a sender needs, shared by the node and the tools (section {@code danemsg} of the

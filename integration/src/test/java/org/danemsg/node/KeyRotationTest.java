@@ -1,6 +1,5 @@
 package org.danemsg.node;
 
-import org.danemsg.client.MessageSender;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.IdentityException;

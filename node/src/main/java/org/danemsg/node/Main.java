@@ -1,9 +1,9 @@
 package org.danemsg.node;
 
-import org.danemsg.client.SettingsException;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.CryptoProviders;
 import sun.misc.Signal;
 

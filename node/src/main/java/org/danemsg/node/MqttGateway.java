@@ -1,7 +1,5 @@
 package org.danemsg.node;
 
-import org.danemsg.client.BrokerTls;
-import org.danemsg.client.ClientSettings;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -31,6 +29,8 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.ClientSettings;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.Rejection;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;

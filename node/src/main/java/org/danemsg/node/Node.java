@@ -1,7 +1,5 @@
 package org.danemsg.node;
 
-import org.danemsg.client.BrokerTls;
-import org.danemsg.client.SettingsException;
 import com.typesafe.config.Config;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -14,6 +12,8 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.IdentityException;
 import org.slf4j.Logger;

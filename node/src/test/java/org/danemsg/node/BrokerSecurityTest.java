@@ -1,12 +1,12 @@
 package org.danemsg.node;
 
-import org.danemsg.client.MessageSender;
-import org.danemsg.client.SendException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

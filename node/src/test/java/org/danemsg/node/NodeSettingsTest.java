@@ -1,6 +1,5 @@
 package org.danemsg.node;
 
-import org.danemsg.client.SettingsException;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +8,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.HashMap;
 import java.util.Map;
+import org.danemsg.client.SettingsException;
 import org.junit.jupiter.api.Test;
 
 class NodeSettingsTest {

@@ -1,7 +1,5 @@
 package org.danemsg.node;
 
-import org.danemsg.client.MessageSender;
-import org.danemsg.client.SendException;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.ByteArrayOutputStream;
@@ -17,6 +15,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
