@@ -40,7 +40,11 @@ cleanup() {
   stop_pids "${NODE_PIDS[@]}"
   stop_servers
   local m
-  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  for m in "${MOUNTS[@]}"; do
+    # The armhf node's folder is on the tmpfs: keep its logs before it goes.
+    [ "$status" = 0 ] || cp -r "$m/armhf" "$RUN/armhf-from-tmpfs" 2>/dev/null || true
+    umount "$m" 2>/dev/null || umount -l "$m" || true
+  done
   if [ "$status" = 0 ]; then rm -rf "$RUN"; else echo "$SCRIPT: FAILED; logs kept in $RUN" >&2; fi
 }
 trap cleanup EXIT

@@ -14,6 +14,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.DnsUri;
 import org.danemsg.protocol.KeyType;

@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
+import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityFiles;
@@ -128,6 +131,7 @@ final class TestDevice {
   }
 
   private Node start(Printer.Hook hook, Clock clock) {
+    CryptoProviders.installAll(); // as Main does first
     Node node = Node.start(config(), new NodeGuardian.Options(
         new PrintStream(stdout, true, StandardCharsets.UTF_8), clock, hook));
     Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),
@@ -136,7 +140,7 @@ final class TestDevice {
   }
 
   MessageSender sender() throws SendException {
-    return MessageSender.connect(settings(), identity, Duration.ofSeconds(10));
+    return MessageSender.connect(settings().client(), identity, Duration.ofSeconds(10));
   }
 
   String stdout() {

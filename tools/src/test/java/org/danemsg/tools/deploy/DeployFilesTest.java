@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * No Docker engine is needed (none runs on our machines): the files are parsed and every file,
  * volume, service and variable they name is checked against the repository and the node's settings.
  *
- * <p>The node's settings are the {@code ${?NAME}} variables of node/src/main/resources/reference.conf;
+ * <p>The node's settings are the {@code ${?NAME}} variables of node/ and client/src/main/resources/reference.conf;
  * {@code -Ddanemsg.node.reference=FILE} points at another copy (e.g. the node branch's worktree).
  */
 class DeployFilesTest {
@@ -244,7 +244,7 @@ class DeployFilesTest {
     assertTrue(limit.find(), "message_size_limit is set");
     long bytes = Long.parseLong(limit.group(1));
     Matcher nodeLimit = Pattern.compile("(?m)^\\s*max-message-size = (\\d+)$")
-        .matcher(read(ROOT.resolve("node/src/main/resources/reference.conf")));
+        .matcher(read(ROOT.resolve("client/src/main/resources/reference.conf")));
     assertTrue(nodeLimit.find());
     assertTrue(bytes >= Long.parseLong(nodeLimit.group(1)) && bytes <= 1024 * 1024,
         "message_size_limit " + bytes + " lets the node's largest message through and little more");
@@ -565,7 +565,7 @@ class DeployFilesTest {
     throw new IllegalStateException("no repository root (pom.xml + deploy/) above " + Path.of("").toAbsolutePath());
   }
 
-  /** The environment variables the node reads: {@code ${?NAME}} in its reference.conf. */
+  /** The environment variables the node reads: {@code ${?NAME}} in its and the client's reference.conf. */
   static Set<String> nodeVariables() {
     String property = System.getProperty("danemsg.node.reference");
     Path reference = property != null && !property.isBlank() ? Path.of(property)
@@ -575,7 +575,9 @@ class DeployFilesTest {
           + " against the node. Build with the node module, or run with"
           + " -Ddanemsg.node.reference=/path/to/node/src/main/resources/reference.conf");
     }
-    Matcher m = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}").matcher(read(reference));
+    // The settings the node shares with the tools are in the client module's reference.conf
+    Path shared = ROOT.resolve("client/src/main/resources/reference.conf");
+    Matcher m = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}").matcher(read(reference) + read(shared));
     Set<String> names = new TreeSet<>();
     while (m.find()) {
       names.add(m.group(1));
