@@ -66,7 +66,9 @@ cleanup() {
   [ -z "$HEALTH_PID" ] || kill "$HEALTH_PID" 2>/dev/null || true
   if [ -n "$SERVICE_PID" ]; then
     [ "$status" = 0 ] || compose logs --no-color > "$RUN/compose.log" 2>&1 || true
+    local down_started=$SECONDS
     compose down -v -t 5 > "$RUN/down.log" 2>&1 || cat "$RUN/down.log" >&2
+    [ "$status" != 0 ] || echo "$SCRIPT: docker-compose down -v: $(grep -c '^Removing' "$RUN/down.log") containers, volumes and networks removed in $((SECONDS - down_started)) s; $((SECONDS - started)) s in all"
     # Whatever `down` left of this project (its containers carry the project's label), by ID.
     local ids
     ids=$("${PODMAN[@]}" ps -a -q --filter "label=com.docker.compose.project=$PROJECT" 2>/dev/null || true)
@@ -101,7 +103,7 @@ if ! "${PODMAN[@]}" image exists "$SERVERS_IMAGE"; then
 fi
 "${PODMAN[@]}" image prune -f > /dev/null   # the previous run's node image, now untagged
 size() { "${PODMAN[@]}" image inspect --format '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1/1e6}'; }
-echo "$SCRIPT: images $NODE_IMAGE ($(size "$NODE_IMAGE"); alice, bob, carol, init) and $SERVERS_IMAGE ($(size "$SERVERS_IMAGE"); knot, accounts, mosquitto)"
+echo "$SCRIPT: [$((SECONDS - started)) s] images $NODE_IMAGE ($(size "$NODE_IMAGE"); alice, bob, carol, init) and $SERVERS_IMAGE ($(size "$SERVERS_IMAGE"); knot, accounts, mosquitto)"
 
 # --- podman's Docker API, for docker-compose -----------------------------------------------------
 cat > "$RUN/containers.conf" <<'CONF'
@@ -131,6 +133,7 @@ HEALTH_PID=$!
 
 # --- the demo -------------------------------------------------------------------------------------
 echo "$SCRIPT: docker-compose $(docker-compose version --short) up -d, project $PROJECT, podman $(podman --version | awk '{print $3}') API; knot on 127.0.0.1:$DNS_PORT, mosquitto on 127.0.0.1:$MQTT_PORT"
+up_started=$SECONDS
 timeout 300 "${COMPOSE[@]}" up -d --no-build > "$RUN/up.log" 2>&1 || { cat "$RUN/up.log" >&2; die "docker-compose up failed"; }
 container() { echo "${PROJECT}_$1_1"; }
 logs_contain() { "${PODMAN[@]}" logs "$(container "$1")" 2>&1 | grep -qF "$2"; }
@@ -138,7 +141,7 @@ state() { "${PODMAN[@]}" ps -a --filter "label=com.docker.compose.project=$PROJE
 for node in alice bob carol; do
   wait_for 90 "$node's node to subscribe" logs_contain "$node" "subscribed to $node._device.demo.test"
 done
-echo "$SCRIPT: containers: $(state)"
+echo "$SCRIPT: [$((SECONDS - started)) s] the three nodes subscribed, $((SECONDS - up_started)) s after up; containers: $(state)"
 "${PODMAN[@]}" logs "$(container init)" 2>&1 | grep -E '^in sync: ' | sed "s/ (fingerprint [0-9a-f]*)//; s/^/$SCRIPT: init: /"
 
 stamp=$(date +%s)
@@ -151,6 +154,6 @@ done
 for to in bob carol; do
   text="hi $to, from alice's container $stamp"
   wait_for 30 "$to's container to print alice's message" logs_contain "$to" "alice._device.demo.test says: $text"
-  echo "$SCRIPT: $to's container printed: $(compose logs --no-color "$to" 2>/dev/null | grep -F "says: $text" | tail -1)"
+  echo "$SCRIPT: [$((SECONDS - started)) s] $to's container printed: $(compose logs --no-color "$to" 2>/dev/null | grep -F "says: $text" | tail -1)"
 done
 echo "$SCRIPT: passed in $((SECONDS - started)) s (docker-compose down -v follows)"
