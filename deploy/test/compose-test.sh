@@ -78,7 +78,12 @@ cleanup() {
     [ -z "$ids" ] || "${PODMAN[@]}" volume rm -f $ids > /dev/null 2>&1 || true
     stop_pids "$SERVICE_PID"
   fi
-  if [ "$status" = 0 ]; then rm -rf "$RUN"; else echo "$SCRIPT: FAILED; logs kept in $RUN" >&2; fi
+  if [ "$status" = 0 ]; then
+    rm -rf "$RUN"
+  else
+    rm -rf "$RUN/context" "$RUN/base" "$RUN/servers"   # build inputs (the jars, hard links to the tars)
+    echo "$SCRIPT: FAILED; logs kept in $RUN" >&2
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
