@@ -35,7 +35,7 @@ deploy/test/arm-tier.sh
 deploy/test/image-test.sh
 # The compose demo itself (deploy/compose/docker-compose.yml: knot, accounts, mosquitto, init, alice, bob,
 # carol) with docker-compose against podman's API socket, from images built here; alice's container
-# sends to bob (EC) and carol (RSA): about 2.5-3 minutes; DANEMSG_SKIP_COMPOSE=1 skips it.
+# sends to bob (EC) and carol (RSA): about 1.5-3 minutes; DANEMSG_SKIP_COMPOSE=1 skips it.
 deploy/test/compose-test.sh
 # The .deb (deploy/debian/target, written by mvn package) installed with apt in a Debian chroot, its
 # unit's ExecStart run as user danemsg, a message received: about 30 s; DANEMSG_SKIP_DEB=1 skips it.
