@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -57,11 +58,40 @@ class DeployFilesTest {
     ComposeFile demo = ComposeFile.read(DEMO);
     assertEquals(Set.of("knot", "mosquitto", "accounts", "init", "alice", "bob", "carol"),
         demo.services().keySet());
-    assertTrue(String.valueOf(demo.service("knot").get("image")).startsWith("cznic/knot:"));
-    assertTrue(String.valueOf(demo.service("mosquitto").get("image")).startsWith("eclipse-mosquitto:2"));
+    // By default (no variable set) the registry's images, as before.
+    assertTrue(demo.image("knot").orElseThrow().startsWith("cznic/knot:"));
+    assertTrue(demo.image("mosquitto").orElseThrow().startsWith("eclipse-mosquitto:2"));
     // the accounts service needs mosquitto_passwd, which the broker's image has
-    assertTrue(String.valueOf(demo.service("accounts").get("image")).startsWith("eclipse-mosquitto:2"));
+    assertTrue(demo.image("accounts").orElseThrow().startsWith("eclipse-mosquitto:2"));
     assertEquals(Set.of("init", "alice", "bob", "carol"), Set.copyOf(danemsgServices(demo)));
+    for (String service : danemsgServices(demo)) {
+      assertEquals(Optional.of("danemsg:local"), demo.image(service), service);
+    }
+  }
+
+  /**
+   * Each image is chosen by a variable (the registry's image its default), and the compose test sets
+   * exactly these variables to the images it builds without a registry.
+   */
+  @Test
+  void demoImagesAreChosenByTheVariablesTheComposeTestSets() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    Map<String, String> expected = new TreeMap<>();
+    expected.put("knot", "DANEMSG_KNOT_IMAGE");
+    expected.put("accounts", "DANEMSG_MOSQUITTO_IMAGE");
+    expected.put("mosquitto", "DANEMSG_MOSQUITTO_IMAGE");
+    for (String service : danemsgServices(demo)) {
+      expected.put(service, "DANEMSG_IMAGE");
+    }
+    Map<String, String> actual = new TreeMap<>();
+    for (String service : demo.services().keySet()) {
+      actual.put(service, demo.imageVariable(service).orElse("(none)"));
+    }
+    assertEquals(expected, actual);
+    String test = Files.readString(ROOT.resolve("deploy/test/compose-test.sh"));
+    for (String variable : Set.copyOf(expected.values())) {
+      assertTrue(test.contains("\"" + variable + "=$"), "compose-test.sh does not set " + variable);
+    }
   }
 
   @Test
