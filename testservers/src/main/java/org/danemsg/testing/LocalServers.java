@@ -124,7 +124,7 @@ public final class LocalServers implements AutoCloseable {
     } catch (IllegalStateException shuttingDown) {
       // the hook runs anyway
     }
-    deleteTree(directory);
+    ChildProcess.deleteTree(directory);
   }
 
   private synchronized void stopAll() {
@@ -329,16 +329,5 @@ public final class LocalServers implements AutoCloseable {
     }
   }
 
-  public static void deleteTree(Path directory) {
-    if (directory == null || !Files.exists(directory)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      // a left-over temp folder is harmless
-    }
-  }
+
 }

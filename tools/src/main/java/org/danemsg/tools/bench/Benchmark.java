@@ -287,7 +287,7 @@ public final class Benchmark {
         local.close();
       }
       if (!options.keepWorkDir()) {
-        LocalServers.deleteTree(work);
+        org.danemsg.testing.ChildProcess.deleteTree(work);
       } else {
         err.println("bench: files kept in " + work);
       }
