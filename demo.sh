@@ -73,6 +73,14 @@ trap 'exit 130' INT TERM
 tools() { "$ROOT/bin/danemsg-tools" "$@"; }
 
 # A port nothing listens on (TCP probe); the servers' own start is checked afterwards too.
+TEMPLATES=$ROOT/testservers/src/main/resources/org/danemsg/testing
+fill_template() { # fill_template NAME KEY=VALUE...: the server template NAME with each @KEY@ replaced
+  local template=$TEMPLATES/$1 args=() pair; shift
+  [ -f "$template" ] || die "server template $template is missing"
+  for pair in "$@"; do args+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
+  sed "${args[@]}" "$template"
+}
+
 free_port() {
   local port
   for _ in $(seq 1 50); do
@@ -102,48 +110,11 @@ K=$RUN/knot
 mkdir -p "$K/run" "$K/storage"
 DNS_PORT=$(free_port)
 TSIG_SECRET=$(head -c 32 /dev/urandom | base64)
-cat > "$K/$ZONE.zone" <<EOF
-\$ORIGIN $ZONE.
-\$TTL 60
-@   SOA ns1 hostmaster 1 60 60 3600 60
-@   NS  ns1
-ns1 A   127.0.0.1
-EOF
-cat > "$K/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@$DNS_PORT
-    rundir: "$K/run"
-log:
-  - target: stderr
-    any: notice
-database:
-    storage: "$K/storage"
-key:
-  - id: demo-update
-    algorithm: hmac-sha256
-    secret: $TSIG_SECRET
-acl:
-  - id: update
-    key: demo-update
-    action: update
-policy:
-  - id: ecdsa
-    algorithm: ecdsap256sha256
-    single-type-signing: on
-    ksk-lifetime: 0
-    zsk-lifetime: 0
-template:
-  - id: default
-    storage: "$K"
-zone:
-  - domain: $ZONE
-    file: "$K/$ZONE.zone"
-    dnssec-signing: on
-    dnssec-policy: ecdsa
-    acl: update
-    zonefile-sync: -1
-    journal-content: all
-EOF
+# The one Knot template (also used by the tests and tools bench): testservers/src/main/resources
+fill_template knot.conf PORT="$DNS_PORT" DIR="$K" KEY_NAME=demo-update KEY_SECRET="$TSIG_SECRET" \
+  SIGNED_ZONE="$ZONE" UNSIGNED_ZONE=unsigned.test LOG_LEVEL=notice > "$K/knot.conf"
+fill_template zone ZONE="$ZONE" TTL=60 > "$K/$ZONE.zone"
+fill_template zone ZONE=unsigned.test TTL=60 > "$K/unsigned.test.zone"
 printf 'key "demo-update" {\n  algorithm hmac-sha256;\n  secret "%s";\n};\n' "$TSIG_SECRET" > "$K/update.key"
 chmod 600 "$K/update.key"
 /usr/sbin/knotd -c "$K/knot.conf" > "$K/knotd.log" 2>&1 &
@@ -157,16 +128,8 @@ step "Starting Mosquitto (QoS 1, persistent sessions)"
 M=$RUN/mosquitto
 mkdir -p "$M"
 MQTT_PORT=$(free_port)
-cat > "$M/mosquitto.conf" <<EOF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $M/
-max_queued_messages 10000
-log_dest stderr
-log_type error
-log_type warning
-EOF
+fill_template mosquitto.conf PORT="$MQTT_PORT" DIR="$M" ACCESS="allow_anonymous true" PERSISTENCE=true \
+  MAX_INFLIGHT=20 MAX_QUEUED=10000 > "$M/mosquitto.conf"
 [ "$(id -u)" = 0 ] && chown mosquitto:mosquitto "$M" 2>/dev/null || true
 /usr/sbin/mosquitto -c "$M/mosquitto.conf" > "$M/mosquitto.log" 2>&1 &
 PIDS+=($!)

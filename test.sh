@@ -33,6 +33,10 @@ deploy/test/arm-tier.sh
 # The node image for amd64 and arm64 built with podman from a Debian JRE base (no registry needed),
 # two containers exchange a message: about 1.5 minutes, 4 the first time; DANEMSG_SKIP_IMAGES=1 skips it.
 deploy/test/image-test.sh
+# The compose demo itself (deploy/compose/docker-compose.yml: knot, accounts, mosquitto, init, alice, bob,
+# carol) with docker-compose against podman's API socket, from images built here; alice's container
+# sends to bob (EC) and carol (RSA): about 1.5-3 minutes; DANEMSG_SKIP_COMPOSE=1 skips it.
+deploy/test/compose-test.sh
 # The .deb (deploy/debian/target, written by mvn package) installed with apt in a Debian chroot, its
 # unit's ExecStart run as user danemsg, a message received: about 30 s; DANEMSG_SKIP_DEB=1 skips it.
 deploy/test/deb-test.sh

@@ -12,9 +12,7 @@ rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/image/empty"
 cp node/target/node.jar tools/target/tools.jar "$dir/"
 cp bin/danemsg-node bin/danemsg-tools "$dir/bin/"
 cp deploy/compose/image/healthcheck "$dir/image/healthcheck"
-cat > "$dir/image/tools" <<'TOOLS'
-#!/bin/sh
-# `tools ...` in the danemsg image: the launcher, with the node's environment.
-exec /opt/danemsg/bin/danemsg-tools "$@"
-TOOLS
+# `tools ...` on the PATH: the compose demo's wrapper (the launcher, with the node's environment; in
+# the demo it switches `tools send` to the device's second broker account, SEND_MQTT_USERNAME).
+cp deploy/compose/image/tools "$dir/image/tools"
 chmod 0755 "$dir/bin/"* "$dir/image/healthcheck" "$dir/image/tools"

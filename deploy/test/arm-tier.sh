@@ -40,7 +40,11 @@ cleanup() {
   stop_pids "${NODE_PIDS[@]}"
   stop_servers
   local m
-  for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" || true; done
+  for m in "${MOUNTS[@]}"; do
+    # The armhf node's folder is on the tmpfs: keep its logs before it goes.
+    [ "$status" = 0 ] || cp -r "$m/armhf" "$RUN/armhf-from-tmpfs" 2>/dev/null || true
+    umount "$m" 2>/dev/null || umount -l "$m" || true
+  done
   if [ "$status" = 0 ]; then rm -rf "$RUN"; else echo "$SCRIPT: FAILED; logs kept in $RUN" >&2; fi
 }
 trap cleanup EXIT
@@ -117,8 +121,12 @@ for arch in "${ARCHES[@]}"; do
   echo "$SCRIPT: [$arch] $("$java" -version 2>&1 | sed -n 2p) ($qemu)"
 
   name=$arch-pi._device.$ZONE
+  # SQLite's JDBC driver picks its native library by `uname -m`; under qemu-user the JVM cannot start
+  # a process (its spawn helper is an ARM binary and there is no binfmt), so it is told (a Pi is not).
+  arch_opts=""
+  [ "$arch" = armhf ] && arch_opts="-Dorg.sqlite.osinfo.architecture=armv7"
   IDENTITY_NAME=$name CRYPTO_PATH=$dir/identity DATA_PATH=$dir/data JAVA=$java DNSSEC_TRUST_ANCHOR=$anchor \
-    "$launchers/danemsg-node" > "$dir/stdout.txt" 2> "$dir/node.log" &
+    JAVA_OPTS="$arch_opts" "$launchers/danemsg-node" > "$dir/stdout.txt" 2> "$dir/node.log" &
   NODE_PIDS+=($!)
   arm_node=$!
   wait_for 300 "the $arch node to subscribe (log: $dir/node.log)" grep -q "subscribed to" "$dir/node.log"

@@ -1,9 +1,18 @@
 # Sourced by the ARM tier and the image test: a DNSSEC-signed zone (Knot) with a TSIG key for DNS
 # UPDATE and a Mosquitto broker, on free ports of 127.0.0.1, in a run folder, stopped by PID.
 # The caller sets RUN (a folder) and SCRIPT (its name, for messages) and calls stop_servers at exit.
-# The same configuration as ../../demo.sh (README, "Run the tests").
+# The servers' configurations come from the templates of the testservers module, as in ../../demo.sh,
+# the tests and tools bench.
 
 SERVER_PIDS=()
+SERVER_TEMPLATES=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/testservers/src/main/resources/org/danemsg/testing
+
+fill_template() { # fill_template NAME KEY=VALUE...: the server template NAME with each @KEY@ replaced
+  local template=$SERVER_TEMPLATES/$1 args=() pair; shift
+  [ -f "$template" ] || die "server template $template is missing"
+  for pair in "$@"; do args+=(-e "s|@${pair%%=*}@|${pair#*=}|g"); done
+  sed "${args[@]}" "$template"
+}
 
 die() { printf '%s: %s\n' "$SCRIPT" "$*" >&2; exit 1; }
 
@@ -42,42 +51,11 @@ start_knot() {
   mkdir -p "$k/run" "$k/storage"
   DNS_PORT=$(free_port)
   secret=$(head -c 32 /dev/urandom | base64)
-  printf '$ORIGIN %s.\n$TTL 60\n@ SOA ns1 hostmaster 1 60 60 3600 60\n@ NS ns1\nns1 A 127.0.0.1\n' "$zone" > "$k/$zone.zone"
-  cat > "$k/knot.conf" <<CONF
-server:
-    listen: 127.0.0.1@$DNS_PORT
-    rundir: "$k/run"
-log:
-  - target: stderr
-    any: notice
-database:
-    storage: "$k/storage"
-key:
-  - id: update-key
-    algorithm: hmac-sha256
-    secret: $secret
-acl:
-  - id: update
-    key: update-key
-    action: update
-policy:
-  - id: ecdsa
-    algorithm: ecdsap256sha256
-    single-type-signing: on
-    ksk-lifetime: 0
-    zsk-lifetime: 0
-template:
-  - id: default
-    storage: "$k"
-zone:
-  - domain: $zone
-    file: "$k/$zone.zone"
-    dnssec-signing: on
-    dnssec-policy: ecdsa
-    acl: update
-    zonefile-sync: -1
-    journal-content: all
-CONF
+  # The one Knot template (also used by the tests, tools bench and demo.sh)
+  fill_template knot.conf PORT="$DNS_PORT" DIR="$k" KEY_NAME=update-key KEY_SECRET="$secret" \
+    SIGNED_ZONE="$zone" UNSIGNED_ZONE=unsigned.test LOG_LEVEL=notice > "$k/knot.conf"
+  fill_template zone ZONE="$zone" TTL=60 > "$k/$zone.zone"
+  fill_template zone ZONE=unsigned.test TTL=60 > "$k/unsigned.test.zone"
   TSIG_KEY_FILE=$k/update.key
   printf 'key "update-key" {\n  algorithm hmac-sha256;\n  secret "%s";\n};\n' "$secret" > "$TSIG_KEY_FILE"
   chmod 644 "$TSIG_KEY_FILE"   # read by the containers' non-root user too; a throw-away test key
@@ -94,16 +72,8 @@ start_mosquitto() {
   local m=$RUN/mosquitto
   mkdir -p "$m"
   MQTT_PORT=$(free_port)
-  cat > "$m/mosquitto.conf" <<CONF
-listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $m/
-max_queued_messages 10000
-log_dest stderr
-log_type error
-log_type warning
-CONF
+  fill_template mosquitto.conf PORT="$MQTT_PORT" DIR="$m" ACCESS="allow_anonymous true" PERSISTENCE=true \
+    MAX_INFLIGHT=20 MAX_QUEUED=10000 > "$m/mosquitto.conf"
   # started as root, mosquitto switches to user "mosquitto": it must be able to write its folder
   [ "$(id -u)" = 0 ] && chown mosquitto:mosquitto "$m"
   /usr/sbin/mosquitto -c "$m/mosquitto.conf" > "$m/mosquitto.log" 2>&1 &

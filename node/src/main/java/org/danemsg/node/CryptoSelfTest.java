@@ -1,6 +1,7 @@
 package org.danemsg.node;
 
 import java.util.List;
+import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.SafeText;

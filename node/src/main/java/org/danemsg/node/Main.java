@@ -3,6 +3,8 @@ package org.danemsg.node;
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.danemsg.client.SettingsException;
+import org.danemsg.protocol.CryptoProviders;
 import sun.misc.Signal;
 
 /**
@@ -27,6 +29,7 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    CryptoProviders.installAll(); // before anything asks for an algorithm: the order is the JVM's from then on
     Path configFile = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import org.danemsg.client.SettingsException;
 
 /**
  * The node's MQTT client id: {@code MQTT_CLIENT_ID} when set, else a random id made once and kept in

@@ -29,6 +29,8 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.ClientSettings;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.Rejection;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -124,7 +126,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.settings = settings;
     ActorRef<Command> self = context.getSelf();
     Scheduler scheduler = context.getSystem().scheduler();
-    NodeSettings.Mqtt mqtt = settings.mqtt();
+    ClientSettings.Mqtt mqtt = settings.mqtt();
     if (mqtt.clientId().isEmpty()) {
       throw new IllegalStateException("no MQTT client id: Node.start resolves it (MqttClientId) first");
     }

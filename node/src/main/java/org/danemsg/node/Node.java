@@ -12,7 +12,8 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.danemsg.protocol.CryptoProviders;
+import org.danemsg.client.BrokerTls;
+import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.IdentityException;
 import org.slf4j.Logger;
@@ -70,8 +71,14 @@ public final class Node implements AutoCloseable {
     NodeSettings settings = configured.withMqttClientId(
         MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
-    CryptoProviders.bouncyCastleFirst();
     CryptoSelfTest.run(new org.danemsg.protocol.Envelope(settings.envelopeSettings()), identity);
+    try (java.sql.Connection database = ReplayCache.open(settings.dataPath().resolve(ReplayCache.DATABASE))) {
+      // Opened once here so that a platform without SQLite's native library stops with one line.
+    } catch (java.io.IOException | java.sql.SQLException | LinkageError e) {
+      throw new SettingsException("the node's database " + settings.dataPath().resolve(ReplayCache.DATABASE)
+          + " cannot be opened: " + e.getMessage() + " (os.arch " + System.getProperty("os.arch")
+          + "; where `uname -m` cannot run, give the JVM -Dorg.sqlite.osinfo.architecture=armv7 or aarch64)");
+    }
     LOG.info("starting node {} ({}), broker {}, DNS {} with {}, data in {}", identity.name(),
         org.danemsg.protocol.KeyType.describe(identity.publicKey()), settings.mqtt().uri(),
         settings.dns().server(), settings.dns().dnssecOff() ? "NO DNSSEC validation"

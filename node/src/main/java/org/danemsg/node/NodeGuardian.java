@@ -121,7 +121,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onFailure(SupervisorStrategy.resume()),
         "identity-keeper", files);
 
-    Envelope envelope = new Envelope(settings.envelopeSettings());
+    Envelope envelope = new Envelope(settings.envelopeSettings().withClock(options.clock()));
     // A bad message is a value, never an exception; should one escape anyway, skip it and keep the keys.
     ActorRef<Decryptor.Command> decryptor = context.spawn(Behaviors.supervise(Decryptor.create(envelope, crypto,
             new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)), keeper))

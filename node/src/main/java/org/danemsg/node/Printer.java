@@ -163,8 +163,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     Path inboxFile = settings.dataPath().resolve("inbox.jsonl");
     this.inbox = new JsonLines(inboxFile);
     this.quarantine = new JsonLines(settings.dataPath().resolve("quarantine.jsonl"), settings.quarantineMaxBytes());
-    this.replays = new ReplayCache(settings.dataPath().resolve("replay.log"), inboxFile, settings.clock(),
-        settings.legacyReplayWindow());
+    this.replays = new ReplayCache(settings.dataPath(), inboxFile, settings.clock(), settings.legacyReplayWindow());
   }
 
   @Override
@@ -192,7 +191,16 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     OpenedMessage m = deliver.message();
     String sender = m.sender().toString();
     String id = m.id();
-    if (id != null && replays.seen(sender, id)) {
+    boolean seen;
+    try {
+      seen = id != null && replays.seen(sender, id);
+    } catch (IOException e) {
+      getContext().getLog().error("cannot read the replay window: {}; the message stays unacknowledged",
+          SafeText.detail(e.toString()));
+      deliver.replyTo().tell(new Failed(SafeText.detail(e.toString())));
+      return this;
+    }
+    if (seen) {
       Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + id
           + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
           m.sender());

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsUri;
 import org.danemsg.protocol.KeyType;

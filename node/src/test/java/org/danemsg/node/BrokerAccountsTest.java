@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

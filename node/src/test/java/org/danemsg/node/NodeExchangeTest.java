@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

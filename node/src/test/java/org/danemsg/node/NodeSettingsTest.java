@@ -8,6 +8,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.HashMap;
 import java.util.Map;
+import org.danemsg.client.SettingsException;
 import org.junit.jupiter.api.Test;
 
 class NodeSettingsTest {

@@ -3,6 +3,7 @@ package org.danemsg.node;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.time.Duration;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

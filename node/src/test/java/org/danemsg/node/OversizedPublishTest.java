@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;

@@ -82,7 +82,7 @@ class PrinterTest {
     first.tell(new Printer.Deliver(message("m4"), true, new byte[] {4}, probe.ref()));
     probe.expectMessage(new Printer.Printed());
     testKit.stop(first);
-    Files.writeString(data.resolve("replay.log"), ""); // as if the node died between the two writes
+    forgetReplayWindow(data); // as if the node died between the two writes
     ActorRef<Printer.Command> second = printer(data);
     second.tell(new Printer.Deliver(message("m4"), true, new byte[] {4}, probe.ref()));
     assertTrue(probe.receiveMessage() instanceof Printer.Quarantined);
@@ -121,15 +121,49 @@ class PrinterTest {
   }
 
   @Test
-  void anIdCannotForgeLinesInTheReplayLog() throws Exception {
+  void anOlderNodesReplayLogIsTakenOverOnce() throws Exception {
+    Path data = Files.createTempDirectory("printer-");
+    long until = Instant.now().plusSeconds(600).getEpochSecond();
+    Files.writeString(data.resolve("replay.log"), "alice._device.example.test " + until + " old-1\n"
+        + "{\"sender\":\"alice._device.example.test\",\"id\":\"json-2\",\"until\":" + until + "}\n"
+        + "torn line\n");
+    TestProbe<Printer.Outcome> probe = testKit.createTestProbe();
+    ActorRef<Printer.Command> printer = printer(data);
+    for (String id : List.of("old-1", "json-2")) {
+      printer.tell(new Printer.Deliver(message(id), true, new byte[] {1}, probe.ref()));
+      assertTrue(probe.receiveMessage() instanceof Printer.Quarantined, id);
+    }
+    assertTrue(Files.exists(data.resolve("replay.log.migrated")));
+    assertFalse(Files.exists(data.resolve("replay.log")));
+  }
+
+  /** The ids in the replay window, as the database holds them. */
+  private static List<String> seenIds(Path data) throws Exception {
+    try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve(ReplayCache.DATABASE));
+        var rows = db.createStatement().executeQuery("SELECT id FROM seen")) {
+      List<String> ids = new java.util.ArrayList<>();
+      while (rows.next()) {
+        ids.add(rows.getString(1));
+      }
+      return ids;
+    }
+  }
+
+  private static void forgetReplayWindow(Path data) throws Exception {
+    try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve(ReplayCache.DATABASE))) {
+      db.createStatement().execute("DELETE FROM seen");
+    }
+  }
+
+  @Test
+  void anIdIsKeptExactlyAsItWasAndCannotForgeOtherEntries() throws Exception {
     Path data = Files.createTempDirectory("printer-");
     TestProbe<Printer.Outcome> probe = testKit.createTestProbe();
     ActorRef<Printer.Command> first = printer(data);
     first.tell(new Printer.Deliver(message("x\nforged 99999999999 y"), true, new byte[] {5}, probe.ref()));
     probe.expectMessage(new Printer.Printed());
     testKit.stop(first);
-    List<String> lines = Files.readAllLines(data.resolve("replay.log"));
-    assertEquals(1, lines.size(), lines.toString());
+    assertEquals(List.of("x\nforged 99999999999 y"), seenIds(data)); // one id, exactly as it was
     ActorRef<Printer.Command> second = printer(data);
     second.tell(new Printer.Deliver(message("x\nforged 99999999999 y"), true, new byte[] {5}, probe.ref()));
     assertTrue(probe.receiveMessage() instanceof Printer.Quarantined, "the id read back differs from the one kept");
@@ -146,7 +180,7 @@ class PrinterTest {
     first.tell(new Printer.Deliver(legacy, true, new byte[] {7}, probe.ref()));
     probe.expectMessage(new Printer.Printed());
     testKit.stop(first);
-    Files.writeString(data.resolve("replay.log"), ""); // as if the node died between the two writes
+    forgetReplayWindow(data); // as if the node died between the two writes
     ActorRef<Printer.Command> second = printer(data);
     second.tell(new Printer.Deliver(legacy, true, new byte[] {7}, probe.ref()));
     assertTrue(probe.receiveMessage() instanceof Printer.Quarantined q && q.refusal().reason().equals(Refusal.REPLAY));
@@ -163,7 +197,7 @@ class PrinterTest {
     probe.expectMessage(new Printer.Printed());
     printer.tell(new Printer.Quarantine(new Refusal("NOT_A_JWE", "garbage", null), new byte[] {0}, probe.ref()));
     probe.receiveMessage();
-    for (String file : List.of("inbox.jsonl", "quarantine.jsonl", "replay.log")) {
+    for (String file : List.of("inbox.jsonl", "quarantine.jsonl", ReplayCache.DATABASE)) {
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve(file))), file);
     }
   }

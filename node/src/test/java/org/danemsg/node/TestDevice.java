@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
+import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityFiles;
@@ -119,15 +122,25 @@ final class TestDevice {
   }
 
   Node start(Printer.Hook hook) {
+    return start(hook, Clock.systemUTC());
+  }
+
+  /** Starts the node with {@code clock} as its time (a node whose clock says days have passed). */
+  Node start(Clock clock) {
+    return start(Printer.Hook.none(), clock);
+  }
+
+  private Node start(Printer.Hook hook, Clock clock) {
+    CryptoProviders.installAll(); // as Main does first
     Node node = Node.start(config(), new NodeGuardian.Options(
-        new PrintStream(stdout, true, StandardCharsets.UTF_8), Clock.systemUTC(), hook));
+        new PrintStream(stdout, true, StandardCharsets.UTF_8), clock, hook));
     Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),
         () -> name + " did not subscribe");
     return node;
   }
 
   MessageSender sender() throws SendException {
-    return MessageSender.connect(settings(), identity, Duration.ofSeconds(10));
+    return MessageSender.connect(settings().client(), identity, Duration.ofSeconds(10));
   }
 
   String stdout() {

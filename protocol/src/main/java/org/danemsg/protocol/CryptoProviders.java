@@ -191,4 +191,16 @@ public final class CryptoProviders {
     Security.insertProviderAt(provider, 1);
     return provider;
   }
+
+  /**
+   * The JVM-wide provider set-up, called first by each entry point (the node's and the tools' {@code main},
+   * the bench) and by test fixtures that need it, so that the provider order never depends on which class
+   * happens to load first: Bouncy Castle first ({@link #bouncyCastleFirst()}), the fast P-256 key pairs
+   * registered, and Conscrypt loaded where its native library loads ({@link #conscrypt()}). Idempotent.
+   */
+  public static synchronized void installAll() {
+    bouncyCastleFirst();
+    p256KeyPairs();
+    conscrypt();
+  }
 }

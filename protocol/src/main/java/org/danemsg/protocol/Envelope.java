@@ -97,9 +97,10 @@ public final class Envelope {
    * Envelope settings.
    *
    * @param maxPayloadBytes the largest payload accepted or produced (default 64 KiB)
-   * @param lifetime how long a sealed native message stays valid ({@code exp - iat}, default 5 min)
-   * @param maxLifetime the longest {@code exp - iat} accepted (default 24 h), which bounds how long a
-   *     replay cache must remember a message
+   * @param lifetime how long a sealed native message stays valid ({@code exp - iat}, default 7 days,
+   *     so that a device offline for days still gets the messages its broker kept)
+   * @param maxLifetime the longest {@code exp - iat} accepted (default 30 days), which bounds how long a
+   *     replay window must remember a message
    * @param clockSkew tolerance for {@code iat} in the future and {@code exp} in the past (default 60 s)
    * @param clock the time source
    * @param bouncyCastleForEc use the fast EC provider for ES256, ECDH-ES and AES-GCM: Conscrypt where
@@ -111,6 +112,10 @@ public final class Envelope {
 
     /** The default largest payload: 64 KiB. */
     public static final int DEFAULT_MAX_PAYLOAD = 64 * 1024;
+    /** The default lifetime of a sealed message: 7 days. */
+    public static final Duration DEFAULT_LIFETIME = Duration.ofDays(7);
+    /** The longest lifetime a sender may choose and a receiver accepts: 30 days. */
+    public static final Duration MAX_LIFETIME = Duration.ofDays(30);
 
     /** Checks the values. */
     public Settings {
@@ -131,7 +136,7 @@ public final class Envelope {
 
     /** The defaults. */
     public static Settings defaults() {
-      return new Settings(DEFAULT_MAX_PAYLOAD, Duration.ofMinutes(5), Duration.ofHours(24),
+      return new Settings(DEFAULT_MAX_PAYLOAD, DEFAULT_LIFETIME, MAX_LIFETIME,
           Duration.ofSeconds(60), Clock.systemUTC(), true, LegacyPeers.none());
     }
 

@@ -121,4 +121,17 @@ class CryptoProvidersTest {
       assertSame(CryptoProviders.bouncyCastle(), CryptoProviders.fastEc());
     }
   }
+
+  @Test
+  void installAllPutsBouncyCastleFirstAndRegistersTheNamedProvidersOnceHoweverOftenCalled() {
+    CryptoProviders.installAll();
+    List<Provider> once = List.of(Security.getProviders());
+    CryptoProviders.installAll();
+
+    assertEquals(once, List.of(Security.getProviders()));
+    assertEquals("BC", Security.getProviders()[0].getName());
+    assertEquals(1, once.stream().filter(p -> p.getName().equals(P256KeyPairProvider.NAME)).count());
+    assertEquals(CryptoProviders.conscrypt().isPresent(),
+        once.stream().anyMatch(p -> p.getName().equals("Conscrypt")));
+  }
 }

@@ -82,7 +82,7 @@ class EnvelopeTest {
     assertEquals(Profile.NATIVE, message.profile());
     assertNotNull(message.id());
     assertTrue(!message.sentAt().isBefore(before.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)));
-    assertEquals(Duration.ofMinutes(5), Duration.between(message.sentAt(), message.expiresAt()));
+    assertEquals(Duration.ofDays(7), Duration.between(message.sentAt(), message.expiresAt()));
   }
 
   @Test
@@ -339,7 +339,7 @@ class EnvelopeTest {
 
   @Test
   void rejectsAnExpiredMessage() throws Exception {
-    Clock past = Clock.fixed(Instant.now().minus(Duration.ofMinutes(10)), ZoneOffset.UTC);
+    Clock past = Clock.fixed(Instant.now().minus(Duration.ofDays(8)), ZoneOffset.UTC);
     byte[] payload = new Envelope(Envelope.Settings.defaults().withClock(past))
         .seal("old", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey());
     rejected(openAsBob(payload, BOB_EC, publishing(ALICE_EC)), Reason.EXPIRED);

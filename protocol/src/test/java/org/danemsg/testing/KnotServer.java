@@ -187,59 +187,15 @@ public final class KnotServer extends ServerFixture {
   }
 
   private void writeZone(DnsName zone) throws IOException {
-    Files.writeString(directory.resolve(zone + ".zone"), String.join("\n",
-        "$ORIGIN " + zone.absolute(),
-        "$TTL 60",
-        "@   SOA ns1 hostmaster 1 60 60 3600 60",
-        "@   NS  ns1",
-        "ns1 A   127.0.0.1",
-        ""));
+    Files.writeString(directory.resolve(zone + ".zone"), ServerTemplates.zoneFile(zone.toString(), 60));
   }
 
   @Override
   void launch() {
     Path config = directory.resolve("knot.conf");
     String secret = tsigKey.toSpec().split(":")[2];
-    String conf = """
-        server:
-            listen: 127.0.0.1@%1$d
-            rundir: "%2$s/run"
-        log:
-          - target: stderr
-            any: info
-        database:
-            storage: "%2$s/storage"
-        key:
-          - id: %3$s
-            algorithm: hmac-sha256
-            secret: %4$s
-        acl:
-          - id: update
-            key: %3$s
-            action: update
-        policy:
-          - id: ecdsa
-            algorithm: ecdsap256sha256
-            single-type-signing: on
-            ksk-lifetime: 0
-            zsk-lifetime: 0
-        template:
-          - id: default
-            storage: "%2$s"
-        zone:
-          - domain: example.test
-            file: "%2$s/example.test.zone"
-            dnssec-signing: on
-            dnssec-policy: ecdsa
-            acl: update
-            zonefile-sync: -1
-            journal-content: all
-          - domain: unsigned.test
-            file: "%2$s/unsigned.test.zone"
-            acl: update
-            zonefile-sync: -1
-            journal-content: all
-        """.formatted(port, directory, tsigKey.name(), secret);
+    String conf = ServerTemplates.knotConf(port, directory, tsigKey.name(), secret, SIGNED_ZONE.toString(),
+        UNSIGNED_ZONE.toString(), "info");
     try {
       Files.writeString(config, conf);
     } catch (IOException e) {

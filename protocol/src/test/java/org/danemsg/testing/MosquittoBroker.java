@@ -188,18 +188,8 @@ public final class MosquittoBroker extends ServerFixture {
     Path config = directory.resolve("mosquitto.conf");
     // With a secured listener, each listener has its own access settings; the plain one stays
     // anonymous (it is also the readiness probe).
-    String conf = (secured == null ? "" : "per_listener_settings true\n") + """
-        listener %1$d 127.0.0.1
-        %3$s
-        persistence true
-        persistence_location %2$s/
-        autosave_interval 60
-        max_queued_messages 100000
-        log_dest stderr
-        log_type error
-        log_type warning
-        log_type notice
-        """.formatted(port, directory, accountSettings()) + securedListener();
+    String conf = (secured == null ? "" : "per_listener_settings true\n")
+        + ServerTemplates.mosquittoConf(port, directory, accountSettings(), true, 20, 100_000) + securedListener();
     try {
       Files.writeString(config, conf);
     } catch (IOException e) {

@@ -2,7 +2,6 @@ package org.danemsg.tools;
 
 import java.io.PrintWriter;
 import java.util.List;
-import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.TlsaRecord;
 import org.danemsg.protocol.dns.DaneLookup;
@@ -28,7 +27,6 @@ final class IdentityCheckCommand implements Runnable {
   public void run() {
     DeviceIdentity loaded = identity.load(spec.commandLine().getErr());
     DaneLookup.Settings settings = dns.lookupSettings();
-    CryptoProviders.bouncyCastleFirst();
     LookupResult result = DaneLookup.create(settings).lookup(loaded.name());
     String publish = "; publish: " + loaded.tlsaRecord().zoneLine(loaded.name(), 300);
     List<TlsaRecord> records = result.records();

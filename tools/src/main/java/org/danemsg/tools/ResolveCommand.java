@@ -3,7 +3,6 @@ package org.danemsg.tools;
 import java.io.PrintWriter;
 import java.security.PublicKey;
 import java.util.List;
-import org.danemsg.protocol.CryptoProviders;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.TlsaRecord;
@@ -39,7 +38,6 @@ final class ResolveCommand implements Runnable {
       throw CommandFailure.usage(e.getMessage());
     }
     DaneLookup.Settings settings = dns.lookupSettings();
-    CryptoProviders.bouncyCastleFirst();
     LookupResult result = DaneLookup.create(settings).lookup(target);
     PrintWriter out = spec.commandLine().getOut();
     List<TlsaRecord> records = result.records();

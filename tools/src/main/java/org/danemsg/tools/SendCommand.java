@@ -5,10 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import org.danemsg.node.MessageSender;
-import org.danemsg.node.NodeSettings;
-import org.danemsg.node.SendException;
-import org.danemsg.node.SettingsException;
+import org.danemsg.client.ClientSettings;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
+import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityException;
@@ -67,10 +67,10 @@ final class SendCommand implements Callable<Integer> {
       throw CommandFailure.usage("--timeout must be at least 1 second");
     }
     DnsName to = DnsName.parse(recipient);
-    NodeSettings settings;
+    ClientSettings settings;
     DeviceIdentity identity;
     try {
-      settings = NodeSettings.from(NodeSettings.config(config));
+      settings = ClientSettings.from(ClientSettings.config(config));
       identity = settings.identityFiles().load();
     } catch (SettingsException e) {
       throw CommandFailure.failed(e.getMessage());
@@ -78,7 +78,6 @@ final class SendCommand implements Callable<Integer> {
       throw CommandFailure.failed("identity: " + e.getMessage().replaceAll("\\s*\\R\\s*", " "), e);
     }
     String text = stdin ? readStdin() : message;
-    org.danemsg.protocol.CryptoProviders.bouncyCastleFirst();
     try (MessageSender sender = MessageSender.create(settings, identity, Duration.ofSeconds(timeoutSeconds))) {
       boolean legacyPeer = legacy || settings.legacyPeers().allows(to);
       MessageSender.Sent sent = sender.send(to, text, legacyPeer ? Profile.LEGACY : Profile.NATIVE);

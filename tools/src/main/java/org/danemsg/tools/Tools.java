@@ -1,6 +1,7 @@
 package org.danemsg.tools;
 
 import java.io.PrintWriter;
+import org.danemsg.protocol.CryptoProviders;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,6 +29,8 @@ public final class Tools implements Runnable {
 
   /** Runs the tools with these arguments and returns the exit status. */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    // main and the tests both come through here: the provider order is set before any command runs
+    CryptoProviders.installAll();
     CommandLine commandLine = new CommandLine(new Tools());
     commandLine.setOut(out);
     commandLine.setErr(err);

@@ -23,10 +23,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
-import org.danemsg.node.MessageSender;
-import org.danemsg.node.NodeSettings;
-import org.danemsg.node.SendException;
-import org.danemsg.protocol.CryptoProviders;
+import org.danemsg.client.ClientSettings;
+import org.danemsg.client.MessageSender;
+import org.danemsg.client.SendException;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.IdentityException;
@@ -37,6 +36,7 @@ import org.danemsg.protocol.dns.DnsPublisher;
 import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.PublishResult;
 import org.danemsg.protocol.dns.TsigKey;
+import org.danemsg.testing.LocalServers;
 
 /**
  * One run of {@code tools bench}: sender streams in this JVM publish sealed messages at QoS 1 to a
@@ -105,8 +105,10 @@ public final class Benchmark {
     return now.getEpochSecond() * 1_000_000 + now.getNano() / 1000 - (before - nanos) / 1000;
   }
 
+  /** The signed zone of the servers the bench starts itself. */
+  private static final DnsName LOCAL_ZONE = DnsName.parse("bench.test");
+
   private Map<String, Object> run() {
-    CryptoProviders.bouncyCastleFirst();
     Path work = createWorkDir();
     LocalServers local = null;
     ReceivingNode node = null;
@@ -123,13 +125,15 @@ public final class Benchmark {
       if (servers.local()) {
         err.println("bench: starting knotd and mosquitto on 127.0.0.1");
         err.flush();
-        local = LocalServers.start();
+        zone = LOCAL_ZONE;
+        local = LocalServers.start(zone.toString());
         brokerHost = "127.0.0.1";
         brokerPort = local.mqttPort();
-        dns = local.dns();
+        dns = new DnsServer("127.0.0.1", local.dnsPort());
         anchor = local.trustAnchor();
-        zone = LocalServers.ZONE;
-        publisher = DnsPublisher.create(dns, local.tsigKey()).withZone(zone).withTtl(Duration.ofHours(1));
+        TsigKey key = TsigKey.of("hmac-sha256", LocalServers.TSIG_KEY_NAME,
+            java.util.Base64.getDecoder().decode(local.tsigSecret()));
+        publisher = DnsPublisher.create(dns, key).withZone(zone).withTtl(Duration.ofHours(1));
       } else {
         brokerHost = servers.brokerHost();
         brokerPort = servers.brokerPort();
@@ -283,7 +287,7 @@ public final class Benchmark {
         local.close();
       }
       if (!options.keepWorkDir()) {
-        LocalServers.deleteTree(work);
+        org.danemsg.testing.ChildProcess.deleteTree(work);
       } else {
         err.println("bench: files kept in " + work);
       }
@@ -508,7 +512,7 @@ public final class Benchmark {
     return new Device(name, identity, crypto);
   }
 
-  private static NodeSettings senderSettings(Device d, String brokerHost, int brokerPort, DnsServer dns, Path anchor) {
+  private static ClientSettings senderSettings(Device d, String brokerHost, int brokerPort, DnsServer dns, Path anchor) {
     Map<String, Object> values = new HashMap<>();
     values.put("danemsg.identity-name", d.name().toString());
     values.put("danemsg.crypto-path", d.cryptoPath().toString());
@@ -517,7 +521,7 @@ public final class Benchmark {
     values.put("danemsg.dns.server", dns.toString());
     values.put("danemsg.dns.trust-anchor", anchor.toAbsolutePath().toString());
     Config config = ConfigFactory.parseMap(values).withFallback(ConfigFactory.load()).resolve();
-    return NodeSettings.from(config);
+    return ClientSettings.from(config);
   }
 
   private Thread progress(ReceivingNode node, long[] peakRss) {

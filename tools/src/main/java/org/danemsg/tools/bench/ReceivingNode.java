@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.danemsg.testing.LocalServers;
 
 /**
  * The receiving node of a bench run: {@code java <jvm options> -jar node.jar} as a process of its own,

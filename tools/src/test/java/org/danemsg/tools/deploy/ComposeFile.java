@@ -12,6 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -64,6 +66,29 @@ record ComposeFile(Path file, Map<String, Object> root) {
     }
     return asMap(service, file + ": service " + name);
   }
+
+  /**
+   * The service's image as Compose pulls it when no variable is set: {@code ${VAR:-default}} (or
+   * {@code ${VAR-default}}) is its default. Empty when the service names no image.
+   */
+  Optional<String> image(String service) {
+    Object image = service(service).get("image");
+    if (image == null) {
+      return Optional.empty();
+    }
+    Matcher m = IMAGE_VARIABLE.matcher(String.valueOf(image));
+    return Optional.of(m.matches() ? m.group(2) : String.valueOf(image));
+  }
+
+  /** The variable that chooses the service's image, when its image is {@code ${VAR:-default}}. */
+  Optional<String> imageVariable(String service) {
+    Object image = service(service).get("image");
+    Matcher m = IMAGE_VARIABLE.matcher(String.valueOf(image));
+    return image != null && m.matches() ? Optional.of(m.group(1)) : Optional.empty();
+  }
+
+  private static final Pattern IMAGE_VARIABLE =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)}");
 
   Map<String, Object> declaredVolumes() {
     Object volumes = root.get("volumes");

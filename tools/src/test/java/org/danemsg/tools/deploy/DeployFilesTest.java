@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * No Docker engine is needed (none runs on our machines): the files are parsed and every file,
  * volume, service and variable they name is checked against the repository and the node's settings.
  *
- * <p>The node's settings are the {@code ${?NAME}} variables of node/src/main/resources/reference.conf;
+ * <p>The node's settings are the {@code ${?NAME}} variables of node/ and client/src/main/resources/reference.conf;
  * {@code -Ddanemsg.node.reference=FILE} points at another copy (e.g. the node branch's worktree).
  */
 class DeployFilesTest {
@@ -57,11 +58,40 @@ class DeployFilesTest {
     ComposeFile demo = ComposeFile.read(DEMO);
     assertEquals(Set.of("knot", "mosquitto", "accounts", "init", "alice", "bob", "carol"),
         demo.services().keySet());
-    assertTrue(String.valueOf(demo.service("knot").get("image")).startsWith("cznic/knot:"));
-    assertTrue(String.valueOf(demo.service("mosquitto").get("image")).startsWith("eclipse-mosquitto:2"));
+    // By default (no variable set) the registry's images, as before.
+    assertTrue(demo.image("knot").orElseThrow().startsWith("cznic/knot:"));
+    assertTrue(demo.image("mosquitto").orElseThrow().startsWith("eclipse-mosquitto:2"));
     // the accounts service needs mosquitto_passwd, which the broker's image has
-    assertTrue(String.valueOf(demo.service("accounts").get("image")).startsWith("eclipse-mosquitto:2"));
+    assertTrue(demo.image("accounts").orElseThrow().startsWith("eclipse-mosquitto:2"));
     assertEquals(Set.of("init", "alice", "bob", "carol"), Set.copyOf(danemsgServices(demo)));
+    for (String service : danemsgServices(demo)) {
+      assertEquals(Optional.of("danemsg:local"), demo.image(service), service);
+    }
+  }
+
+  /**
+   * Each image is chosen by a variable (the registry's image its default), and the compose test sets
+   * exactly these variables to the images it builds without a registry.
+   */
+  @Test
+  void demoImagesAreChosenByTheVariablesTheComposeTestSets() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    Map<String, String> expected = new TreeMap<>();
+    expected.put("knot", "DANEMSG_KNOT_IMAGE");
+    expected.put("accounts", "DANEMSG_MOSQUITTO_IMAGE");
+    expected.put("mosquitto", "DANEMSG_MOSQUITTO_IMAGE");
+    for (String service : danemsgServices(demo)) {
+      expected.put(service, "DANEMSG_IMAGE");
+    }
+    Map<String, String> actual = new TreeMap<>();
+    for (String service : demo.services().keySet()) {
+      actual.put(service, demo.imageVariable(service).orElse("(none)"));
+    }
+    assertEquals(expected, actual);
+    String test = Files.readString(ROOT.resolve("deploy/test/compose-test.sh"));
+    for (String variable : Set.copyOf(expected.values())) {
+      assertTrue(test.contains("\"" + variable + "=$"), "compose-test.sh does not set " + variable);
+    }
   }
 
   @Test
@@ -244,7 +274,7 @@ class DeployFilesTest {
     assertTrue(limit.find(), "message_size_limit is set");
     long bytes = Long.parseLong(limit.group(1));
     Matcher nodeLimit = Pattern.compile("(?m)^\\s*max-message-size = (\\d+)$")
-        .matcher(read(ROOT.resolve("node/src/main/resources/reference.conf")));
+        .matcher(read(ROOT.resolve("client/src/main/resources/reference.conf")));
     assertTrue(nodeLimit.find());
     assertTrue(bytes >= Long.parseLong(nodeLimit.group(1)) && bytes <= 1024 * 1024,
         "message_size_limit " + bytes + " lets the node's largest message through and little more");
@@ -311,13 +341,13 @@ class DeployFilesTest {
   @Test
   void theToolsWrapperSendsWithTheSendAccountWhenOneIsSet(@org.junit.jupiter.api.io.TempDir Path dir)
       throws Exception {
-    // A stand-in `java` on the PATH prints the account the tools would use.
-    Path java = dir.resolve("java");
-    Files.writeString(java, "#!/bin/sh\necho \"$MQTT_USERNAME ${MQTT_PASSWORD:-none} ${MQTT_PASSWORD_FILE:-none}\"\n");
-    java.toFile().setExecutable(true);
+    // A stand-in launcher prints the account the tools would use.
+    Path launcher = dir.resolve("danemsg-tools");
+    Files.writeString(launcher, "#!/bin/sh\necho \"$MQTT_USERNAME ${MQTT_PASSWORD:-none} ${MQTT_PASSWORD_FILE:-none}\"\n");
+    launcher.toFile().setExecutable(true);
     ProcessBuilder run = new ProcessBuilder("sh", TOOLS_WRAPPER.toString(), "send", "x", "y")
         .redirectErrorStream(true);
-    run.environment().put("PATH", dir + ":" + System.getenv("PATH"));
+    run.environment().put("DANEMSG_TOOLS_LAUNCHER", launcher.toString());
     run.environment().put("MQTT_USERNAME", "alice._device.demo.test");
     run.environment().put("MQTT_PASSWORD_FILE", "/broker/node.password");
     run.environment().put("SEND_MQTT_USERNAME", "send@alice._device.demo.test");
@@ -419,7 +449,7 @@ class DeployFilesTest {
   @Test
   void imagesPutTheToolsWrapperOnThePath() throws IOException {
     String wrapper = Files.readString(ROOT.resolve("deploy/compose/image/tools"));
-    assertTrue(wrapper.contains("exec /opt/danemsg/bin/danemsg-tools \"$@\""), wrapper);
+    assertTrue(wrapper.contains("exec \"${DANEMSG_TOOLS_LAUNCHER:-/opt/danemsg/bin/danemsg-tools}\" \"$@\""), wrapper);
     for (Path file : DOCKERFILES) {
       Set<String> copied = copiedInto(Dockerfile.read(file));
       assertTrue(copied.contains("/usr/local/bin/tools"), file + ": tools is not copied to /usr/local/bin");
@@ -565,7 +595,7 @@ class DeployFilesTest {
     throw new IllegalStateException("no repository root (pom.xml + deploy/) above " + Path.of("").toAbsolutePath());
   }
 
-  /** The environment variables the node reads: {@code ${?NAME}} in its reference.conf. */
+  /** The environment variables the node reads: {@code ${?NAME}} in its and the client's reference.conf. */
   static Set<String> nodeVariables() {
     String property = System.getProperty("danemsg.node.reference");
     Path reference = property != null && !property.isBlank() ? Path.of(property)
@@ -575,7 +605,9 @@ class DeployFilesTest {
           + " against the node. Build with the node module, or run with"
           + " -Ddanemsg.node.reference=/path/to/node/src/main/resources/reference.conf");
     }
-    Matcher m = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}").matcher(read(reference));
+    // The settings the node shares with the tools are in the client module's reference.conf
+    Path shared = ROOT.resolve("client/src/main/resources/reference.conf");
+    Matcher m = Pattern.compile("\\$\\{\\?([A-Z][A-Z0-9_]*)}").matcher(read(reference) + read(shared));
     Set<String> names = new TreeSet<>();
     while (m.find()) {
       names.add(m.group(1));

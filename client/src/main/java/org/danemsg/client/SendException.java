@@ -1,4 +1,4 @@
-package org.danemsg.node;
+package org.danemsg.client;
 
 /** A message could not be sent; the message is one line saying why, for the operator. */
 public final class SendException extends Exception {

@@ -1,4 +1,4 @@
-package org.danemsg.node;
+package org.danemsg.client;
 
 /**
  * A setting is missing or wrong. The message is one line naming the setting (and its environment

@@ -17,6 +17,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.IdentityException;
@@ -135,7 +136,7 @@ class KeyRotationTest {
               sender.close();
             }
             signer = now;
-            sender = MessageSender.connect(bob.settings(), signer, Duration.ofSeconds(10));
+            sender = MessageSender.connect(bob.settings().client(), signer, Duration.ofSeconds(10));
           }
           sender.send(alice.name, "bob-" + i, Profile.NATIVE);
           toAlice.add(new ToAlice("bob-" + i, signer.fingerprint()));

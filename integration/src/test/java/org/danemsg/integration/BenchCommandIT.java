@@ -1,29 +1,34 @@
-package org.danemsg.tools;
+package org.danemsg.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.danemsg.tools.Tools;
 import org.jose4j.json.JsonUtil;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A tiny {@code tools bench} run end to end: the report's structure and zero loss, not the speed. */
-class BenchCommandTest {
+/**
+ * A tiny {@code tools bench} run end to end: the report's structure and zero loss, not the speed. An
+ * integration test (after packaging) because the bench runs node.jar as a process.
+ */
+class BenchCommandIT {
 
-  /** Built by the node module's package phase, before this module's tests in the reactor. */
+  /** Built by the node module's package phase, before this module's integration tests in the reactor. */
   private static final Path NODE_JAR = Path.of("../node/target/node.jar");
 
   @Test
   @SuppressWarnings("unchecked")
   void smallRunDeliversEveryMessageOnceAndWritesTheReport(@TempDir Path dir) throws Exception {
-    assumeTrue(Files.isReadable(NODE_JAR), "node.jar not built (run mvn verify from the root)");
+    assertTrue(Files.isReadable(NODE_JAR), "node.jar not built (run mvn verify from the root)");
     Path json = dir.resolve("report.json");
-    ToolsRun run = ToolsRun.of("bench", "--messages", "200", "--warmup", "50", "--first-probes", "1",
+    Run run = Run.of("bench", "--messages", "200", "--warmup", "50", "--first-probes", "1",
         "--senders", "2", "--node-jar", NODE_JAR.toString(), "--work-dir", dir.resolve("work").toString(),
         "--json", json.toString());
     assertEquals(0, run.exit(), run.toString());
@@ -50,10 +55,13 @@ class BenchCommandTest {
     assertNotNull(report.get("targets"));
   }
 
-  @Test
-  void givenServersNeedAllTheirOptions() {
-    ToolsRun run = ToolsRun.of("bench", "--broker", "127.0.0.1:1883");
-    assertEquals(CommandFailure.USAGE, run.exit(), run.toString());
-    assertTrue(run.oneErrorLine(), run.toString());
+  /** The tools run in-process, with what they printed. */
+  private record Run(int exit, String out, String err) {
+    static Run of(String... args) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int exit = Tools.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+      return new Run(exit, out.toString(), err.toString());
+    }
   }
 }

@@ -33,7 +33,7 @@ public final class ChildProcess {
   }
 
   /** Starts {@code command} in {@code directory}, stdout and stderr appended to {@code log}. */
-  static ChildProcess start(String label, List<String> command, Path directory, Path log) {
+  public static ChildProcess start(String label, List<String> command, Path directory, Path log) {
     Path binary = Path.of(command.get(0));
     if (!Files.isExecutable(binary)) {
       throw new IllegalStateException(binary + " is not installed; the DNS and MQTT tests need real"
@@ -52,16 +52,16 @@ public final class ChildProcess {
     }
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
   /** SIGTERM, wait up to 5 s, then SIGKILL. Idempotent. */
-  void stop() {
+  public void stop() {
     destroy();
     try {
       Runtime.getRuntime().removeShutdownHook(shutdownHook);
@@ -71,16 +71,16 @@ public final class ChildProcess {
   }
 
   /** SIGSTOP: the process stays, its sockets stay open, nothing is answered. */
-  void pause() {
+  public void pause() {
     signal("STOP");
   }
 
   /** SIGCONT after {@link #pause()}. */
-  void resume() {
+  public void resume() {
     signal("CONT");
   }
 
-  String log() {
+  public String log() {
     try {
       return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
     } catch (IOException e) {
@@ -130,7 +130,7 @@ public final class ChildProcess {
   }
 
   /** A port that was free on 127.0.0.1 a moment ago (TCP; servers here bind UDP on it too). */
-  static int freePort() {
+  public static int freePort() {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return socket.getLocalPort();
     } catch (IOException e) {
@@ -139,7 +139,7 @@ public final class ChildProcess {
   }
 
   /** Runs a short command to completion and returns its output; fails on a non-zero exit. */
-  static String run(List<String> command, Path directory) {
+  public static String run(List<String> command, Path directory) {
     try {
       Process p = new ProcessBuilder(command).directory(directory.toFile())
           .redirectErrorStream(true).start();
@@ -162,7 +162,7 @@ public final class ChildProcess {
   }
 
   /** Deletes a directory tree, best effort. */
-  static void deleteTree(Path directory) {
+  public static void deleteTree(Path directory) {
     if (directory == null || !Files.exists(directory)) {
       return;
     }

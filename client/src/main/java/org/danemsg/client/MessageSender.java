@@ -1,4 +1,4 @@
-package org.danemsg.node;
+package org.danemsg.client;
 
 import java.net.ConnectException;
 import java.security.PublicKey;
@@ -33,7 +33,7 @@ public final class MessageSender implements AutoCloseable {
   /** What was sent. */
   public record Sent(DnsName recipient, int bytes, Profile profile, boolean dnssecValidated) {}
 
-  private final NodeSettings settings;
+  private final ClientSettings settings;
   private final DeviceIdentity identity;
   private final Envelope envelope;
   private final TlsaCache keys;
@@ -43,7 +43,7 @@ public final class MessageSender implements AutoCloseable {
   private LookupResult sealedTo;
   private PublicKey sealingKey;
 
-  private MessageSender(NodeSettings settings, DeviceIdentity identity, Duration timeout, MqttAsyncClient client,
+  private MessageSender(ClientSettings settings, DeviceIdentity identity, Duration timeout, MqttAsyncClient client,
       MqttConnectOptions options) {
     this.settings = settings;
     this.identity = identity;
@@ -61,7 +61,7 @@ public final class MessageSender implements AutoCloseable {
    * @param timeout the most connecting and each publish may take
    * @throws SendException when the broker is unreachable, refuses us, or does not answer in time
    */
-  public static MessageSender connect(NodeSettings settings, DeviceIdentity identity, Duration timeout)
+  public static MessageSender connect(ClientSettings settings, DeviceIdentity identity, Duration timeout)
       throws SendException {
     MessageSender sender = create(settings, identity, timeout);
     try {
@@ -74,10 +74,10 @@ public final class MessageSender implements AutoCloseable {
   }
 
   /** A sender that connects to the broker when it first publishes. */
-  public static MessageSender create(NodeSettings settings, DeviceIdentity identity, Duration timeout)
+  public static MessageSender create(ClientSettings settings, DeviceIdentity identity, Duration timeout)
       throws SendException {
     Objects.requireNonNull(identity, "identity");
-    NodeSettings.Mqtt mqtt = settings.mqtt();
+    ClientSettings.Mqtt mqtt = settings.mqtt();
     String clientId = "danemsg-send-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     MqttAsyncClient client;
     try {

@@ -1,4 +1,4 @@
-package org.danemsg.tools.bench;
+package org.danemsg.testing;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,15 +14,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.UserPrincipalLookupService;
 import java.security.SecureRandom;
+import java.util.Base64;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.danemsg.protocol.DnsName;
-import org.danemsg.protocol.dns.DnsServer;
-import org.danemsg.protocol.dns.TsigKey;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
@@ -33,40 +29,44 @@ import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.Type;
 
 /**
- * A private Knot DNS server (one DNSSEC-signed zone, TSIG updates) and a Mosquitto broker on free
- * 127.0.0.1 ports, run from a temp folder for {@code tools bench}. The test tree has richer fixtures
- * for the same servers; this is the small launcher the shaded tools jar can run without them. Both
- * processes are stopped by PID on {@link #close()} and by a JVM shutdown hook.
+ * A private Knot DNS server (a DNSSEC-signed zone, TSIG updates) and a Mosquitto broker on free
+ * 127.0.0.1 ports, run from a temp folder for {@code tools bench}, from the templates of
+ * {@link ServerTemplates}. The test fixtures (protocol's test tree) start the same servers from the same
+ * templates. Both processes are stopped by PID on {@link #close()} and by a JVM shutdown hook.
  */
 public final class LocalServers implements AutoCloseable {
 
   private static final String KNOTD = "/usr/sbin/knotd";
   private static final String MOSQUITTO = "/usr/sbin/mosquitto";
   private static final Duration READY_WITHIN = Duration.ofSeconds(15);
+  /** The template's second zone, unused by the bench. */
+  private static final String UNSIGNED_ZONE = "unsigned.test";
 
-  /** The signed zone the bench publishes its devices in. */
-  public static final DnsName ZONE = DnsName.parse("bench.test");
+  /** The TSIG key's name. */
+  public static final String TSIG_KEY_NAME = "bench-update";
 
   private final Path directory;
+  private final String zone;
   private final List<Process> processes = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "stop bench servers");
   private int dnsPort;
   private int mqttPort;
-  private TsigKey tsigKey;
+  private String tsigSecret;
   private Path trustAnchor;
 
-  private LocalServers(Path directory) {
+  private LocalServers(Path directory, String zone) {
     this.directory = directory;
+    this.zone = zone;
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
   /**
-   * Starts knotd and mosquitto in a folder of their own in the system's temp folder (not under a
+   * Starts knotd (serving {@code zone}, signed) and mosquitto in a folder of their own in the system's temp folder (not under a
    * deep work folder: knotd's control socket path must fit the 107 bytes of a Unix socket address).
    *
    * @throws IllegalStateException when a binary is missing or a server does not come up
    */
-  public static LocalServers start() {
+  public static LocalServers start(String zone) {
     for (String binary : List.of(KNOTD, MOSQUITTO)) {
       if (!Files.isExecutable(Path.of(binary))) {
         throw new IllegalStateException(binary + " is not installed: apt-get install -y knot mosquitto"
@@ -75,7 +75,7 @@ public final class LocalServers implements AutoCloseable {
     }
     LocalServers servers;
     try {
-      servers = new LocalServers(Files.createTempDirectory("danemsg-servers-"));
+      servers = new LocalServers(Files.createTempDirectory("danemsg-servers-"), zone);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create the servers' folder", e);
     }
@@ -89,9 +89,9 @@ public final class LocalServers implements AutoCloseable {
     }
   }
 
-  /** The DNS server, {@code 127.0.0.1:<port>}. */
-  public DnsServer dns() {
-    return new DnsServer("127.0.0.1", dnsPort);
+  /** The DNS server's port on 127.0.0.1. */
+  public int dnsPort() {
+    return dnsPort;
   }
 
   /** The broker's port on 127.0.0.1. */
@@ -99,9 +99,9 @@ public final class LocalServers implements AutoCloseable {
     return mqttPort;
   }
 
-  /** The key allowed to update {@link #ZONE}. */
-  public TsigKey tsigKey() {
-    return tsigKey;
+  /** The secret (base64, HMAC-SHA256) of the key {@value #TSIG_KEY_NAME} allowed to update the zone. */
+  public String tsigSecret() {
+    return tsigSecret;
   }
 
   /** The zone's DNSKEY records: the trust anchor. */
@@ -122,7 +122,7 @@ public final class LocalServers implements AutoCloseable {
     } catch (IllegalStateException shuttingDown) {
       // the hook runs anyway
     }
-    deleteTree(directory);
+    ChildProcess.deleteTree(directory);
   }
 
   private synchronized void stopAll() {
@@ -146,53 +146,18 @@ public final class LocalServers implements AutoCloseable {
     Path k = directory.resolve("knot");
     byte[] secret = new byte[32];
     new SecureRandom().nextBytes(secret);
-    tsigKey = TsigKey.of("hmac-sha256", "bench-update", secret);
+    tsigSecret = Base64.getEncoder().encodeToString(secret);
     try {
       Files.createDirectories(k.resolve("run"));
       Files.createDirectories(k.resolve("storage"));
-      Files.writeString(k.resolve(ZONE + ".zone"), String.join("\n",
-          "$ORIGIN " + ZONE.absolute(), "$TTL 3600", "@   SOA ns1 hostmaster 1 60 60 3600 60", "@   NS  ns1",
-          "ns1 A   127.0.0.1", ""));
+      Files.writeString(k.resolve(zone + ".zone"), ServerTemplates.zoneFile(zone, 3600));
+      Files.writeString(k.resolve(UNSIGNED_ZONE + ".zone"), ServerTemplates.zoneFile(UNSIGNED_ZONE, 3600));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the Knot folder", e);
     }
     launchWithRetry(port -> {
       dnsPort = port;
-      String conf = """
-          server:
-              listen: 127.0.0.1@%1$d
-              rundir: "%2$s/run"
-          log:
-            - target: stderr
-              any: notice
-          database:
-              storage: "%2$s/storage"
-          key:
-            - id: %3$s
-              algorithm: hmac-sha256
-              secret: %4$s
-          acl:
-            - id: update
-              key: %3$s
-              action: update
-          policy:
-            - id: ecdsa
-              algorithm: ecdsap256sha256
-              single-type-signing: on
-              ksk-lifetime: 0
-              zsk-lifetime: 0
-          template:
-            - id: default
-              storage: "%2$s"
-          zone:
-            - domain: %5$s
-              file: "%2$s/%5$s.zone"
-              dnssec-signing: on
-              dnssec-policy: ecdsa
-              acl: update
-              zonefile-sync: -1
-              journal-content: all
-          """.formatted(port, k, tsigKey.name(), tsigKey.toSpec().split(":")[2], ZONE);
+      String conf = ServerTemplates.knotConf(port, k, TSIG_KEY_NAME, tsigSecret, zone, UNSIGNED_ZONE, "notice");
       write(k.resolve("knot.conf"), conf);
       Process p = launch(List.of(KNOTD, "-c", k.resolve("knot.conf").toString()), k, k.resolve("knotd.log"));
       awaitDns(p, port, k);
@@ -210,7 +175,7 @@ public final class LocalServers implements AutoCloseable {
       }
       try {
         Message answer = resolver.send(Message.newQuery(
-            Record.newRecord(Name.fromString(ZONE.absolute()), Type.DNSKEY, DClass.IN)));
+            Record.newRecord(Name.fromString(zone + "."), Type.DNSKEY, DClass.IN)));
         StringBuilder keys = new StringBuilder();
         boolean signed = false;
         for (Record r : answer.getSection(Section.ANSWER)) {
@@ -245,17 +210,7 @@ public final class LocalServers implements AutoCloseable {
       // max_inflight_messages: Mosquitto's default of 20 unacknowledged QoS 1 messages per
       // subscriber caps a node that acks after writing at 20 / (pipeline latency).
       // max_queued_messages: beyond it Mosquitto drops QoS 1 messages even for a connected client.
-      String conf = """
-          listener %1$d 127.0.0.1
-          allow_anonymous true
-          persistence false
-          max_inflight_messages 1000
-          max_queued_messages 1000000
-          log_dest stderr
-          log_type error
-          log_type warning
-          log_type notice
-          """.formatted(port);
+      String conf = ServerTemplates.mosquittoConf(port, m, "allow_anonymous true", false, 1000, 1_000_000);
       write(m.resolve("mosquitto.conf"), conf);
       Process p = launch(List.of(MOSQUITTO, "-c", m.resolve("mosquitto.conf").toString()), m,
           m.resolve("mosquitto.log"));
@@ -338,7 +293,7 @@ public final class LocalServers implements AutoCloseable {
     }
   }
 
-  static int freePort() {
+  public static int freePort() {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
       return socket.getLocalPort();
     } catch (IOException e) {
@@ -354,7 +309,7 @@ public final class LocalServers implements AutoCloseable {
     }
   }
 
-  static String tail(Path log) {
+  public static String tail(Path log) {
     try {
       String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "(no log)";
       return text.length() > 2000 ? text.substring(text.length() - 2000) : text;
@@ -372,16 +327,5 @@ public final class LocalServers implements AutoCloseable {
     }
   }
 
-  static void deleteTree(Path directory) {
-    if (directory == null || !Files.exists(directory)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(directory)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    } catch (IOException e) {
-      // a left-over temp folder is harmless
-    }
-  }
+
 }

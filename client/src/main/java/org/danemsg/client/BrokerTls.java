@@ -1,4 +1,4 @@
-package org.danemsg.node;
+package org.danemsg.client;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,12 +12,12 @@ import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManagerFactory;
 
 /** The TLS socket factory for the broker connection: the configured CA file, else the JVM's trust store. */
-final class BrokerTls {
+public final class BrokerTls {
 
   private BrokerTls() {}
 
   /** The factory for {@code mqtt}, or {@code null} when TLS is off. */
-  static SSLSocketFactory socketFactory(NodeSettings.Mqtt mqtt) {
+  public static SSLSocketFactory socketFactory(ClientSettings.Mqtt mqtt) {
     if (!mqtt.tls()) {
       return null;
     }

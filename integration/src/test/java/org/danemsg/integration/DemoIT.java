@@ -1,4 +1,4 @@
-package org.danemsg.tools.demo;
+package org.danemsg.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
