@@ -49,7 +49,7 @@ public class EnvelopeBench {
   @Param({"NATIVE_EC_TO_EC", "NATIVE_RSA_TO_RSA", "NATIVE_EC_TO_RSA", "LEGACY_RSA_TO_RSA"})
   public Combination combination;
 
-  /** {@link Envelope.Settings#bouncyCastleForEc()}: only EC operations differ; RSA always uses the JDK. */
+  /** {@link Envelope.Settings#bouncyCastleForEc()}: the fast provider (Conscrypt, else Bouncy Castle) or the JDK's. */
   @Param({"true", "false"})
   public boolean bouncyCastleForEc;
 
