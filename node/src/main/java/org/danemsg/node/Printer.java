@@ -209,6 +209,12 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     Instant now = settings.clock().instant();
     try {
       settings.hook().beforePrint(m);
+    } catch (Exception e) {
+      // The hook stands for the node itself stopping at this point (tests): nothing is written or acked.
+      deliver.replyTo().tell(new Failed("stopped before printing: " + SafeText.detail(e.toString())));
+      return this;
+    }
+    try {
       inbox.append(inboxLine(m, deliver.dnssecValidated(), now));
       if (id != null) {
         replays.record(sender, id, m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyReplayWindow()));
