@@ -17,7 +17,7 @@ import org.jose4j.json.JsonUtil;
 
 /**
  * An append-only file of JSON objects, one per line: the form of every record the node keeps
- * ({@code inbox.jsonl}, {@code quarantine.jsonl}, {@code replay.log}). Not thread-safe: owned by
+ * ({@code inbox.jsonl}, {@code quarantine.jsonl}). Not thread-safe: owned by
  * one actor.
  *
  * <p>What it guarantees whatever the values hold: every line is one valid JSON object in valid UTF-8
@@ -48,10 +48,6 @@ final class JsonLines implements Closeable {
     this.file = file;
     this.maxBytes = maxBytes;
     open();
-  }
-
-  Path file() {
-    return file;
   }
 
   /** The previous generation, where a full file is moved. */
@@ -97,32 +93,6 @@ final class JsonLines implements Closeable {
   @Override
   public void close() throws IOException {
     channel.close();
-  }
-
-  /**
-   * Writes {@code objects} as the whole new content, atomically: a temporary file created safely in
-   * the same folder (random name, exclusive creation, mode 0600: no symlink planted at a predictable
-   * name is followed), forced to disk, then moved over the file.
-   */
-  void replaceAll(Iterable<? extends Map<String, ?>> objects) throws IOException {
-    Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp",
-        OwnerOnly.fileAttribute());
-    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      for (Map<String, ?> object : objects) {
-        ByteBuffer buffer = ByteBuffer.wrap(
-            (JsonUtil.toJson(wellFormed(object)) + "\n").getBytes(StandardCharsets.UTF_8));
-        while (buffer.hasRemaining()) {
-          out.write(buffer);
-        }
-      }
-      out.force(true);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
-    }
-    channel.close();
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    open();
   }
 
   private void rotate() throws IOException {

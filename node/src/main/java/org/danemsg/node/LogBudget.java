@@ -45,11 +45,6 @@ final class LogBudget {
     return Verdict.HOLD;
   }
 
-  /** Whether anything was spent since the window began (the actor's timer should be running). */
-  boolean inUse() {
-    return !used.isEmpty();
-  }
-
   /** Lines held back since start, for the counters. */
   long heldBackTotal() {
     return heldBackTotal;

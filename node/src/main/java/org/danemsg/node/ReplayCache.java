@@ -132,15 +132,6 @@ final class ReplayCache implements AutoCloseable {
     }
   }
 
-  /** Ids in the window (expired ones not yet pruned included). */
-  long size() throws IOException {
-    try (Statement s = db.createStatement(); ResultSet count = s.executeQuery("SELECT count(*) FROM seen")) {
-      return count.next() ? count.getLong(1) : 0;
-    } catch (SQLException e) {
-      throw new IOException(e.getMessage(), e);
-    }
-  }
-
   @Override
   public void close() throws IOException {
     try {
