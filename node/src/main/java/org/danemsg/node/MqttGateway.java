@@ -223,10 +223,8 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
       java.util.OptionalLong discarded = oversized.claim(m.payload());
       if (discarded.isPresent()) {
         // The guard dropped the payload as it arrived; the quarantine keeps no payload, only its size.
-        return CompletableFuture.completedFuture(new InFlight(m.mqtt(), new byte[0], new Envelope.Rejected(
-            Rejection.of(Rejection.Reason.TOO_LARGE, "the payload has " + discarded.getAsLong()
-                + " bytes, the limit is " + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE); it was"
-                + " discarded as it arrived, never held in memory"))));
+        return CompletableFuture.completedFuture(new InFlight(m.mqtt(), new byte[0],
+            tooLarge(discarded.getAsLong(), "; it was discarded as it arrived, never held in memory")));
       }
       String topic = m.mqtt().message().topic();
       Refusal wrongTopic = wrongTopic(topic, settings.identityName());
@@ -234,14 +232,17 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
         return CompletableFuture.completedFuture(m.next(new Authenticator.Refused(wrongTopic)));
       }
       if (m.payload().length > settings.maxMessageSize()) {
-        return CompletableFuture.completedFuture(m.next(new Envelope.Rejected(Rejection.of(
-            Rejection.Reason.TOO_LARGE, "the payload has " + m.payload().length + " bytes, the limit is "
-                + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE)"))));
+        return CompletableFuture.completedFuture(m.next(tooLarge(m.payload().length, "")));
       }
       return AskPattern.<Decryptor.Command, Envelope.DecryptResult>ask(decryptor,
           ref -> new Decryptor.Decrypt(m.payload(), ref), ASK, scheduler)
           .handleAsync((result, error) -> m.next(error == null ? result : notHandled("decrypting", error)),
               SAME_THREAD);
+    }
+
+    private Envelope.Rejected tooLarge(long size, String how) {
+      return new Envelope.Rejected(Rejection.of(Rejection.Reason.TOO_LARGE, "the payload has " + size
+          + " bytes, the limit is " + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE)" + how));
     }
 
     CompletionStage<InFlight> authenticate(InFlight m, Duration timeout) {
