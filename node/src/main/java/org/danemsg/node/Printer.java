@@ -195,10 +195,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     try {
       seen = id != null && replays.seen(sender, id);
     } catch (IOException e) {
-      getContext().getLog().error("cannot read the replay window: {}; the message stays unacknowledged",
-          SafeText.detail(e.toString()));
-      deliver.replyTo().tell(new Failed(SafeText.detail(e.toString())));
-      return this;
+      return diskFailed(deliver.replyTo(), "cannot read the replay window", e);
     }
     if (seen) {
       Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + id
@@ -220,10 +217,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
         replays.record(sender, id, m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyReplayWindow()));
       }
     } catch (IOException e) {
-      getContext().getLog().error("cannot record a message from {}: {}; it stays unacknowledged and comes again",
-          sender, SafeText.detail(e.toString()));
-      deliver.replyTo().tell(new Failed(SafeText.detail(e.toString())));
-      return this;
+      return diskFailed(deliver.replyTo(), "cannot record a message from " + sender, e);
     } catch (Exception e) {
       // Not a condition of the disk, so possibly of this message: it must not come back first forever.
       return recordRefusal(new Refusal(Refusal.UNRECORDABLE, "the message could not be recorded ("
@@ -235,6 +229,14 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     settings.out().flush();
     delivered++;
     hold(deliver.replyTo(), new Printed());
+    return this;
+  }
+
+  /** A write or read of the records failed: a condition of the node; the message is not acked and comes again. */
+  private Behavior<Command> diskFailed(ActorRef<Outcome> replyTo, String what, IOException e) {
+    String detail = SafeText.detail(e.toString());
+    getContext().getLog().error("{}: {}; the message stays unacknowledged and comes again", what, detail);
+    replyTo.tell(new Failed(detail));
     return this;
   }
 
@@ -281,9 +283,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
             quarantine.previous().getFileName(), quarantine.rotations());
       }
     } catch (IOException e) {
-      getContext().getLog().error("cannot write to the quarantine file: {}", SafeText.detail(e.toString()));
-      replyTo.tell(new Failed(SafeText.detail(e.toString())));
-      return this;
+      return diskFailed(replyTo, "cannot write to the quarantine file", e);
     }
     hold(replyTo, new Quarantined(refusal));
     return this;
