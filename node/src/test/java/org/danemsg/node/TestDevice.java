@@ -41,6 +41,8 @@ final class TestDevice {
   private final MosquittoBroker broker;
   private final Map<String, Object> overrides = new HashMap<>();
   private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+  /** Whether a node of this device was started in this JVM, printing to {@link #stdout}. */
+  private volatile boolean startedHere;
 
   private TestDevice(KnotServer knot, MosquittoBroker broker, DnsName name, DeviceIdentity identity) {
     this.knot = knot;
@@ -131,6 +133,7 @@ final class TestDevice {
   }
 
   private Node start(Printer.Hook hook, Clock clock) {
+    startedHere = true;
     CryptoProviders.installAll(); // as Main does first
     Node node = Node.start(config(), new NodeGuardian.Options(
         new PrintStream(stdout, true, StandardCharsets.UTF_8), clock, hook));
@@ -185,7 +188,11 @@ final class TestDevice {
 
   /** Waits until the inbox holds {@code text}. */
   void awaitDelivered(String text, Duration within) {
-    Poll.until(within, () -> inboxTexts().contains(text), () -> name + " did not deliver '" + text
+    // The node records a message before it prints it: for a node started here (whose stdout this
+    // device holds), delivered means both.
+    String printed = " says: " + org.danemsg.protocol.SafeText.line(text);
+    Poll.until(within, () -> inboxTexts().contains(text) && (!startedHere || stdout().contains(printed)),
+        () -> name + " did not deliver '" + text
         + "'; inbox " + inboxTexts() + ", quarantine " + quarantine());
   }
 
