@@ -10,12 +10,9 @@ import java.time.ZoneId;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -72,21 +69,16 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   /** What the authenticator does. */
   public sealed interface Command {}
 
-  /** Authenticate a decrypted message; the reply is a {@link Verdict}. */
-  public record Authenticate(SignedMessage signed, byte[] payload, ActorRef<Verdict> replyTo)
-      implements Command {}
+  /**
+   * Park a message whose sender's DNS cannot answer now; the reply is {@link InboundPipeline.ParkedOnDisk},
+   * a {@link InboundPipeline.Refused} ({@link Refusal#PARKING_FULL}) or {@link InboundPipeline.NotRecorded}.
+   */
+  public record Park(InboundPipeline.ToPark message, ActorRef<InboundPipeline.Step> replyTo) implements Command {}
 
   /** Reply with the parking counters. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
-  private record SenderKeys(Authenticate request, LookupResult result) implements Command {}
-
-  private record Verified(Authenticate request, Envelope.OpenResult result, boolean dnssec)
-      implements Command {}
-
   private record Retry(DnsName sender) implements Command {}
-
-  private record SlowLookup(Authenticate request) implements Command {}
 
   private record RetryAnswered(DnsName sender, LookupResult result) implements Command {}
 
@@ -104,22 +96,6 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
       implements Command {}
 
-  /** The answer for one message. */
-  public sealed interface Verdict {}
-
-  /** Authentic: print it. */
-  public record Authentic(org.danemsg.protocol.OpenedMessage message, boolean dnssecValidated)
-      implements Verdict {}
-
-  /** Refused: quarantine it. */
-  public record Refused(Refusal refusal) implements Verdict {}
-
-  /** Parked on disk: ack it, the authenticator takes it from here. */
-  public record Parked(DnsName sender) implements Verdict {}
-
-  /** Could not be parked for a reason of the node (disk): the outcome says why; do not ack. */
-  public record Settled(Printer.Outcome outcome) implements Verdict {}
-
   /** Parking counters. */
   public record Stats(int parkedMessages, int parkedSenders, long parkedBytes) {}
 
@@ -132,8 +108,6 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     final Map<Path, ParkedMessages.Parked> files = new LinkedHashMap<>();
     long bytes;
     int attempt;
-    /** Parked while its first lookup still runs: that lookup's answer is the group's first retry. */
-    boolean awaitingFirstAnswer;
 
     Group(Instant since) {
       this.since = since;
@@ -159,8 +133,6 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     }
   }
 
-  /** Cached and healthy lookups answer in microseconds to milliseconds; a timeout takes seconds. */
-  private static final Duration PARK_SLOW_LOOKUP_AFTER = Duration.ofMillis(500);
   /** Parked files read, verified and recorded at once per settling sender: the payloads on the heap. */
   private static final int SETTLE_AT_ONCE = 4;
   private static final Duration ASK = Duration.ofSeconds(30);
@@ -174,11 +146,10 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private final Envelope envelope;
   private final Executor crypto;
   private final ParkedMessages store;
+  private final ParkedSenders senders;
   private final Settings settings;
   private final TimerScheduler<Command> timers;
   private final Map<DnsName, Group> parked = new HashMap<>();
-  /** Requests whose sender lookup has not answered yet and that were not parked meanwhile. */
-  private final Set<Authenticate> awaitingKeys = Collections.newSetFromMap(new IdentityHashMap<>());
   /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
   private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
   /** Parked bytes per zone of the claimed senders (the name minus its first label). */
@@ -190,10 +161,10 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   /** An authenticator; parked messages left by an earlier run are decrypted by {@code decryptor}. */
   public static Behavior<Command> create(ActorRef<TlsaResolver.Command> resolver,
       ActorRef<Decryptor.Command> decryptor, ActorRef<Printer.Command> printer, Envelope envelope,
-      Executor crypto, ParkedMessages store, Settings settings) {
+      Executor crypto, ParkedMessages store, ParkedSenders senders, Settings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       Authenticator authenticator = new Authenticator(context, timers, resolver, decryptor, printer, envelope,
-          crypto, store, settings);
+          crypto, store, senders, settings);
       authenticator.takeUpLeftovers();
       return authenticator;
     }));
@@ -202,8 +173,9 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private Authenticator(ActorContext<Command> context, TimerScheduler<Command> timers,
       ActorRef<TlsaResolver.Command> resolver, ActorRef<Decryptor.Command> decryptor,
       ActorRef<Printer.Command> printer, Envelope envelope, Executor crypto, ParkedMessages store,
-      Settings settings) {
+      ParkedSenders senders, Settings settings) {
     super(context);
+    this.senders = senders;
     this.timers = timers;
     this.resolver = resolver;
     this.decryptor = decryptor;
@@ -233,17 +205,15 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
           count + toMigrate.size(), parked.size() + (toMigrate.isEmpty() ? 0 : 1));
     }
     parked.keySet().forEach(sender -> timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO));
+    published();
     migrateNext();
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Authenticate.class, this::onAuthenticate)
-        .onMessage(SenderKeys.class, this::onSenderKeys)
-        .onMessage(Verified.class, this::onVerified)
+        .onMessage(Park.class, this::onPark)
         .onMessage(Retry.class, this::onRetry)
-        .onMessage(SlowLookup.class, this::onSlowLookup)
         .onMessage(RetryAnswered.class, this::onRetryAnswered)
         .onMessage(ParkedDecrypted.class, this::onParkedDecrypted)
         .onMessage(ParkedVerified.class, this::onParkedVerified)
@@ -257,36 +227,22 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .build();
   }
 
-  private Behavior<Command> onAuthenticate(Authenticate request) {
-    DnsName sender = request.signed().claimedSender();
-    Group group = parked.get(sender);
-    if (group != null) {
-      park(sender, group, request, "earlier messages of the sender wait for DNS");
-      return this;
-    }
-    awaitingKeys.add(request);
-    askKeys(sender, result -> new SenderKeys(request, result));
-    // The stream answers in order: a lookup that hangs (DNS timeout) would hold every message behind
-    // this one. Past this, the message is parked and the lookup's answer settles it later.
-    timers.startSingleTimer(request, new SlowLookup(request), PARK_SLOW_LOOKUP_AFTER);
-    return this;
-  }
-
-  private Behavior<Command> onSlowLookup(SlowLookup slow) {
-    Authenticate request = slow.request();
-    if (!awaitingKeys.remove(request)) {
-      return this; // answered meanwhile
-    }
-    DnsName sender = request.signed().claimedSender();
+  private Behavior<Command> onPark(Park request) {
+    InboundPipeline.ToPark message = request.message();
+    DnsName sender = message.sender();
     Group group = parked.get(sender);
     if (group == null) {
       group = new Group(settings.clock().instant());
-      group.awaitingFirstAnswer = true;
       parked.put(sender, group);
-      logCounted("parked", "parked message from {}: no DNS answer for the sender within {} ms;"
-          + " delivered when the lookup answers, else retried", sender, PARK_SLOW_LOOKUP_AFTER.toMillis());
+      // A lookup still running: its answer (shared by the cache) is the first retry; a failed one is
+      // kept a few seconds by the cache, so the first retry waits the minimum backoff.
+      Duration delay = message.lookupPending() ? Duration.ZERO : settings.parking().minBackoff();
+      timers.startSingleTimer(sender, new Retry(sender), delay);
+      logCounted("parked", "parked message from {}: {}; retry at {} (attempt 1)", sender, message.why(),
+          at(delay));
+      published();
     }
-    park(sender, group, request, "no DNS answer for the sender within " + PARK_SLOW_LOOKUP_AFTER.toMillis() + " ms");
+    park(sender, group, message.payload(), message.why(), request.replyTo());
     return this;
   }
 
@@ -298,47 +254,10 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
                 "the resolver did not answer: " + error)));
   }
 
-  private Behavior<Command> onSenderKeys(SenderKeys answer) {
-    LookupResult result = answer.result();
-    Authenticate request = answer.request();
-    DnsName sender = request.signed().claimedSender();
-    boolean waiting = awaitingKeys.remove(request);
-    if (waiting) {
-      timers.cancel(request);
-    }
-    Group slowGroup = parked.get(sender);
-    if (slowGroup != null && slowGroup.awaitingFirstAnswer) {
-      slowGroup.awaitingFirstAnswer = false;
-      onRetryAnswered(new RetryAnswered(sender, result));
-    }
-    if (!waiting) {
-      return this; // this message was parked and is settled with its group
-    }
-    if (!result.usableKeys().isEmpty()) {
-      verify(request.signed(), result, (open, dnssec) -> new Verified(request, open, dnssec));
-    } else if (result.isTransient()) {
-      Group group = parked.get(sender);
-      boolean created = group == null;
-      if (created) {
-        group = new Group(settings.clock().instant());
-        parked.put(sender, group);
-      }
-      park(sender, group, request, result.describe());
-      if (created && parked.containsKey(sender)) {
-        Duration delay = settings.parking().minBackoff();
-        timers.startSingleTimer(sender, new Retry(sender), delay);
-        logCounted("parked", "parked message from {}: {}; retry at {} (attempt 1)", sender,
-            result.describe(), at(delay));
-      }
-    } else {
-      request.replyTo().tell(new Refused(unavailable(sender, result)));
-    }
-    return this;
-  }
-
   /** Parks the request's payload on disk if there is room, else refuses it; never keeps it in memory. */
-  private void park(DnsName sender, Group group, Authenticate request, String why) {
-    long size = request.payload().length;
+  private void park(DnsName sender, Group group, byte[] payload, String why,
+      ActorRef<InboundPipeline.Step> replyTo) {
+    long size = payload.length;
     NodeSettings.Parking limits = settings.parking();
     String full = null;
     if (count >= limits.maxMessages() || bytes + size > limits.maxBytes()) {
@@ -352,21 +271,22 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
           + bytesPerZone.get(zone(sender)) + " of " + limits.maxBytesPerZone() + " bytes, parking.max-bytes-per-zone)";
     }
     if (full != null) {
-      request.replyTo().tell(new Refused(new Refusal(Refusal.PARKING_FULL, full + " while the sender's DNS"
-          + " cannot be asked: " + why, sender)));
+      replyTo.tell(new InboundPipeline.Refused(new Refusal(Refusal.PARKING_FULL, full + " while the sender's DNS"
+          + " cannot be asked: " + why, sender), payload));
     } else {
       try {
-        add(group, store.park(sender, request.payload()));
-        request.replyTo().tell(new Parked(sender));
+        add(group, store.park(sender, payload));
+        replyTo.tell(new InboundPipeline.ParkedOnDisk(sender));
       } catch (IOException e) {
         getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
             SafeText.detail(e.toString()));
-        request.replyTo().tell(new Settled(new Printer.Failed("cannot park: " + SafeText.detail(e.toString()))));
+        replyTo.tell(new InboundPipeline.NotRecorded("cannot park: " + SafeText.detail(e.toString())));
       }
     }
-    if (group.files.isEmpty() && !group.awaitingFirstAnswer) {
+    if (group.files.isEmpty()) {
       parked.remove(sender); // nothing waits: the next message of the sender asks DNS afresh
       timers.cancel(sender);
+      published();
     }
   }
 
@@ -403,14 +323,19 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
                 "verification failed unexpectedly: " + error, signed.claimedSender())), dnssec));
   }
 
-  private Behavior<Command> onVerified(Verified verified) {
-    ActorRef<Verdict> replyTo = verified.request().replyTo();
-    if (verified.result() instanceof Envelope.Opened opened) {
-      replyTo.tell(new Authentic(opened.message(), verified.dnssec()));
-    } else {
-      replyTo.tell(new Refused(Refusal.of(((Envelope.Rejected) verified.result()).rejection())));
+  /** Verifies {@code signed} against the sender's keys: the stream's verify stage; never throws. */
+  static InboundPipeline.Step verify(Envelope envelope, SignedMessage signed, LookupResult keys, byte[] payload) {
+    Envelope.OpenResult result;
+    try {
+      result = envelope.verify(signed, keys.usableKeys());
+    } catch (RuntimeException e) {
+      result = new Envelope.Rejected(new Rejection(Rejection.Reason.SIGNATURE_INVALID,
+          "verification failed unexpectedly: " + e.getClass().getSimpleName(), signed.claimedSender()));
     }
-    return this;
+    if (result instanceof Envelope.Opened opened) {
+      return new InboundPipeline.Authentic(opened.message(), keys instanceof LookupResult.Secure, payload);
+    }
+    return new InboundPipeline.Refused(Refusal.of(((Envelope.Rejected) result).rejection()), payload);
   }
 
   private Behavior<Command> onRetry(Retry retry) {
@@ -428,6 +353,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     }
     if (group.files.isEmpty()) {
       parked.remove(sender); // its only message found no room and was refused meanwhile
+      published();
       return this;
     }
     LookupResult result = answer.result();
@@ -436,6 +362,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       Duration waited = Duration.between(group.since, settings.clock().instant());
       if (waited.compareTo(settings.parking().giveUpAfter()) >= 0) {
         parked.remove(sender);
+        published();
         logCounted("given up", "giving up on {} parked message(s) from {} after {} s: {}; rejected",
             group.files.size(), sender, waited.toSeconds(), result.describe());
         settle(new Settling(sender, group.files.values(), null, new Refusal(Refusal.SENDER_DNS_UNAVAILABLE,
@@ -450,6 +377,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       return this;
     }
     parked.remove(sender);
+    published();
     if (result.usableKeys().isEmpty()) {
       settle(new Settling(sender, group.files.values(), null, unavailable(sender, result)));
       return this;
@@ -527,6 +455,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     } else if (settled.outcome() instanceof Printer.Failed) {
       // Keep the file and try the sender again later rather than lose the message.
       Group group = parked.computeIfAbsent(batch.sender, s -> new Group(entry.parkedAt()));
+      published();
       forget(entry);
       add(group, entry);
       timers.startSingleTimer(batch.sender, new Retry(batch.sender), settings.parking().maxBackoff());
@@ -540,6 +469,11 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     }
     settle(batch);
     return this;
+  }
+
+  /** Tells the stream which senders have messages parked (their next ones park behind them). */
+  private void published() {
+    senders.replace(parked.keySet());
   }
 
   private void forget(ParkedMessages.Parked entry) {
@@ -575,6 +509,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         if (group == null) {
           group = new Group(old.parkedAt());
           parked.put(sender, group);
+          published();
           timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
         } else if (old.parkedAt().isBefore(group.since)) {
           group.since = old.parkedAt();
@@ -624,7 +559,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
-  private static Refusal unavailable(DnsName sender, LookupResult result) {
+  static Refusal unavailable(DnsName sender, LookupResult result) {
     if (result instanceof LookupResult.NotAllowed) {
       return new Refusal(Refusal.SENDER_ZONE_NOT_ALLOWED, result.describe(), sender);
     }

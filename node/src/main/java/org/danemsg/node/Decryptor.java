@@ -1,6 +1,5 @@
 package org.danemsg.node;
 
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -9,18 +8,19 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.danemsg.protocol.DeviceIdentity;
-import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.Rejection;
 
 /**
- * The first crypto stage: checks a payload's size and form and decrypts it with this node's key(s),
- * giving the still unverified signed message and its claimed sender. Decryption runs on the crypto
- * executor, so as many payloads decrypt at once as the machine has cores; the actor itself only holds
- * the current keys, which the {@link IdentityKeeper} sends on start and after every rotation.
- * {@link Envelope#decrypt} never throws for bad input, so a hostile payload is a rejection like any
- * other and cannot disturb the next one.
+ * The first crypto stage: checks a payload's form and decrypts it with this node's key(s), giving the
+ * still unverified signed message and its claimed sender.
+ *
+ * <p>The stream of arriving messages runs {@link #decrypt} itself, as a stage on the crypto executor
+ * (as many payloads decrypt at once as the machine has cores), against the {@link KeyRing} snapshot
+ * the {@link IdentityKeeper} keeps current. The actor serves the same decryption to work that is not
+ * on the stream: parked messages taken up again. {@link Envelope#decrypt} never
+ * throws for bad input, and {@link #decrypt} turns even a bug into a rejection, so a hostile payload
+ * is a value like any other and cannot disturb the next one.
  */
 public final class Decryptor extends AbstractBehavior<Decryptor.Command> {
 
@@ -30,59 +30,41 @@ public final class Decryptor extends AbstractBehavior<Decryptor.Command> {
   /** Decrypt {@code payload}; the reply is an {@link Envelope.DecryptResult}. */
   public record Decrypt(byte[] payload, ActorRef<Envelope.DecryptResult> replyTo) implements Command {}
 
-  private record KeysChanged(IdentityKeeper.Keys keys) implements Command {}
-
-  private record Done(Envelope.DecryptResult result, ActorRef<Envelope.DecryptResult> replyTo)
-      implements Command {}
-
   private final Envelope envelope;
   private final Executor crypto;
-  private DnsName self;
-  private List<DeviceIdentity> keys;
+  private final KeyRing keys;
 
-  /** A decryptor that starts with {@code initial} and follows {@code keeper}'s key changes. */
-  public static Behavior<Command> create(Envelope envelope, Executor crypto, IdentityKeeper.Keys initial,
-      ActorRef<IdentityKeeper.Command> keeper) {
-    return Behaviors.setup(context -> {
-      keeper.tell(new IdentityKeeper.Subscribe(context.messageAdapter(IdentityKeeper.Keys.class,
-          KeysChanged::new)));
-      return new Decryptor(context, envelope, crypto, initial);
-    });
+  /** A decryptor using whatever keys {@code keys} holds when a request comes. */
+  public static Behavior<Command> create(Envelope envelope, Executor crypto, KeyRing keys) {
+    return Behaviors.setup(context -> new Decryptor(context, envelope, crypto, keys));
   }
 
-  private Decryptor(ActorContext<Command> context, Envelope envelope, Executor crypto,
-      IdentityKeeper.Keys initial) {
+  private Decryptor(ActorContext<Command> context, Envelope envelope, Executor crypto, KeyRing keys) {
     super(context);
     this.envelope = envelope;
     this.crypto = crypto;
-    this.self = initial.self();
-    this.keys = initial.identities();
+    this.keys = keys;
+  }
+
+  /** Decrypts {@code payload} with the ring's current keys; never throws. */
+  static Envelope.DecryptResult decrypt(Envelope envelope, KeyRing keys, byte[] payload) {
+    IdentityKeeper.Keys now = keys.current();
+    try {
+      return envelope.decrypt(payload, now.self(), now.identities());
+    } catch (RuntimeException e) {
+      return new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE,
+          "decryption failed unexpectedly: " + e.getClass().getSimpleName()));
+    }
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Decrypt.class, this::onDecrypt)
-        .onMessage(Done.class, done -> {
-          done.replyTo().tell(done.result());
-          return this;
-        })
-        .onMessage(KeysChanged.class, changed -> {
-          self = changed.keys().self();
-          keys = changed.keys().identities();
+        .onMessage(Decrypt.class, decrypt -> {
+          CompletableFuture.supplyAsync(() -> decrypt(envelope, keys, decrypt.payload()), crypto)
+              .thenAccept(decrypt.replyTo()::tell);
           return this;
         })
         .build();
-  }
-
-  private Behavior<Command> onDecrypt(Decrypt decrypt) {
-    DnsName name = self;
-    List<DeviceIdentity> own = keys;
-    getContext().pipeToSelf(
-        CompletableFuture.supplyAsync(() -> envelope.decrypt(decrypt.payload(), name, own), crypto),
-        (result, error) -> new Done(result != null ? result
-            : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE,
-                "decryption failed unexpectedly: " + error)), decrypt.replyTo()));
-    return this;
   }
 }

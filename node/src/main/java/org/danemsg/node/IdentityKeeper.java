@@ -127,18 +127,26 @@ public final class IdentityKeeper extends AbstractBehavior<IdentityKeeper.Comman
   private final Map<String, Problem> problems = new HashMap<>();
   private final Map<String, String> reported = new HashMap<>();
   private Keys announced;
+  private final KeyRing ring;
   private Status status = new Unchecked();
 
   /** A keeper of {@code initial}, which was loaded from {@code files}. */
   public static Behavior<Command> create(IdentityFiles files, DeviceIdentity initial,
       ActorRef<TlsaResolver.Command> resolver, Settings settings) {
+    return create(files, initial, resolver, settings, new KeyRing(new Keys(initial.name(), List.of(initial))));
+  }
+
+  /** A keeper of {@code initial} that publishes every change of the keys to decrypt with in {@code ring}. */
+  public static Behavior<Command> create(IdentityFiles files, DeviceIdentity initial,
+      ActorRef<TlsaResolver.Command> resolver, Settings settings, KeyRing ring) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new IdentityKeeper(context, timers, files, initial, resolver, settings)));
+        new IdentityKeeper(context, timers, files, initial, resolver, settings, ring)));
   }
 
   private IdentityKeeper(ActorContext<Command> context, TimerScheduler<Command> timers, IdentityFiles files,
-      DeviceIdentity initial, ActorRef<TlsaResolver.Command> resolver, Settings settings) {
+      DeviceIdentity initial, ActorRef<TlsaResolver.Command> resolver, Settings settings, KeyRing ring) {
     super(context);
+    this.ring = ring;
     this.files = files;
     this.current = initial;
     this.resolver = resolver;
@@ -348,6 +356,7 @@ public final class IdentityKeeper extends AbstractBehavior<IdentityKeeper.Comman
 
   private void announce(Keys keys) {
     announced = keys;
+    ring.publish(keys);
     List<String> parts = new ArrayList<>();
     parts.add("current " + current.fingerprint());
     if (staged != null && !staged.fingerprint().equals(current.fingerprint())) {

@@ -107,8 +107,14 @@ public final class Node implements AutoCloseable {
 
   /** The counters of all actors. */
   public CompletableFuture<NodeGuardian.Health> health() {
-    return AskPattern.<NodeGuardian.Command, NodeGuardian.Health>ask(system, NodeGuardian.GetHealth::new,
-        Duration.ofSeconds(10), system.scheduler()).toCompletableFuture();
+    return AskPattern.<NodeGuardian.Command, NodeGuardian.HealthAnswer>ask(system, NodeGuardian.GetHealth::new,
+        Duration.ofSeconds(10), system.scheduler()).toCompletableFuture().thenApply(answer -> {
+          if (answer instanceof NodeGuardian.Health health) {
+            return health;
+          }
+          throw new IllegalStateException("health unknown: " + String.join(", ",
+              ((NodeGuardian.HealthUnknown) answer).silent()) + " did not answer");
+        });
   }
 
   /** Whether DNS publishes this node's current key, as last checked. */

@@ -6,17 +6,14 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.danemsg.protocol.DeviceIdentity;
@@ -34,8 +31,8 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   /** What the guardian does. */
   public sealed interface Command {}
 
-  /** Reply with the counters of all actors. */
-  public record GetHealth(ActorRef<Health> replyTo) implements Command {}
+  /** Reply with the counters of all actors, gathered by a {@link HealthQuery} child. */
+  public record GetHealth(ActorRef<HealthAnswer> replyTo) implements Command {}
 
   /** Reply with whether DNS publishes this node's key (the {@link IdentityKeeper}'s status). */
   public record GetIdentityStatus(ActorRef<IdentityKeeper.Status> replyTo) implements Command {}
@@ -48,11 +45,17 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
   private record HealthTick() implements Command {}
 
-  private record HealthGathered(Health health, Throwable error, ActorRef<Health> replyTo) implements Command {}
+  private record HealthGathered(HealthAnswer answer) implements Command {}
+
+  /** What a health question gives. */
+  public sealed interface HealthAnswer {}
+
+  /** Some actors did not answer in time (named in {@code silent}): the node is not healthy. */
+  public record HealthUnknown(java.util.List<String> silent) implements HealthAnswer {}
 
   /** The node's counters. */
   public record Health(boolean subscribed, long received, long acked, long delivered,
-      Map<String, Long> rejected, int parked, long cacheHits, long cacheMisses) {
+      Map<String, Long> rejected, int parked, long cacheHits, long cacheMisses) implements HealthAnswer {
 
     /** All rejections. */
     public long rejectedTotal() {
@@ -78,7 +81,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final ActorRef<Authenticator.Command> authenticator;
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
-  private final Scheduler scheduler;
 
   /** The guardian of a node with {@code identity} (already loaded and checked). */
   public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, Options options) {
@@ -98,7 +100,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private NodeGuardian(ActorContext<Command> context, NodeSettings settings, DeviceIdentity identity,
       Options options) {
     super(context);
-    this.scheduler = context.getSystem().scheduler();
     DispatcherSelector files = DispatcherSelector.fromConfig("danemsg.file-dispatcher");
     Executor dns = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("danemsg.dns-dispatcher"));
     Executor crypto = context.getSystem().dispatchers()
@@ -115,16 +116,18 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // the keeper handles itself. Anything else that fails here is a bug: resume, because a restart
     // would lose the Decryptor's subscription and fall back to the key loaded at start (stale after
     // a rotation).
+    KeyRing keys = new KeyRing(new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)));
     keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
-            new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval())))
+            new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval()),
+            keys))
         .onFailure(SupervisorStrategy.resume()),
         "identity-keeper", files);
 
     Envelope envelope = new Envelope(settings.envelopeSettings().withClock(options.clock()));
     // A bad message is a value, never an exception; should one escape anyway, skip it and keep the keys.
     ActorRef<Decryptor.Command> decryptor = context.spawn(Behaviors.supervise(Decryptor.create(envelope, crypto,
-            new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)), keeper))
+            keys))
         .onFailure(SupervisorStrategy.resume()), "decryptor");
 
     // The printer owns open files: on failure, reopen them (restart) with backoff.
@@ -143,14 +146,18 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     }
     // Parked messages live on disk; an unexpected failure must not forget the in-memory schedule:
     // resume.
+    ParkedSenders parkedSenders = new ParkedSenders();
     authenticator = context.spawn(Behaviors.supervise(Authenticator.create(resolver, decryptor, printer, envelope,
-            crypto, store, new Authenticator.Settings(settings.parking(), settings.dns().timeout(),
+            crypto, store, parkedSenders, new Authenticator.Settings(settings.parking(), settings.dns().timeout(),
                 settings.dns().dnssecOff(), options.clock())))
         .onFailure(SupervisorStrategy.resume()), "authenticator", files);
 
     // The broker connection restarts itself inside the stream; should the actor fail, restart it with
     // backoff (a new stream, a new connection, unacked messages redelivered).
-    gateway = context.spawn(Behaviors.supervise(MqttGateway.create(settings, decryptor, authenticator, printer))
+    OversizedPublishes oversized = new OversizedPublishes();
+    InboundPipeline pipeline = new InboundPipeline(settings, envelope, keys, cache, crypto, resolver, printer,
+        authenticator, parkedSenders, oversized, context.getSystem().scheduler());
+    gateway = context.spawn(Behaviors.supervise(MqttGateway.create(settings, pipeline, oversized))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
   }
@@ -176,32 +183,20 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .build();
   }
 
-  private Behavior<Command> gather(ActorRef<Health> replyTo) {
-    CompletableFuture<Printer.Stats> printed = AskPattern.<Printer.Command, Printer.Stats>ask(printer,
-        Printer.GetStats::new, STATS_TIMEOUT, scheduler).toCompletableFuture();
-    CompletableFuture<Authenticator.Stats> parked = AskPattern.<Authenticator.Command, Authenticator.Stats>ask(
-        authenticator, Authenticator.GetStats::new, STATS_TIMEOUT, scheduler).toCompletableFuture();
-    CompletableFuture<TlsaCache.Stats> cache = AskPattern.<TlsaResolver.Command, TlsaCache.Stats>ask(resolver,
-        TlsaResolver.GetStats::new, STATS_TIMEOUT, scheduler).toCompletableFuture();
-    CompletableFuture<MqttGateway.Stats> mqtt = AskPattern.<MqttGateway.Command, MqttGateway.Stats>ask(gateway,
-        MqttGateway.GetStats::new, STATS_TIMEOUT, scheduler).toCompletableFuture();
-    CompletableFuture<Health> health = CompletableFuture.allOf(printed, parked, cache, mqtt).thenApply(v ->
-        new Health(mqtt.join().subscribed(), mqtt.join().received(), mqtt.join().acked(),
-            printed.join().delivered(), printed.join().rejected(), parked.join().parkedMessages(),
-            cache.join().hits(), cache.join().misses()));
-    getContext().pipeToSelf(health, (h, error) -> new HealthGathered(h, error, replyTo));
+  private Behavior<Command> gather(ActorRef<HealthAnswer> replyTo) {
+    ActorRef<HealthAnswer> to = replyTo != null ? replyTo
+        : getContext().messageAdapter(HealthAnswer.class, HealthGathered::new);
+    getContext().spawnAnonymous(HealthQuery.create(
+        new HealthQuery.Targets(printer, authenticator, resolver, gateway), STATS_TIMEOUT, to));
     return this;
   }
 
   private Behavior<Command> onHealthGathered(HealthGathered gathered) {
-    if (gathered.replyTo() != null) {
-      if (gathered.health() != null) {
-        gathered.replyTo().tell(gathered.health());
-      }
-    } else if (gathered.health() != null) {
-      getContext().getLog().info(gathered.health().line());
-    } else {
-      getContext().getLog().warn("health: an actor did not answer in time: {}", gathered.error().toString());
+    if (gathered.answer() instanceof Health health) {
+      getContext().getLog().info(health.line());
+    } else if (gathered.answer() instanceof HealthUnknown unknown) {
+      getContext().getLog().warn("health: {} did not answer within {} s", String.join(", ", unknown.silent()),
+          STATS_TIMEOUT.toSeconds());
     }
     return this;
   }

@@ -85,6 +85,9 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Refused and written to the quarantine file. */
   public record Quarantined(Refusal refusal) implements Outcome {}
 
+  /** Parked on disk by the parking lot (not the Printer's doing): ack it. */
+  public record Parked(org.danemsg.protocol.DnsName sender) implements Outcome {}
+
   /** Could not be written; do not ack. */
   public record Failed(String reason) implements Outcome {}
 

@@ -36,6 +36,12 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
    */
   public record Lookup(DnsName name, boolean fresh, ActorRef<LookupResult> replyTo) implements Command {}
 
+  /**
+   * What a lookup made elsewhere through the same cache gave (the stream asks the cache itself): logged
+   * as if this actor had asked.
+   */
+  public record Report(DnsName name, LookupResult result) implements Command {}
+
   /** Reply with the cache counters. */
   public record GetStats(ActorRef<TlsaCache.Stats> replyTo) implements Command {}
 
@@ -82,6 +88,10 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
     return newReceiveBuilder()
         .onMessage(Lookup.class, this::onLookup)
         .onMessage(Resolved.class, this::onResolved)
+        .onMessage(Report.class, report -> {
+          note(report.name(), report.result());
+          return this;
+        })
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(SummaryDue.class, this::onSummaryDue)
         .build();
@@ -99,8 +109,13 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
   }
 
   private Behavior<Command> onResolved(Resolved resolved) {
-    LookupResult result = resolved.result();
-    DnsName name = resolved.name();
+    note(resolved.name(), resolved.result());
+    resolved.replyTo().tell(resolved.result());
+    return this;
+  }
+
+  /** Logs a failure once per name (and when it resolves again); floods of made-up names are summed up. */
+  private void note(DnsName name, LookupResult result) {
     if (result instanceof LookupResult.NotAllowed
         || (result instanceof LookupResult.TransientFailure t && t.kind() == LookupResult.TransientFailure.Kind.BUSY)) {
       // What a flood of made-up names causes: counted, and summed up once a minute, never a line per name.
@@ -125,8 +140,6 @@ public final class TlsaResolver extends AbstractBehavior<TlsaResolver.Command> {
             : "messages claiming this sender are rejected (answer kept " + negativeTtl + ")");
       }
     }
-    resolved.replyTo().tell(result);
-    return this;
   }
 
   private void scheduleSummary() {

@@ -1,0 +1,279 @@
+package org.danemsg.node;
+
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.connectors.mqtt.javadsl.MqttMessageWithAck;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.javadsl.SourceWithContext;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.OpenedMessage;
+import org.danemsg.protocol.Rejection;
+import org.danemsg.protocol.SignedMessage;
+import org.danemsg.protocol.dns.LookupResult;
+import org.danemsg.protocol.dns.TlsaCache;
+
+/**
+ * The path of an arriving message, as one Pekko stream whose context is the MQTT message to ack:
+ * <pre>
+ *   admit        size guard's verdict, topic = this node's name, size       (function)
+ *   decrypt      against the KeyRing snapshot, on the crypto executor         (function)
+ *   sender keys  TlsaCache (validated, cached, one query per name); a sender
+ *                whose DNS cannot answer now is to be parked                  (function)
+ *   verify       signature and claims, on the crypto executor                 (function)
+ *   record       print, quarantine or park: the Printer, the one writer       (ActorFlow.askWithContext)
+ *   ack          in arrival order, only after the record is on disk
+ * </pre>
+ * Each stage takes a {@link Step} and gives the next; a message refused at any stage is a
+ * {@link Refused} value that the later stages pass on to the record stage, which quarantines it. No
+ * stage throws for a message, so one message can never restart the stream or hold up the ones behind
+ * it. What does restart it is a condition of the node: the Printer not answering, a record that cannot
+ * be written ({@link Printer.Failed}: the message is not acked, and the broker sends it again after the
+ * reconnect), the connection itself.
+ */
+final class InboundPipeline {
+
+  /** A message between two stages. */
+  sealed interface Step {}
+
+  /** Admitted: its payload, to decrypt. */
+  record Arrived(byte[] payload) implements Step {}
+
+  /** Decrypted: the still unverified signed message. */
+  record Decrypted(SignedMessage signed, byte[] payload) implements Step {}
+
+  /** The claimed sender's validated keys are known. */
+  record Keyed(SignedMessage signed, LookupResult keys, byte[] payload) implements Step {}
+
+  /** Verified: to print. */
+  record Authentic(OpenedMessage message, boolean dnssecValidated, byte[] payload) implements Step {}
+
+  /** Refused at some stage: to quarantine. */
+  record Refused(Refusal refusal, byte[] payload) implements Step {}
+
+  /** The sender's DNS cannot answer now: to park until it does. */
+  record ToPark(DnsName sender, byte[] payload, String why, boolean lookupPending) implements Step {}
+
+  /** How many messages came in and were acked (read by the gateway for its counters). */
+  static final class Counters {
+    final LongAdder received = new LongAdder();
+    final LongAdder acked = new LongAdder();
+  }
+
+  /** Cached and healthy lookups answer in microseconds to milliseconds; a timeout takes seconds. */
+  static final Duration PARK_SLOW_LOOKUP_AFTER = Duration.ofMillis(500);
+  private static final Duration ASK = Duration.ofSeconds(30);
+
+  private final NodeSettings settings;
+  private final Envelope envelope;
+  private final KeyRing keys;
+  private final TlsaCache cache;
+  private final Executor crypto;
+  private final ActorRef<TlsaResolver.Command> resolver;
+  private final ActorRef<Printer.Command> printer;
+  private final ActorRef<Authenticator.Command> parking;
+  private final ParkedSenders parked;
+  private final OversizedPublishes oversized;
+  private final Scheduler scheduler;
+  private final Counters counters = new Counters();
+
+  InboundPipeline(NodeSettings settings, Envelope envelope, KeyRing keys, TlsaCache cache, Executor crypto,
+      ActorRef<TlsaResolver.Command> resolver, ActorRef<Printer.Command> printer,
+      ActorRef<Authenticator.Command> parking, ParkedSenders parked, OversizedPublishes oversized,
+      Scheduler scheduler) {
+    this.settings = settings;
+    this.envelope = envelope;
+    this.keys = keys;
+    this.cache = cache;
+    this.crypto = crypto;
+    this.resolver = resolver;
+    this.printer = printer;
+    this.parking = parking;
+    this.parked = parked;
+    this.oversized = oversized;
+    this.scheduler = scheduler;
+  }
+
+  Counters counters() {
+    return counters;
+  }
+
+  /** The whole path behind {@code mqtt}: one element per acked message. */
+  <M> Source<Done, M> run(Source<MqttMessageWithAck, M> mqtt) {
+    int parallelism = settings.parallelism();
+    return SourceWithContext.fromPairs(mqtt.map(m -> {
+          counters.received.increment();
+          return Pair.create(admit(m), m);
+        }))
+        .mapAsync(parallelism * 2, this::decrypt)
+        .mapAsync(parallelism * 16, this::senderKeys)
+        .mapAsync(parallelism * 2, this::verify)
+        .mapAsync(parallelism * 2, this::park)
+        .mapAsync(parallelism * 2, this::record)
+        .asSource()
+        .mapAsync(parallelism * 2, this::ack)
+        .map(done -> {
+          counters.acked.increment();
+          return done;
+        });
+  }
+
+  /** The size guard's verdict, the topic and the size: refused here or admitted. */
+  Step admit(MqttMessageWithAck m) {
+    byte[] payload = m.message().payload().toArray();
+    OptionalLong discarded = oversized.claim(payload);
+    if (discarded.isPresent()) {
+      // The guard dropped the payload as it arrived; the quarantine keeps no payload, only its size.
+      return new Refused(tooLarge(discarded.getAsLong(),
+          "; it was discarded as it arrived, never held in memory"), new byte[0]);
+    }
+    Refusal wrongTopic = MqttGateway.wrongTopic(m.message().topic(), settings.identityName());
+    if (wrongTopic != null) {
+      return new Refused(wrongTopic, payload);
+    }
+    if (payload.length > settings.maxMessageSize()) {
+      return new Refused(tooLarge(payload.length, ""), payload);
+    }
+    return new Arrived(payload);
+  }
+
+  private Refusal tooLarge(long size, String how) {
+    return Refusal.of(Rejection.of(Rejection.Reason.TOO_LARGE, "the payload has " + size
+        + " bytes, the limit is " + settings.maxMessageSize() + " (MAX_MESSAGE_SIZE)" + how));
+  }
+
+  CompletionStage<Step> decrypt(Step step) {
+    if (!(step instanceof Arrived arrived)) {
+      return done(step);
+    }
+    return CompletableFuture.supplyAsync(() -> {
+      Envelope.DecryptResult result = Decryptor.decrypt(envelope, keys, arrived.payload());
+      return result instanceof Envelope.Decrypted d ? new Decrypted(d.message(), arrived.payload())
+          : new Refused(Refusal.of(((Envelope.Rejected) result).rejection()), arrived.payload());
+    }, crypto);
+  }
+
+  /**
+   * The claimed sender's keys from the cache. A sender with messages parked already is parked behind
+   * them without a lookup (their order is kept); a lookup that has not answered within
+   * {@link #PARK_SLOW_LOOKUP_AFTER} parks the message while it goes on (the stream acks in order, and
+   * a hanging lookup would otherwise hold every message behind it).
+   */
+  CompletionStage<Step> senderKeys(Step step) {
+    if (!(step instanceof Decrypted decrypted)) {
+      return done(step);
+    }
+    DnsName sender = decrypted.signed().claimedSender();
+    if (parked.contains(sender)) {
+      return done(new ToPark(sender, decrypted.payload(), "earlier messages of the sender wait for DNS",
+          false));
+    }
+    CompletableFuture<LookupResult> lookup = cache.lookup(sender);
+    if (lookup.isDone() && !lookup.isCompletedExceptionally()) {
+      return done(keyed(decrypted, lookup.join(), false));
+    }
+    return lookup
+        .completeOnTimeout(null, PARK_SLOW_LOOKUP_AFTER.toMillis(), TimeUnit.MILLISECONDS)
+        .handle((result, error) -> {
+          if (error != null) {
+            return keyed(decrypted, new LookupResult.TransientFailure(null, sender,
+                LookupResult.TransientFailure.Kind.BAD_RESPONSE, "lookup failed: " + error), true);
+          }
+          if (result == null) {
+            return new ToPark(sender, decrypted.payload(), "no DNS answer for the sender within "
+                + PARK_SLOW_LOOKUP_AFTER.toMillis() + " ms", true);
+          }
+          return keyed(decrypted, result, true);
+        });
+  }
+
+  /** The step after a lookup; the resolver hears of every queried answer and every failure (it logs them). */
+  private Step keyed(Decrypted decrypted, LookupResult result, boolean queried) {
+    DnsName sender = decrypted.signed().claimedSender();
+    boolean usable = !result.usableKeys().isEmpty();
+    if (queried || !usable) {
+      resolver.tell(new TlsaResolver.Report(sender, result));
+    }
+    if (usable) {
+      return new Keyed(decrypted.signed(), result, decrypted.payload());
+    }
+    if (result.isTransient()) {
+      return new ToPark(sender, decrypted.payload(), result.describe(), false);
+    }
+    return new Refused(Authenticator.unavailable(sender, result), decrypted.payload());
+  }
+
+  CompletionStage<Step> verify(Step step) {
+    if (!(step instanceof Keyed keyed)) {
+      return done(step);
+    }
+    return CompletableFuture.supplyAsync(() -> Authenticator.verify(envelope, keyed.signed(), keyed.keys(),
+        keyed.payload()), crypto);
+  }
+
+  CompletionStage<Step> park(Step step) {
+    if (!(step instanceof ToPark toPark)) {
+      return done(step);
+    }
+    return AskPattern.<Authenticator.Command, Step>ask(parking,
+        ref -> new Authenticator.Park(toPark, ref), ASK, scheduler);
+  }
+
+  /**
+   * The end of the path: the Printer prints or quarantines (the reply comes once the record is on
+   * disk); a parked message was written by the parking lot already.
+   */
+  CompletionStage<Printer.Outcome> record(Step step) {
+    if (step instanceof Authentic a) {
+      return AskPattern.ask(printer, ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), a.payload(), ref),
+          ASK, scheduler);
+    }
+    if (step instanceof Refused r) {
+      return AskPattern.ask(printer, ref -> new Printer.Quarantine(r.refusal(), r.payload(), ref), ASK, scheduler);
+    }
+    if (step instanceof ParkedOnDisk p) {
+      return CompletableFuture.completedFuture(new Printer.Parked(p.sender()));
+    }
+    if (step instanceof NotRecorded n) {
+      return CompletableFuture.completedFuture(new Printer.Failed(n.reason()));
+    }
+    throw new IllegalStateException("not a final step: " + step.getClass().getSimpleName());
+  }
+
+  /** Parked on disk by the parking lot: acked, the lot delivers it later. */
+  record ParkedOnDisk(DnsName sender) implements Step {}
+
+  /** Could not be recorded or parked for a reason of the node (disk): not acked. */
+  record NotRecorded(String reason) implements Step {}
+
+  CompletionStage<Done> ack(Pair<Printer.Outcome, MqttMessageWithAck> recorded) {
+    if (recorded.first() instanceof Printer.Failed failed) {
+      return CompletableFuture.failedFuture(new NotRecordedException("a message could not be written ("
+          + failed.reason() + "); reconnecting so that the broker delivers it again"));
+    }
+    return recorded.second().ack();
+  }
+
+  private static CompletionStage<Step> done(Step step) {
+    return CompletableFuture.completedFuture(step);
+  }
+
+  /** Fails the stream when a message could not be recorded: it stays unacked and comes again. */
+  static final class NotRecordedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NotRecordedException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}
