@@ -1,18 +1,5 @@
 package org.danemsg.node;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.LocalTime;
-import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
-import java.util.ArrayDeque;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -21,48 +8,21 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.Rejection;
-import org.danemsg.protocol.SafeText;
 import org.danemsg.protocol.SignedMessage;
 import org.danemsg.protocol.dns.LookupResult;
 
 /**
- * The second crypto stage: gets the claimed sender's validated keys from the {@link TlsaResolver},
- * verifies the signature and claims on the crypto executor, and answers with a {@link Verdict}.
- * (The replay check happens in the {@link Printer}, where "seen" and "printed" are one event.)
+ * The second crypto stage: verifies a decrypted message's signature and claims against its claimed
+ * sender's validated keys, giving an authentic message (to print) or a refusal (to quarantine).
  *
- * <p><b>Parking.</b> When the sender's keys cannot be had <em>yet</em> (DNS timeout, SERVFAIL,
- * network), the message is parked rather than rejected:
- * <ol>
- *   <li>its payload is written to {@code DATA_PATH/parked/<sender>/} ({@link ParkedMessages}) and only
- *       then is the stream answered {@link Parked}, so the MQTT message is acked and the pipeline moves
- *       on; the payload is then on disk only: the authenticator keeps its file name and size;
- *   <li>a message whose sender lookup has not answered within 500 ms is parked the same way while
- *       the lookup goes on (the stream answers in order, so a hanging lookup would otherwise hold
- *       every message behind it); that lookup's answer then settles the sender's group;
- *   <li>parked messages are grouped per sender; one lookup per sender is retried with exponential
- *       backoff ({@code parking.min-backoff} doubling to {@code parking.max-backoff}); later messages
- *       from a parked sender join the group without a lookup, so their order is kept;
- *   <li>when DNS answers, the group's files are read, decrypted, verified and handed to the
- *       {@link Printer} a few at a time (so a group of thousands never sits on the heap at once), and
- *       each file is deleted once recorded; after {@code parking.give-up-after} without an answer
- *       they are quarantined as {@link Refusal#SENDER_DNS_UNAVAILABLE} the same way;
- *   <li>if the node dies meanwhile, the files remain; the next start lists them (names and sizes
- *       only, no payload is read) and retries each sender's lookup, so nothing is lost; a message
- *       delivered just before dying is caught by the replay cache when its file is retried.
- * </ol>
- * Parking is bounded in messages and bytes, in all ({@code parking.max-messages},
- * {@code parking.max-bytes}) and per claimed sender ({@code parking.max-bytes-per-sender}): a
- * message that finds no room is answered {@link Refused} as {@link Refusal#PARKING_FULL} (quarantined
- * with its payload, counted and logged), so a flood from made-up senders under a dead zone can neither
- * exhaust memory or disk nor crowd out the other senders' room. A message that cannot be written
- * (disk full) is answered {@link Settled} with {@link Printer.Failed}: it stays unacked.
- *
- * <p>Each failed retry round logs one line per sender: the DNS failure (name, server, kind, detail),
- * how many messages wait and when the next retry is.
+ * <p>The stream of arriving messages runs {@link #verify} itself, as a stage on the crypto executor,
+ * after getting the sender's keys from the node's {@code TlsaCache}; the actor serves the same check
+ * to work that is not on the stream: parked messages whose sender's DNS answers again
+ * ({@link ParkedSender}). The replay check is not here but in the {@link Printer}, where "seen" and
+ * "printed" are one event.
  */
 public final class Authenticator extends AbstractBehavior<Authenticator.Command> {
 
@@ -70,257 +30,35 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   public sealed interface Command {}
 
   /**
-   * Park a message whose sender's DNS cannot answer now; the reply is {@link InboundPipeline.ParkedOnDisk},
-   * a {@link InboundPipeline.Refused} ({@link Refusal#PARKING_FULL}) or {@link InboundPipeline.NotRecorded}.
+   * Verify {@code signed} against {@code keys}; the reply is an {@link InboundPipeline.Authentic} or an
+   * {@link InboundPipeline.Refused} carrying {@code payload}.
    */
-  public record Park(InboundPipeline.ToPark message, ActorRef<InboundPipeline.Step> replyTo) implements Command {}
+  public record Verify(SignedMessage signed, LookupResult keys, byte[] payload,
+      ActorRef<InboundPipeline.Step> replyTo) implements Command {}
 
-  /** Reply with the parking counters. */
-  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
-
-  private record Retry(DnsName sender) implements Command {}
-
-  private record RetryAnswered(DnsName sender, LookupResult result) implements Command {}
-
-  private record ParkedDecrypted(Settling batch, ParkedMessages.Parked entry, byte[] payload,
-      Envelope.DecryptResult result) implements Command {}
-
-  private record ParkedVerified(Settling batch, ParkedMessages.Parked entry, byte[] payload,
-      Envelope.OpenResult result, boolean dnssec) implements Command {}
-
-  private record ParkedSettled(Settling batch, ParkedMessages.Parked entry, Printer.Outcome outcome)
-      implements Command {}
-
-  private record LogWindowEnded() implements Command {}
-
-  private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
-      implements Command {}
-
-  /** Parking counters. */
-  public record Stats(int parkedMessages, int parkedSenders, long parkedBytes) {}
-
-  /** Parking limits and the services used. */
-  public record Settings(NodeSettings.Parking parking, Duration lookupTimeout, boolean dnssecOff, Clock clock) {}
-
-  /** The parked messages of one sender whose DNS is still down. */
-  private static final class Group {
-    Instant since;
-    final Map<Path, ParkedMessages.Parked> files = new LinkedHashMap<>();
-    long bytes;
-    int attempt;
-
-    Group(Instant since) {
-      this.since = since;
-    }
-  }
-
-  /**
-   * A group whose fate is known, being worked off a few files at a time: verified with {@code keys},
-   * or quarantined with {@code refusal}.
-   */
-  private static final class Settling {
-    final DnsName sender;
-    final ArrayDeque<ParkedMessages.Parked> queue;
-    final LookupResult keys;
-    final Refusal refusal;
-    int inFlight;
-
-    Settling(DnsName sender, Collection<ParkedMessages.Parked> files, LookupResult keys, Refusal refusal) {
-      this.sender = sender;
-      this.queue = new ArrayDeque<>(files);
-      this.keys = keys;
-      this.refusal = refusal;
-    }
-  }
-
-  /** Parked files read, verified and recorded at once per settling sender: the payloads on the heap. */
-  private static final int SETTLE_AT_ONCE = 4;
-  private static final Duration ASK = Duration.ofSeconds(30);
-  private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
-  /** Parking lines logged per kind a minute (one per sender and retry round otherwise). */
-  private static final int LOG_LINES_PER_MINUTE = 30;
-
-  private final ActorRef<TlsaResolver.Command> resolver;
-  private final ActorRef<Decryptor.Command> decryptor;
-  private final ActorRef<Printer.Command> printer;
   private final Envelope envelope;
   private final Executor crypto;
-  private final ParkedMessages store;
-  private final ParkedSenders senders;
-  private final Settings settings;
-  private final TimerScheduler<Command> timers;
-  private final Map<DnsName, Group> parked = new HashMap<>();
-  /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
-  private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
-  /** Parked bytes per zone of the claimed senders (the name minus its first label). */
-  private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
-  private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
-  private int count;
-  private long bytes;
 
-  /** An authenticator; parked messages left by an earlier run are decrypted by {@code decryptor}. */
-  public static Behavior<Command> create(ActorRef<TlsaResolver.Command> resolver,
-      ActorRef<Decryptor.Command> decryptor, ActorRef<Printer.Command> printer, Envelope envelope,
-      Executor crypto, ParkedMessages store, ParkedSenders senders, Settings settings) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      Authenticator authenticator = new Authenticator(context, timers, resolver, decryptor, printer, envelope,
-          crypto, store, senders, settings);
-      authenticator.takeUpLeftovers();
-      return authenticator;
-    }));
+  /** An authenticator verifying on {@code crypto}. */
+  public static Behavior<Command> create(Envelope envelope, Executor crypto) {
+    return Behaviors.setup(context -> new Authenticator(context, envelope, crypto));
   }
 
-  private Authenticator(ActorContext<Command> context, TimerScheduler<Command> timers,
-      ActorRef<TlsaResolver.Command> resolver, ActorRef<Decryptor.Command> decryptor,
-      ActorRef<Printer.Command> printer, Envelope envelope, Executor crypto, ParkedMessages store,
-      ParkedSenders senders, Settings settings) {
+  private Authenticator(ActorContext<Command> context, Envelope envelope, Executor crypto) {
     super(context);
-    this.senders = senders;
-    this.timers = timers;
-    this.resolver = resolver;
-    this.decryptor = decryptor;
-    this.printer = printer;
     this.envelope = envelope;
     this.crypto = crypto;
-    this.store = store;
-    this.settings = settings;
-  }
-
-  /** Lists what an earlier run parked (names and sizes only) and schedules each sender's retry. */
-  private void takeUpLeftovers() throws IOException {
-    store.forEach(p -> {
-      if (p.sender() == null) {
-        toMigrate.add(p);
-        return;
-      }
-      // The give-up clock runs from when the message was first parked, across restarts.
-      Group group = parked.computeIfAbsent(p.sender(), s -> new Group(p.parkedAt()));
-      if (p.parkedAt().isBefore(group.since)) {
-        group.since = p.parkedAt();
-      }
-      add(group, p);
-    });
-    if (count + toMigrate.size() > 0) {
-      getContext().getLog().info("taking up {} message(s) from {} sender(s) parked by an earlier run",
-          count + toMigrate.size(), parked.size() + (toMigrate.isEmpty() ? 0 : 1));
-    }
-    parked.keySet().forEach(sender -> timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO));
-    published();
-    migrateNext();
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Park.class, this::onPark)
-        .onMessage(Retry.class, this::onRetry)
-        .onMessage(RetryAnswered.class, this::onRetryAnswered)
-        .onMessage(ParkedDecrypted.class, this::onParkedDecrypted)
-        .onMessage(ParkedVerified.class, this::onParkedVerified)
-        .onMessage(ParkedSettled.class, this::onParkedSettled)
-        .onMessage(Migrated.class, this::onMigrated)
-        .onMessage(LogWindowEnded.class, this::onLogWindowEnded)
-        .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(count, parked.size(), bytes));
+        .onMessage(Verify.class, v -> {
+          CompletableFuture.supplyAsync(() -> verify(envelope, v.signed(), v.keys(), v.payload()), crypto)
+              .thenAccept(v.replyTo()::tell);
           return this;
         })
         .build();
-  }
-
-  private Behavior<Command> onPark(Park request) {
-    InboundPipeline.ToPark message = request.message();
-    DnsName sender = message.sender();
-    Group group = parked.get(sender);
-    if (group == null) {
-      group = new Group(settings.clock().instant());
-      parked.put(sender, group);
-      // A lookup still running: its answer (shared by the cache) is the first retry; a failed one is
-      // kept a few seconds by the cache, so the first retry waits the minimum backoff.
-      Duration delay = message.lookupPending() ? Duration.ZERO : settings.parking().minBackoff();
-      timers.startSingleTimer(sender, new Retry(sender), delay);
-      logCounted("parked", "parked message from {}: {}; retry at {} (attempt 1)", sender, message.why(),
-          at(delay));
-      published();
-    }
-    park(sender, group, message.payload(), message.why(), request.replyTo());
-    return this;
-  }
-
-  private void askKeys(DnsName sender, java.util.function.Function<LookupResult, Command> then) {
-    getContext().ask(LookupResult.class, resolver, settings.lookupTimeout().plusSeconds(5),
-        ref -> new TlsaResolver.Lookup(sender, false, ref),
-        (result, error) -> then.apply(result != null ? result
-            : new LookupResult.TransientFailure(null, sender, LookupResult.TransientFailure.Kind.TIMEOUT,
-                "the resolver did not answer: " + error)));
-  }
-
-  /** Parks the request's payload on disk if there is room, else refuses it; never keeps it in memory. */
-  private void park(DnsName sender, Group group, byte[] payload, String why,
-      ActorRef<InboundPipeline.Step> replyTo) {
-    long size = payload.length;
-    NodeSettings.Parking limits = settings.parking();
-    String full = null;
-    if (count >= limits.maxMessages() || bytes + size > limits.maxBytes()) {
-      full = "parking is full (" + count + " messages, " + bytes + " of " + limits.maxBytes()
-          + " bytes; parking.max-messages " + limits.maxMessages() + ")";
-    } else if (group.bytes + size > limits.maxBytesPerSender()) {
-      full = "this sender's share of parking is full (" + group.files.size() + " messages, " + group.bytes
-          + " of " + limits.maxBytesPerSender() + " bytes, parking.max-bytes-per-sender)";
-    } else if (bytesPerZone.getOrDefault(zone(sender), 0L) + size > limits.maxBytesPerZone()) {
-      full = "the share of parking for senders under " + zone(sender) + " is full ("
-          + bytesPerZone.get(zone(sender)) + " of " + limits.maxBytesPerZone() + " bytes, parking.max-bytes-per-zone)";
-    }
-    if (full != null) {
-      replyTo.tell(new InboundPipeline.Refused(new Refusal(Refusal.PARKING_FULL, full + " while the sender's DNS"
-          + " cannot be asked: " + why, sender), payload));
-    } else {
-      try {
-        add(group, store.park(sender, payload));
-        replyTo.tell(new InboundPipeline.ParkedOnDisk(sender));
-      } catch (IOException e) {
-        getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
-            SafeText.detail(e.toString()));
-        replyTo.tell(new InboundPipeline.NotRecorded("cannot park: " + SafeText.detail(e.toString())));
-      }
-    }
-    if (group.files.isEmpty()) {
-      parked.remove(sender); // nothing waits: the next message of the sender asks DNS afresh
-      timers.cancel(sender);
-      published();
-    }
-  }
-
-  private void add(Group group, ParkedMessages.Parked p) {
-    if (group.files.putIfAbsent(p.file(), p) == null) { // a redelivered copy parks onto its file
-      group.bytes += p.size();
-      count(p, +1);
-    }
-  }
-
-  /** Counts a parked file in (+1) or out (-1) of the totals. */
-  private void count(ParkedMessages.Parked p, int sign) {
-    count += sign;
-    bytes += sign * p.size();
-    if (p.sender() != null) {
-      bytesPerZone.merge(zone(p.sender()), sign * p.size(), Long::sum);
-      bytesPerZone.remove(zone(p.sender()), 0L);
-    }
-  }
-
-  /** The zone a claimed sender's name is under, for its share of parking. */
-  private static DnsName zone(DnsName sender) {
-    DnsName parent = sender.parent();
-    return parent != null ? parent : sender;
-  }
-
-  private void verify(SignedMessage signed, LookupResult keys,
-      java.util.function.BiFunction<Envelope.OpenResult, Boolean, Command> then) {
-    boolean dnssec = keys instanceof LookupResult.Secure;
-    getContext().pipeToSelf(
-        CompletableFuture.supplyAsync(() -> envelope.verify(signed, keys.usableKeys()), crypto),
-        (result, error) -> then.apply(result != null ? result
-            : new Envelope.Rejected(new Rejection(Rejection.Reason.SIGNATURE_INVALID,
-                "verification failed unexpectedly: " + error, signed.claimedSender())), dnssec));
   }
 
   /** Verifies {@code signed} against the sender's keys: the stream's verify stage; never throws. */
@@ -338,227 +76,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     return new InboundPipeline.Refused(Refusal.of(((Envelope.Rejected) result).rejection()), payload);
   }
 
-  private Behavior<Command> onRetry(Retry retry) {
-    if (parked.containsKey(retry.sender())) {
-      askKeys(retry.sender(), result -> new RetryAnswered(retry.sender(), result));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onRetryAnswered(RetryAnswered answer) {
-    DnsName sender = answer.sender();
-    Group group = parked.get(sender);
-    if (group == null) {
-      return this;
-    }
-    if (group.files.isEmpty()) {
-      parked.remove(sender); // its only message found no room and was refused meanwhile
-      published();
-      return this;
-    }
-    LookupResult result = answer.result();
-    if (result.isTransient()) {
-      group.attempt++;
-      Duration waited = Duration.between(group.since, settings.clock().instant());
-      if (waited.compareTo(settings.parking().giveUpAfter()) >= 0) {
-        parked.remove(sender);
-        published();
-        logCounted("given up", "giving up on {} parked message(s) from {} after {} s: {}; rejected",
-            group.files.size(), sender, waited.toSeconds(), result.describe());
-        settle(new Settling(sender, group.files.values(), null, new Refusal(Refusal.SENDER_DNS_UNAVAILABLE,
-            "no DNS answer for the sender within " + settings.parking().giveUpAfter().toSeconds() + " s: "
-                + result.describe(), sender)));
-        return this;
-      }
-      Duration delay = backoff(group.attempt);
-      timers.startSingleTimer(sender, new Retry(sender), delay);
-      logCounted("still parked", "{} message(s) from {} still parked: {}; retry at {} (attempt {})",
-          group.files.size(), sender, result.describe(), at(delay), group.attempt + 1);
-      return this;
-    }
-    parked.remove(sender);
-    published();
-    if (result.usableKeys().isEmpty()) {
-      settle(new Settling(sender, group.files.values(), null, unavailable(sender, result)));
-      return this;
-    }
-    logCounted("delivering", "DNS answers for {} again: delivering {} parked message(s)", sender,
-        group.files.size());
-    settle(new Settling(sender, group.files.values(), result, null));
-    return this;
-  }
-
-  /** Starts (or continues) working off a settled group, {@value #SETTLE_AT_ONCE} files at a time. */
-  private void settle(Settling batch) {
-    while (batch.inFlight < SETTLE_AT_ONCE && !batch.queue.isEmpty()) {
-      ParkedMessages.Parked entry = batch.queue.poll();
-      byte[] payload;
-      try {
-        payload = store.read(entry);
-      } catch (IOException e) {
-        getContext().getLog().error("cannot read parked file {}: {}; it stays for the next start", entry.file(),
-            SafeText.detail(e.toString()));
-        forget(entry);
-        continue;
-      }
-      batch.inFlight++;
-      if (batch.refusal != null) {
-        askPrinter(batch, entry, ref -> new Printer.Quarantine(batch.refusal, payload, ref));
-      } else {
-        getContext().ask(Envelope.DecryptResult.class, decryptor, ASK, ref -> new Decryptor.Decrypt(payload, ref),
-            (result, error) -> new ParkedDecrypted(batch, entry, payload, result != null ? result
-                : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
-      }
-    }
-  }
-
-  private Behavior<Command> onParkedDecrypted(ParkedDecrypted decrypted) {
-    if (decrypted.result() instanceof Envelope.Decrypted d
-        && d.message().claimedSender().equals(decrypted.batch().sender)) {
-      verify(d.message(), decrypted.batch().keys, (open, dnssec) -> new ParkedVerified(decrypted.batch(),
-          decrypted.entry(), decrypted.payload(), open, dnssec));
-    } else {
-      Refusal refusal = decrypted.result() instanceof Envelope.Rejected rejected
-          ? Refusal.of(rejected.rejection())
-          : new Refusal(Rejection.Reason.SENDER_URI_INVALID.name(), "the parked message no longer names the"
-              + " sender it was parked for", decrypted.batch().sender);
-      askPrinter(decrypted.batch(), decrypted.entry(),
-          ref -> new Printer.Quarantine(refusal, decrypted.payload(), ref));
-    }
-    return this;
-  }
-
-  private Behavior<Command> onParkedVerified(ParkedVerified verified) {
-    if (verified.result() instanceof Envelope.Opened opened) {
-      askPrinter(verified.batch(), verified.entry(),
-          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), verified.payload(), ref));
-    } else {
-      Refusal refusal = Refusal.of(((Envelope.Rejected) verified.result()).rejection());
-      askPrinter(verified.batch(), verified.entry(), ref -> new Printer.Quarantine(refusal, verified.payload(), ref));
-    }
-    return this;
-  }
-
-  private void askPrinter(Settling batch, ParkedMessages.Parked entry,
-      java.util.function.Function<ActorRef<Printer.Outcome>, Printer.Command> command) {
-    getContext().ask(Printer.Outcome.class, printer, ASK, command::apply,
-        (outcome, error) -> new ParkedSettled(batch, entry, outcome != null ? outcome
-            : new Printer.Failed("the printer did not answer: " + error)));
-  }
-
-  private Behavior<Command> onParkedSettled(ParkedSettled settled) {
-    Settling batch = settled.batch();
-    ParkedMessages.Parked entry = settled.entry();
-    batch.inFlight--;
-    if (settled.outcome() instanceof Printer.Failed && batch.sender == null) {
-      forget(entry); // a file of an older node that could not be recorded: it stays for the next start
-    } else if (settled.outcome() instanceof Printer.Failed) {
-      // Keep the file and try the sender again later rather than lose the message.
-      Group group = parked.computeIfAbsent(batch.sender, s -> new Group(entry.parkedAt()));
-      published();
-      forget(entry);
-      add(group, entry);
-      timers.startSingleTimer(batch.sender, new Retry(batch.sender), settings.parking().maxBackoff());
-    } else {
-      forget(entry);
-      try {
-        store.remove(entry);
-      } catch (IOException e) {
-        getContext().getLog().warn("cannot delete parked file {}: {}", entry.file(), SafeText.detail(e.toString()));
-      }
-    }
-    settle(batch);
-    return this;
-  }
-
-  /** Tells the stream which senders have messages parked (their next ones park behind them). */
-  private void published() {
-    senders.replace(parked.keySet());
-  }
-
-  private void forget(ParkedMessages.Parked entry) {
-    count(entry, -1);
-  }
-
-  /** Files of an older node: read and decrypted one at a time, then parked again under their sender. */
-  private void migrateNext() {
-    ParkedMessages.Parked old = toMigrate.poll();
-    if (old == null) {
-      return;
-    }
-    byte[] payload;
-    try {
-      payload = store.read(old);
-    } catch (IOException e) {
-      getContext().getLog().error("cannot read parked file {}: {}", old.file(), SafeText.detail(e.toString()));
-      migrateNext();
-      return;
-    }
-    getContext().ask(Envelope.DecryptResult.class, decryptor, ASK, ref -> new Decryptor.Decrypt(payload, ref),
-        (result, error) -> new Migrated(old, payload, result != null ? result
-            : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
-  }
-
-  private Behavior<Command> onMigrated(Migrated migrated) {
-    ParkedMessages.Parked old = migrated.old();
-    try {
-      if (migrated.result() instanceof Envelope.Decrypted decrypted) {
-        DnsName sender = decrypted.message().claimedSender();
-        ParkedMessages.Parked moved = store.park(sender, migrated.payload(), old.parkedAt());
-        Group group = parked.get(sender);
-        if (group == null) {
-          group = new Group(old.parkedAt());
-          parked.put(sender, group);
-          published();
-          timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
-        } else if (old.parkedAt().isBefore(group.since)) {
-          group.since = old.parkedAt();
-        }
-        add(group, moved);
-        store.remove(old);
-      } else {
-        count(old, +1);
-        Settling batch = new Settling(null, java.util.List.of(old), null,
-            Refusal.of(((Envelope.Rejected) migrated.result()).rejection()));
-        settle(batch);
-      }
-    } catch (IOException e) {
-      getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
-    }
-    migrateNext();
-    return this;
-  }
-
-  /**
-   * A WARN line per sender, within the budget of its kind a minute: made-up senders by the thousand
-   * would otherwise write a line each per retry round. The rest are summed up when the minute ends.
-   */
-  private void logCounted(String kind, String format, Object... args) {
-    if (!timers.isTimerActive(LogWindowEnded.class)) {
-      timers.startSingleTimer(LogWindowEnded.class, new LogWindowEnded(), LOG_WINDOW);
-    }
-    if (logBudget.take(kind) != LogBudget.Verdict.HOLD) {
-      getContext().getLog().warn(format, args);
-    }
-  }
-
-  private Behavior<Command> onLogWindowEnded(LogWindowEnded end) {
-    logBudget.endWindow().forEach((kind, held) -> getContext().getLog().warn("parking: {} more '{}' line(s) in the"
-        + " last minute not logged one by one; {} message(s) from {} sender(s) parked ({} bytes)", held, kind,
-        count, parked.size(), bytes));
-    return this;
-  }
-
-  private Duration backoff(int attempt) {
-    Duration delay = settings.parking().minBackoff().multipliedBy(1L << Math.min(attempt, 20));
-    return delay.compareTo(settings.parking().maxBackoff()) > 0 ? settings.parking().maxBackoff() : delay;
-  }
-
-  private String at(Duration delay) {
-    return LocalTime.ofInstant(settings.clock().instant().plus(delay), ZoneId.systemDefault())
-        .truncatedTo(ChronoUnit.SECONDS).toString();
-  }
-
+  /** The refusal for a sender whose DNS answered without a usable key. */
   static Refusal unavailable(DnsName sender, LookupResult result) {
     if (result instanceof LookupResult.NotAllowed) {
       return new Refusal(Refusal.SENDER_ZONE_NOT_ALLOWED, result.describe(), sender);

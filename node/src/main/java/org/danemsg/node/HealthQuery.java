@@ -25,7 +25,7 @@ public final class HealthQuery extends AbstractBehavior<HealthQuery.Command> {
 
   private record FromPrinter(Printer.Stats stats) implements Command {}
 
-  private record FromParking(Authenticator.Stats stats) implements Command {}
+  private record FromParking(ParkingLot.Stats stats) implements Command {}
 
   private record FromResolver(TlsaCache.Stats stats) implements Command {}
 
@@ -34,12 +34,12 @@ public final class HealthQuery extends AbstractBehavior<HealthQuery.Command> {
   private record TimedOut() implements Command {}
 
   /** The actors asked. */
-  public record Targets(ActorRef<Printer.Command> printer, ActorRef<Authenticator.Command> parking,
+  public record Targets(ActorRef<Printer.Command> printer, ActorRef<ParkingLot.Command> parking,
       ActorRef<TlsaResolver.Command> resolver, ActorRef<MqttGateway.Command> gateway) {}
 
   private final ActorRef<NodeGuardian.HealthAnswer> replyTo;
   private Printer.Stats printed;
-  private Authenticator.Stats parked;
+  private ParkingLot.Stats parked;
   private TlsaCache.Stats cache;
   private MqttGateway.Stats mqtt;
 
@@ -48,8 +48,8 @@ public final class HealthQuery extends AbstractBehavior<HealthQuery.Command> {
       ActorRef<NodeGuardian.HealthAnswer> replyTo) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       targets.printer().tell(new Printer.GetStats(context.messageAdapter(Printer.Stats.class, FromPrinter::new)));
-      targets.parking().tell(new Authenticator.GetStats(
-          context.messageAdapter(Authenticator.Stats.class, FromParking::new)));
+      targets.parking().tell(new ParkingLot.GetStats(
+          context.messageAdapter(ParkingLot.Stats.class, FromParking::new)));
       targets.resolver().tell(new TlsaResolver.GetStats(
           context.messageAdapter(TlsaCache.Stats.class, FromResolver::new)));
       targets.gateway().tell(new MqttGateway.GetStats(
@@ -89,7 +89,7 @@ public final class HealthQuery extends AbstractBehavior<HealthQuery.Command> {
             silent.add("printer");
           }
           if (parked == null) {
-            silent.add("authenticator");
+            silent.add("parking-lot");
           }
           if (cache == null) {
             silent.add("tlsa-resolver");

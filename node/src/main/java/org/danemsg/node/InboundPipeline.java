@@ -81,7 +81,7 @@ final class InboundPipeline {
   private final Executor crypto;
   private final ActorRef<TlsaResolver.Command> resolver;
   private final ActorRef<Printer.Command> printer;
-  private final ActorRef<Authenticator.Command> parking;
+  private final ActorRef<ParkingLot.Command> parking;
   private final ParkedSenders parked;
   private final OversizedPublishes oversized;
   private final Scheduler scheduler;
@@ -89,7 +89,7 @@ final class InboundPipeline {
 
   InboundPipeline(NodeSettings settings, Envelope envelope, KeyRing keys, TlsaCache cache, Executor crypto,
       ActorRef<TlsaResolver.Command> resolver, ActorRef<Printer.Command> printer,
-      ActorRef<Authenticator.Command> parking, ParkedSenders parked, OversizedPublishes oversized,
+      ActorRef<ParkingLot.Command> parking, ParkedSenders parked, OversizedPublishes oversized,
       Scheduler scheduler) {
     this.settings = settings;
     this.envelope = envelope;
@@ -225,8 +225,7 @@ final class InboundPipeline {
     if (!(step instanceof ToPark toPark)) {
       return done(step);
     }
-    return AskPattern.<Authenticator.Command, Step>ask(parking,
-        ref -> new Authenticator.Park(toPark, ref), ASK, scheduler);
+    return AskPattern.<ParkingLot.Command, Step>ask(parking, ref -> new ParkingLot.Park(toPark, ref), ASK, scheduler);
   }
 
   /**

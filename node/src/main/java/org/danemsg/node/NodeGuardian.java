@@ -78,7 +78,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
   private final ActorRef<TlsaResolver.Command> resolver;
   private final ActorRef<Printer.Command> printer;
-  private final ActorRef<Authenticator.Command> authenticator;
+  private final ActorRef<ParkingLot.Command> parking;
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
 
@@ -114,8 +114,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
     // The identity was checked before start, and unreadable or half-written files later are values
     // the keeper handles itself. Anything else that fails here is a bug: resume, because a restart
-    // would lose the Decryptor's subscription and fall back to the key loaded at start (stale after
-    // a rotation).
+    // would start again from the key loaded at start (stale after a rotation).
     KeyRing keys = new KeyRing(new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)));
     keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
@@ -138,25 +137,28 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 
+    // Verification is a pure function on the crypto executor; should a bug escape anyway, skip that request.
+    ActorRef<Authenticator.Command> authenticator = context.spawn(Behaviors.supervise(
+        Authenticator.create(envelope, crypto)).onFailure(SupervisorStrategy.resume()), "authenticator");
+
     ParkedMessages store;
     try {
       store = new ParkedMessages(settings.dataPath().resolve("parked"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    // Parked messages live on disk; an unexpected failure must not forget the in-memory schedule:
-    // resume.
+    // Parked messages live on disk and their children hold the schedule: resume, so that a bug in one
+    // message's handling forgets no sender.
     ParkedSenders parkedSenders = new ParkedSenders();
-    authenticator = context.spawn(Behaviors.supervise(Authenticator.create(resolver, decryptor, printer, envelope,
-            crypto, store, parkedSenders, new Authenticator.Settings(settings.parking(), settings.dns().timeout(),
-                settings.dns().dnssecOff(), options.clock())))
-        .onFailure(SupervisorStrategy.resume()), "authenticator", files);
+    parking = context.spawn(Behaviors.supervise(ParkingLot.create(
+            new ParkingLot.Services(store, decryptor, authenticator, printer, cache::lookup,
+                (name, result) -> resolver.tell(new TlsaResolver.Report(name, result)), parkedSenders),
+            new ParkingLot.Settings(settings.parking(), options.clock())))
+        .onFailure(SupervisorStrategy.resume()), "parking-lot", files);
 
-    // The broker connection restarts itself inside the stream; should the actor fail, restart it with
-    // backoff (a new stream, a new connection, unacked messages redelivered).
     OversizedPublishes oversized = new OversizedPublishes();
     InboundPipeline pipeline = new InboundPipeline(settings, envelope, keys, cache, crypto, resolver, printer,
-        authenticator, parkedSenders, oversized, context.getSystem().scheduler());
+        parking, parkedSenders, oversized, context.getSystem().scheduler());
     gateway = context.spawn(Behaviors.supervise(MqttGateway.create(settings, pipeline, oversized))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
@@ -187,7 +189,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     ActorRef<HealthAnswer> to = replyTo != null ? replyTo
         : getContext().messageAdapter(HealthAnswer.class, HealthGathered::new);
     getContext().spawnAnonymous(HealthQuery.create(
-        new HealthQuery.Targets(printer, authenticator, resolver, gateway), STATS_TIMEOUT, to));
+        new HealthQuery.Targets(printer, parking, resolver, gateway), STATS_TIMEOUT, to));
     return this;
   }
 

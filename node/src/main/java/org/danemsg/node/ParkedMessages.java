@@ -24,8 +24,9 @@ import org.danemsg.protocol.DnsName;
  * '_', '.'), and the file name a digest, so nothing in a message chooses a path; a redelivered copy
  * parks onto the same file and keeps its first parking time (the file's time, which survives
  * restarts). A payload is written (temporary file with a random name, forced to disk, then moved) before
- * its MQTT message is acked, and deleted once it was delivered or quarantined. Owned by the
- * Authenticator.
+ * its MQTT message is acked, and deleted once it was delivered or quarantined. Used by the
+ * {@link ParkingLot} (which parks) and its children (which read and delete): the methods that change a
+ * sender's folder are synchronized, so a folder deleted as it empties cannot race a new park into it.
  */
 final class ParkedMessages {
 
@@ -45,7 +46,7 @@ final class ParkedMessages {
   }
 
   /** As {@link #park(DnsName, byte[])}, keeping {@code parkedAt} (not null) as the first parking time. */
-  Parked park(DnsName sender, byte[] payload, Instant parkedAt) throws IOException {
+  synchronized Parked park(DnsName sender, byte[] payload, Instant parkedAt) throws IOException {
     Path senderDir = dir.resolve(sender.canonical());
     Path file = senderDir.resolve(hash(payload) + ".msg");
     if (Files.exists(file)) {
@@ -76,7 +77,7 @@ final class ParkedMessages {
   }
 
   /** Deletes a settled payload, and its sender's folder once empty. */
-  void remove(Parked parked) throws IOException {
+  synchronized void remove(Parked parked) throws IOException {
     Files.deleteIfExists(parked.file());
     Path parent = parked.file().getParent();
     if (!parent.equals(dir)) {
@@ -92,7 +93,7 @@ final class ParkedMessages {
    * Every parked payload, one at a time, without reading any payload: a start after a flood reads
    * names and sizes only. Left-over temporary files of a crash are deleted.
    */
-  void forEach(Consumer<Parked> each) throws IOException {
+  synchronized void forEach(Consumer<Parked> each) throws IOException {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
       for (Path entry : entries) {
         String name = entry.getFileName().toString();

@@ -1,0 +1,363 @@
+package org.danemsg.node;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.Rejection;
+import org.danemsg.protocol.SafeText;
+import org.danemsg.protocol.dns.LookupResult;
+
+/**
+ * Messages whose sender cannot be checked <em>yet</em> (DNS timeout, SERVFAIL, too many lookups in
+ * flight, a lookup slower than {@link InboundPipeline#PARK_SLOW_LOOKUP_AFTER}) wait here rather than
+ * being rejected:
+ * <ol>
+ *   <li>the stream sends {@link Park}; the payload is written to disk ({@link ParkedMessages}) and only
+ *       then is the stream answered, so the MQTT message is acked and the stream moves on; the payload
+ *       is then on disk only;
+ *   <li>each sender with parked messages has one {@link ParkedSender} child, which retries the lookup
+ *       with backoff and delivers (or quarantines) the sender's messages when DNS answers;
+ *       while it exists, the stream parks the sender's next messages behind the waiting ones without
+ *       asking DNS ({@link ParkedSenders}, the snapshot this actor keeps);
+ *   <li>if the node dies meanwhile, the files remain; at start the lot lists them (names and sizes, no
+ *       payload is read) and gives each sender a child, so nothing is lost.
+ * </ol>
+ * Parking is bounded in messages and bytes, in all ({@code parking.max-messages},
+ * {@code parking.max-bytes}), per claimed sender ({@code parking.max-bytes-per-sender}) and per zone of
+ * claimed senders ({@code parking.max-bytes-per-zone}): a message that finds no room is refused as
+ * {@link Refusal#PARKING_FULL} (quarantined with its payload, counted, logged), so a flood from made-up
+ * senders under a dead zone can neither exhaust memory or disk nor take the other senders' room. A
+ * payload that cannot be written (disk full) is answered {@link InboundPipeline.NotRecorded}: it stays
+ * unacked.
+ *
+ * <p>The children's log lines pass through this actor's {@link LogBudget} (30 a kind a minute, then
+ * one summary line), so thousands of made-up senders cannot flood the log with retry rounds.
+ */
+public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
+
+  /** What the parking lot does. */
+  public sealed interface Command {}
+
+  /**
+   * Park a message; the reply is {@link InboundPipeline.ParkedOnDisk}, a {@link InboundPipeline.Refused}
+   * ({@link Refusal#PARKING_FULL}) or {@link InboundPipeline.NotRecorded}.
+   */
+  public record Park(InboundPipeline.ToPark message, ActorRef<InboundPipeline.Step> replyTo) implements Command {}
+
+  /** Reply with the parking counters. */
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  /** A child is done with {@code entry}: recorded and deleted, or ({@code deleted} false) left for the next start. */
+  record Released(ParkedMessages.Parked entry, boolean deleted) implements Command {}
+
+  /** A child has nothing left to do. */
+  record Idle(DnsName sender, ActorRef<ParkedSender.Command> child) implements Command {}
+
+  /** A child's log line, logged within the budget of its kind. */
+  record Note(String kind, String line) implements Command {}
+
+  private record LogWindowEnded() implements Command {}
+
+  private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
+      implements Command {}
+
+  private record MigrationRecorded(ParkedMessages.Parked old, Printer.Outcome outcome) implements Command {}
+
+  /** Parking counters. */
+  public record Stats(int parkedMessages, int parkedSenders, long parkedBytes) {}
+
+  /** Parking limits and the clock. */
+  public record Settings(NodeSettings.Parking parking, Clock clock) {}
+
+  /**
+   * What the lot and its children use: the parked files, the crypto actors, the Printer, the sender-key
+   * lookup (the node's {@code TlsaCache}) and where to report its answers (the {@link TlsaResolver}, which
+   * logs DNS trouble), and the snapshot of parked senders the stream reads.
+   */
+  public record Services(ParkedMessages store, ActorRef<Decryptor.Command> decryptor,
+      ActorRef<Authenticator.Command> authenticator, ActorRef<Printer.Command> printer,
+      Function<DnsName, CompletionStage<LookupResult>> lookup, BiConsumer<DnsName, LookupResult> report,
+      ParkedSenders senders) {}
+
+  private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
+  private static final Duration ASK = Duration.ofSeconds(30);
+  /** Parking lines logged per kind a minute (one per sender and retry round otherwise). */
+  private static final int LOG_LINES_PER_MINUTE = 30;
+
+  private final Services services;
+  private final Settings settings;
+  private final TimerScheduler<Command> timers;
+  private final Map<DnsName, ActorRef<ParkedSender.Command>> children = new HashMap<>();
+  /** Parked messages and bytes per claimed sender, and bytes per zone of claimed senders. */
+  private final Map<DnsName, long[]> perSender = new HashMap<>();
+  private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
+  /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
+  private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
+  /** The files counted in: a redelivered copy parks onto its file and is counted once. */
+  private final java.util.Set<java.nio.file.Path> known = new java.util.HashSet<>();
+  private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
+  private long spawned;
+  private int count;
+  private long bytes;
+
+  /** A lot that takes up what an earlier run parked, then parks what the stream sends. */
+  public static Behavior<Command> create(Services services, Settings settings) {
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      ParkingLot lot = new ParkingLot(context, timers, services, settings);
+      lot.takeUpLeftovers();
+      return lot;
+    }));
+  }
+
+  private ParkingLot(ActorContext<Command> context, TimerScheduler<Command> timers, Services services,
+      Settings settings) {
+    super(context);
+    this.timers = timers;
+    this.services = services;
+    this.settings = settings;
+  }
+
+  /** Lists what an earlier run parked (names and sizes only) and gives each sender a child. */
+  private void takeUpLeftovers() throws IOException {
+    services.store().forEach(p -> {
+      if (p.sender() == null) {
+        toMigrate.add(p);
+      } else {
+        admit(p, Duration.ZERO);
+      }
+    });
+    if (count + toMigrate.size() > 0) {
+      getContext().getLog().info("taking up {} message(s) from {} sender(s) parked by an earlier run",
+          count + toMigrate.size(), children.size() + (toMigrate.isEmpty() ? 0 : 1));
+    }
+    migrateNext();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Park.class, this::onPark)
+        .onMessage(Released.class, this::onReleased)
+        .onMessage(Idle.class, this::onIdle)
+        .onMessage(Note.class, note -> {
+          logCounted(note.kind(), note.line());
+          return this;
+        })
+        .onMessage(Migrated.class, this::onMigrated)
+        .onMessage(MigrationRecorded.class, this::onMigrationRecorded)
+        .onMessage(LogWindowEnded.class, this::onLogWindowEnded)
+        .onMessage(GetStats.class, get -> {
+          get.replyTo().tell(new Stats(count, children.size(), bytes));
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onPark(Park park) {
+    InboundPipeline.ToPark message = park.message();
+    DnsName sender = message.sender();
+    String full = full(sender, message.payload().length);
+    if (full != null) {
+      park.replyTo().tell(new InboundPipeline.Refused(new Refusal(Refusal.PARKING_FULL, full + " while the"
+          + " sender's DNS cannot be asked: " + message.why(), sender), message.payload()));
+      return this;
+    }
+    ParkedMessages.Parked entry;
+    try {
+      entry = services.store().park(sender, message.payload());
+    } catch (IOException e) {
+      getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
+          SafeText.detail(e.toString()));
+      park.replyTo().tell(new InboundPipeline.NotRecorded("cannot park: " + SafeText.detail(e.toString())));
+      return this;
+    }
+    if (!children.containsKey(sender)) {
+      // A lookup still running: its answer (shared by the cache) is the first retry; a failed one is
+      // kept a few seconds by the cache, so the first retry waits the minimum backoff.
+      Duration first = message.lookupPending() ? Duration.ZERO : settings.parking().minBackoff();
+      logCounted("parked", "parked message from " + sender + ": " + message.why() + "; retry at "
+          + LocalTime.ofInstant(settings.clock().instant().plus(first), ZoneId.systemDefault())
+              .truncatedTo(ChronoUnit.SECONDS) + " (attempt 1)");
+      admit(entry, first);
+    } else {
+      admit(entry, null);
+    }
+    park.replyTo().tell(new InboundPipeline.ParkedOnDisk(sender));
+    return this;
+  }
+
+  /** Why a payload of {@code size} from {@code sender} finds no room, or null when it does. */
+  private String full(DnsName sender, long size) {
+    NodeSettings.Parking limits = settings.parking();
+    long[] own = perSender.getOrDefault(sender, new long[2]);
+    if (count >= limits.maxMessages() || bytes + size > limits.maxBytes()) {
+      return "parking is full (" + count + " messages, " + bytes + " of " + limits.maxBytes()
+          + " bytes; parking.max-messages " + limits.maxMessages() + ")";
+    }
+    if (own[1] + size > limits.maxBytesPerSender()) {
+      return "this sender's share of parking is full (" + own[0] + " messages, " + own[1] + " of "
+          + limits.maxBytesPerSender() + " bytes, parking.max-bytes-per-sender)";
+    }
+    long zoneBytes = bytesPerZone.getOrDefault(zone(sender), 0L);
+    if (zoneBytes + size > limits.maxBytesPerZone()) {
+      return "the share of parking for senders under " + zone(sender) + " is full (" + zoneBytes + " of "
+          + limits.maxBytesPerZone() + " bytes, parking.max-bytes-per-zone)";
+    }
+    return null;
+  }
+
+  /**
+   * Counts {@code entry} in and hands it to its sender's child, spawned (first lookup after
+   * {@code firstRetry}) if there is none. A redelivered copy parks onto its own file and is counted once.
+   */
+  private void admit(ParkedMessages.Parked entry, Duration firstRetry) {
+    if (!known.add(entry.file())) {
+      return;
+    }
+    DnsName sender = entry.sender();
+    ActorRef<ParkedSender.Command> child = children.get(sender);
+    if (child == null) {
+      child = getContext().spawn(Behaviors.supervise(ParkedSender.create(sender, entry.parkedAt(),
+              firstRetry == null ? Duration.ZERO : firstRetry, services, settings, getContext().getSelf()))
+          // A bug in a child must not forget its sender's messages: resume keeps them.
+          .onFailure(SupervisorStrategy.resume()), "sender-" + (++spawned), DispatcherSelector.sameAsParent());
+      children.put(sender, child);
+      services.senders().replace(children.keySet());
+    }
+    count(entry, +1);
+    child.tell(new ParkedSender.Add(entry));
+  }
+
+  private Behavior<Command> onReleased(Released released) {
+    if (known.remove(released.entry().file())) {
+      count(released.entry(), -1);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onIdle(Idle idle) {
+    long[] own = perSender.get(idle.sender());
+    if (idle.child().equals(children.get(idle.sender())) && (own == null || own[0] == 0)) {
+      children.remove(idle.sender());
+      services.senders().replace(children.keySet());
+      getContext().stop(idle.child());
+    }
+    return this; // else a message was handed to it meanwhile: it goes on
+  }
+
+  /** Counts a parked entry in (+1) or out (-1) of the totals. */
+  private void count(ParkedMessages.Parked p, int sign) {
+    count += sign;
+    bytes += sign * p.size();
+    if (p.sender() != null) {
+      long[] own = perSender.computeIfAbsent(p.sender(), s -> new long[2]);
+      own[0] += sign;
+      own[1] += sign * p.size();
+      if (own[0] <= 0) {
+        perSender.remove(p.sender());
+      }
+      bytesPerZone.merge(zone(p.sender()), sign * p.size(), Long::sum);
+      bytesPerZone.remove(zone(p.sender()), 0L);
+    }
+  }
+
+  /** The zone a claimed sender's name is under, for its share of parking. */
+  private static DnsName zone(DnsName sender) {
+    DnsName parent = sender.parent();
+    return parent != null ? parent : sender;
+  }
+
+  /** Files of an older node: read and decrypted one at a time, then parked again under their sender. */
+  private void migrateNext() {
+    ParkedMessages.Parked old = toMigrate.poll();
+    if (old == null) {
+      return;
+    }
+    byte[] payload;
+    try {
+      payload = services.store().read(old);
+    } catch (IOException e) {
+      getContext().getLog().error("cannot read parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      migrateNext();
+      return;
+    }
+    getContext().ask(Envelope.DecryptResult.class, services.decryptor(), ASK,
+        ref -> new Decryptor.Decrypt(payload, ref),
+        (result, error) -> new Migrated(old, payload, result != null ? result
+            : new Envelope.Rejected(Rejection.of(Rejection.Reason.NOT_A_JWE, "not decrypted: " + error))));
+  }
+
+  private Behavior<Command> onMigrated(Migrated migrated) {
+    ParkedMessages.Parked old = migrated.old();
+    if (migrated.result() instanceof Envelope.Decrypted decrypted) {
+      try {
+        DnsName sender = decrypted.message().claimedSender();
+        admit(services.store().park(sender, migrated.payload(), old.parkedAt()), Duration.ZERO);
+        services.store().remove(old);
+      } catch (IOException e) {
+        getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      }
+      migrateNext();
+    } else {
+      Refusal refusal = Refusal.of(((Envelope.Rejected) migrated.result()).rejection());
+      getContext().ask(Printer.Outcome.class, services.printer(), ASK,
+          ref -> new Printer.Quarantine(refusal, migrated.payload(), ref),
+          (outcome, error) -> new MigrationRecorded(old, outcome != null ? outcome
+              : new Printer.Failed("the printer did not answer: " + error)));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onMigrationRecorded(MigrationRecorded recorded) {
+    if (!(recorded.outcome() instanceof Printer.Failed)) {
+      try {
+        services.store().remove(recorded.old());
+      } catch (IOException e) {
+        getContext().getLog().warn("cannot delete parked file {}: {}", recorded.old().file(),
+            SafeText.detail(e.toString()));
+      }
+    } // else it stays for the next start
+    migrateNext();
+    return this;
+  }
+
+  /**
+   * A WARN line, within the budget of its kind a minute: made-up senders by the thousand would
+   * otherwise write a line each per retry round. The rest are summed up when the minute ends.
+   */
+  private void logCounted(String kind, String line) {
+    if (!timers.isTimerActive(LogWindowEnded.class)) {
+      timers.startSingleTimer(LogWindowEnded.class, new LogWindowEnded(), LOG_WINDOW);
+    }
+    if (logBudget.take(kind) != LogBudget.Verdict.HOLD) {
+      getContext().getLog().warn(line);
+    }
+  }
+
+  private Behavior<Command> onLogWindowEnded(LogWindowEnded end) {
+    logBudget.endWindow().forEach((kind, held) -> getContext().getLog().warn("parking: {} more '{}' line(s) in the"
+        + " last minute not logged one by one; {} message(s) from {} sender(s) parked ({} bytes)", held, kind,
+        count, children.size(), bytes));
+    return this;
+  }
+}
