@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.danemsg.testing.TestLogs;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * and checks what it shows: messages between the three nodes, the forged and the replayed message
  * rejected, the message to a stopped node delivered, and a clean exit.
  */
+@Tag("soak") // about a minute on 2 cores: mvn -P quick leaves it out
 class DemoIT {
 
   @Test
