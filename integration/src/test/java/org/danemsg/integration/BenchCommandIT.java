@@ -9,6 +9,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import org.danemsg.testing.TestLogs;
 import org.danemsg.tools.Tools;
 import org.jose4j.json.JsonUtil;
 import org.junit.jupiter.api.Test;
@@ -29,8 +30,8 @@ class BenchCommandIT {
     assertTrue(Files.isReadable(NODE_JAR), "node.jar not built (run mvn verify from the root)");
     Path json = dir.resolve("report.json");
     Run run = Run.of("bench", "--messages", "200", "--warmup", "50", "--first-probes", "1",
-        "--senders", "2", "--node-jar", NODE_JAR.toString(), "--work-dir", dir.resolve("work").toString(),
-        "--json", json.toString());
+        "--senders", "2", "--node-jar", NODE_JAR.toString(), "--json", json.toString(),
+        "--work-dir", TestLogs.path("bench").toString(), "--keep"); // the node's files kept next to the test's log
     assertEquals(0, run.exit(), run.toString());
     assertTrue(run.out().contains("delivered (printed once)"), run.out());
     assertTrue(run.err().contains("sent"), "progress lines on stderr: " + run.err());

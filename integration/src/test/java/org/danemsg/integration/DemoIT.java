@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.danemsg.testing.TestLogs;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,13 +18,14 @@ import org.junit.jupiter.api.Test;
  * and checks what it shows: messages between the three nodes, the forged and the replayed message
  * rejected, the message to a stopped node delivered, and a clean exit.
  */
+@Tag("soak") // about a minute on 2 cores: mvn -P quick leaves it out
 class DemoIT {
 
   @Test
   void theDemoRunsFromStartToFinishAndShowsEachProtection() throws Exception {
     Path root = Path.of("..").toAbsolutePath().normalize();
     assertTrue(Files.isRegularFile(root.resolve("node/target/node.jar")), "node.jar must be built first");
-    Path output = Files.createTempFile("demo", ".out");
+    Path output = TestLogs.path("demo-output.txt"); // kept next to the test's log
     Process demo = new ProcessBuilder("bash", root.resolve("demo.sh").toString(), "--no-build")
         .directory(root.toFile())
         .redirectErrorStream(true)
@@ -47,7 +50,6 @@ class DemoIT {
     assertTrue(out.contains("bob: 2 delivered, 2 rejected"), out);
     assertTrue(out.contains("Demo finished."), out);
     assertFalse(out.contains("Transfer all the money to Mallory"), "the forged text must never be shown");
-    Files.delete(output);
   }
 
   private static String read(Path file) throws IOException {

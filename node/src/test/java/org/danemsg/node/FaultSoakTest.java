@@ -19,6 +19,7 @@ import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
 import org.danemsg.testing.KnotServer;
 import org.danemsg.testing.MosquittoBroker;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
@@ -30,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * be printed exactly once; whatever else arrives (a copy the sender published again after a broker
  * restart, a redelivery after a crash) is quarantined with a reason.
  */
+@Tag("soak") // mvn -P quick leaves it out
 class FaultSoakTest {
 
   @RegisterExtension static final KnotServer knot = KnotServer.create();

@@ -9,13 +9,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.danemsg.testing.TestLogs;
 
 /**
  * A test device's node run as a JVM of its own ({@code java <options> org.danemsg.node.Main --config
  * FILE} on this test's class path, with the node's shipped logging set-up), so that its heap limit is
  * real and its memory figures are its own, as in a deployment. It can be stopped (SIGTERM), killed and
- * started again on the same folders. Its stdout (the printed lines) and its log go to files next to the
- * device's data folder.
+ * started again on the same folders. Its configuration, its stdout (the printed lines) and its log go to
+ * a folder next to the test's log file, kept after the test: {@code
+ * target/test-logs/<TestClass>/<method>.node-<label>/} ({@link TestLogs#path}).
  */
 final class NodeProcess implements AutoCloseable {
 
@@ -36,7 +38,8 @@ final class NodeProcess implements AutoCloseable {
   /** A node for {@code device}, run with {@code jvmOptions}; not started yet. */
   static NodeProcess of(TestDevice device, List<String> jvmOptions) {
     try {
-      Path folder = device.dataPath.getParent().resolve(device.dataPath.getFileName() + "-process");
+      String label = device.name.toString().substring(0, device.name.toString().indexOf('.'));
+      Path folder = TestLogs.path("node-" + label);
       Files.createDirectories(folder);
       Path config = device.writeConfigFile(folder.resolve("node.conf"));
       String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
