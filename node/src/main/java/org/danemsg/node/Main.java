@@ -69,6 +69,11 @@ public final class Main {
     while (!node.awaitTermination(Duration.ofDays(1))) {
       // keep running
     }
+    String failure = node.failure();
+    if (failure != null) {
+      System.err.println("danemsg node: stopped: " + failure);
+      System.exit(1);
+    }
     System.exit(0);
   }
 

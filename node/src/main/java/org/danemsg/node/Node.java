@@ -30,10 +30,14 @@ public final class Node implements AutoCloseable {
 
   private final ActorSystem<NodeGuardian.Command> system;
   private final NodeSettings settings;
+  private final java.util.concurrent.atomic.AtomicReference<String> fatal;
+  private volatile boolean stopping;
 
-  private Node(ActorSystem<NodeGuardian.Command> system, NodeSettings settings) {
+  private Node(ActorSystem<NodeGuardian.Command> system, NodeSettings settings,
+      java.util.concurrent.atomic.AtomicReference<String> fatal) {
     this.system = system;
     this.settings = settings;
+    this.fatal = fatal;
   }
 
   /** Starts a node configured by {@code config} (its {@code danemsg} section), printing to stdout. */
@@ -87,8 +91,14 @@ public final class Node implements AutoCloseable {
       LOG.warn("DNSSEC validation is OFF (DNSSEC_OFF): senders are NOT authenticated, anyone on the DNS path"
           + " can impersonate them; every message is labelled so. Use this only in a lab.");
     }
+    java.util.concurrent.atomic.AtomicReference<String> fatal = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.function.Consumer<String> told = options.onFatal();
+    NodeGuardian.Options watched = options.withOnFatal(reason -> {
+      fatal.compareAndSet(null, reason);
+      told.accept(reason);
+    });
     ActorSystem<NodeGuardian.Command> system =
-        ActorSystem.create(NodeGuardian.create(settings, identity, options), "danemsg-node", config);
+        ActorSystem.create(NodeGuardian.create(settings, identity, watched), "danemsg-node", config);
     Duration drain = settings.drainTimeout();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->
         AskPattern.<NodeGuardian.Command, Done>ask(system, NodeGuardian.Drain::new, drain, system.scheduler())
@@ -97,7 +107,21 @@ public final class Node implements AutoCloseable {
                   drain.toSeconds());
               return Done.getInstance();
             }));
-    return new Node(system, settings);
+    return new Node(system, settings, fatal);
+  }
+
+  /**
+   * Why the node stopped by itself (an actor that stopped, or a failure of its root actor), or null
+   * while it runs and after {@link #stop}/{@link #crash}.
+   */
+  public String failure() {
+    if (fatal.get() != null) {
+      return fatal.get();
+    }
+    if (!stopping && system.getWhenTerminated().toCompletableFuture().isDone()) {
+      return "the node's actor system ended by itself (see the error logged before)";
+    }
+    return null;
   }
 
   /** The settings the node runs with. */
@@ -125,6 +149,10 @@ public final class Node implements AutoCloseable {
 
   /** Drains in-flight messages and stops (what SIGTERM does); waits for the actor system to end. */
   public void stop() {
+    stopping = true;
+    if (system.getWhenTerminated().toCompletableFuture().isDone()) {
+      return; // stopped by itself already (failure() says why)
+    }
     try {
       CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.jvmExitReason()).toCompletableFuture()
           .get(settings.drainTimeout().toSeconds() + 30, TimeUnit.SECONDS);
@@ -136,6 +164,7 @@ public final class Node implements AutoCloseable {
 
   /** Stops the pipeline without acking or draining anything, then the actor system (a crash, for tests). */
   public void crash() {
+    stopping = true;
     system.tell(new NodeGuardian.Abort());
     system.terminate();
   }

@@ -10,6 +10,8 @@ import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.ChildFailed;
+import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -71,14 +73,46 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     }
   }
 
-  /** What a node is started with, besides its settings. */
-  public record Options(PrintStream out, Clock clock, Printer.Hook printHook) {}
+  /**
+   * What a node is started with, besides its settings.
+   *
+   * @param startHook runs as each actor starts (tests make a start fail with it)
+   * @param onFatal told why, when an actor stopped and the node stops with it
+   */
+  public record Options(PrintStream out, Clock clock, Printer.Hook printHook, StartHook startHook,
+      java.util.function.Consumer<String> onFatal) {
+
+    /** Options without a start hook. */
+    public Options(PrintStream out, Clock clock, Printer.Hook printHook) {
+      this(out, clock, printHook, StartHook.none(), reason -> { });
+    }
+
+    /** The same options telling {@code fatal} why the node stopped. */
+    public Options withOnFatal(java.util.function.Consumer<String> fatal) {
+      return new Options(out, clock, printHook, startHook, fatal);
+    }
+  }
+
+  /** Runs as an actor starts, with the actor's name; an exception is a failure of that start. */
+  @FunctionalInterface
+  public interface StartHook {
+    /** Called in the actor's set-up, before it is built. */
+    void starting(String actor) throws Exception;
+
+    /** A hook that does nothing. */
+    static StartHook none() {
+      return actor -> { };
+    }
+  }
 
   private static final Duration STATS_TIMEOUT = Duration.ofSeconds(5);
 
   private final ActorRef<TlsaResolver.Command> resolver;
   private final ActorRef<Printer.Command> printer;
   private final ActorRef<ParkingLot.Command> parking;
+  private final Options options;
+  /** Why an actor that is resumed after failures could not start (it stopped instead). */
+  private final java.util.Map<String, Throwable> startFailures = new java.util.concurrent.ConcurrentHashMap<>();
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
 
@@ -100,6 +134,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private NodeGuardian(ActorContext<Command> context, NodeSettings settings, DeviceIdentity identity,
       Options options) {
     super(context);
+    this.options = options;
     DispatcherSelector files = DispatcherSelector.fromConfig("danemsg.file-dispatcher");
     Executor dns = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("danemsg.dns-dispatcher"));
     Executor crypto = context.getSystem().dispatchers()
@@ -108,7 +143,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // DNS trouble is outside our control: restart with backoff (the cache survives, it is not the
     // actor's state but the TlsaCache's).
     TlsaCache cache = new TlsaCache(DaneLookup.create(settings.lookupSettings()), dns, settings.cacheSettings());
-    resolver = context.spawn(Behaviors.supervise(TlsaResolver.create(cache, settings.dns().negativeTtl()))
+    resolver = context.spawn(Behaviors.supervise(started("tlsa-resolver", TlsaResolver.create(cache, settings.dns().negativeTtl())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1)),
         "tlsa-resolver");
 
@@ -116,30 +151,30 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // the keeper handles itself. Anything else that fails here is a bug: resume, because a restart
     // would start again from the key loaded at start (stale after a rotation).
     KeyRing keys = new KeyRing(new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)));
-    keeper = context.spawn(Behaviors.supervise(IdentityKeeper.create(
+    keeper = context.spawn(Behaviors.supervise(startedOrStopped("identity-keeper", IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
             new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval()),
-            keys))
+            keys)))
         .onFailure(SupervisorStrategy.resume()),
         "identity-keeper", files);
 
     Envelope envelope = new Envelope(settings.envelopeSettings().withClock(options.clock()));
     // A bad message is a value, never an exception; should one escape anyway, skip it and keep the keys.
-    ActorRef<Decryptor.Command> decryptor = context.spawn(Behaviors.supervise(Decryptor.create(envelope, crypto,
-            keys))
+    ActorRef<Decryptor.Command> decryptor = context.spawn(Behaviors.supervise(startedOrStopped("decryptor", Decryptor.create(envelope, crypto,
+            keys)))
         .onFailure(SupervisorStrategy.resume()), "decryptor");
 
     // The printer owns open files: on failure, reopen them (restart) with backoff.
-    printer = context.spawn(Behaviors.supervise(Printer.create(new Printer.Settings(settings.dataPath(),
-            settings.quarantinePayloadLimit(), settings.records().quarantineMaxBytes(),
+    printer = context.spawn(Behaviors.supervise(started("printer", Printer.create(new Printer.Settings(
+            settings.dataPath(), settings.quarantinePayloadLimit(), settings.records().quarantineMaxBytes(),
             settings.records().legacyReplayWindow(), settings.records().warnLinesPerMinute(), options.out(),
-            options.clock(), options.printHook())))
+            options.clock(), options.printHook()))))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 
     // Verification is a pure function on the crypto executor; should a bug escape anyway, skip that request.
     ActorRef<Authenticator.Command> authenticator = context.spawn(Behaviors.supervise(
-        Authenticator.create(envelope, crypto)).onFailure(SupervisorStrategy.resume()), "authenticator");
+        startedOrStopped("authenticator", Authenticator.create(envelope, crypto))).onFailure(SupervisorStrategy.resume()), "authenticator");
 
     ParkedMessages store;
     try {
@@ -150,18 +185,55 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // Parked messages live on disk and their children hold the schedule: resume, so that a bug in one
     // message's handling forgets no sender.
     ParkedSenders parkedSenders = new ParkedSenders();
-    parking = context.spawn(Behaviors.supervise(ParkingLot.create(
+    parking = context.spawn(Behaviors.supervise(startedOrStopped("parking-lot", ParkingLot.create(
             new ParkingLot.Services(store, decryptor, authenticator, printer, cache::lookup,
                 (name, result) -> resolver.tell(new TlsaResolver.Report(name, result)), parkedSenders),
-            new ParkingLot.Settings(settings.parking(), options.clock())))
+            new ParkingLot.Settings(settings.parking(), options.clock()))))
         .onFailure(SupervisorStrategy.resume()), "parking-lot", files);
 
     OversizedPublishes oversized = new OversizedPublishes();
     InboundPipeline pipeline = new InboundPipeline(settings, envelope, keys, cache, crypto, resolver, printer,
         parking, parkedSenders, oversized, context.getSystem().scheduler());
-    gateway = context.spawn(Behaviors.supervise(MqttGateway.create(settings, pipeline, oversized))
+    gateway = context.spawn(Behaviors.supervise(started("mqtt-gateway", MqttGateway.create(settings, pipeline, oversized)))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
+
+    // An actor that stops (a failure while it starts, where its supervision resumes rather than
+    // restarts) would leave a half-dead node: subscribed, acking nothing or printing nothing. Watch
+    // them all: one stopping stops the node (onSignal below).
+    for (ActorRef<?> child : java.util.List.of(resolver, keeper, decryptor, printer, authenticator, parking,
+        gateway)) {
+      context.watch(child);
+    }
+  }
+
+  /**
+   * For an actor whose supervision resumes it after a failure (its state is worth keeping): a failure
+   * while it starts cannot be resumed (Pekko would stop it with "cannot use Same as initial behavior"
+   * and lose the cause), so it is caught here, remembered and the actor stops; the node then stops
+   * with the real cause ({@link #stopNode}).
+   */
+  private <T> Behavior<T> startedOrStopped(String name, Behavior<T> behavior) {
+    return Behaviors.setup(context -> {
+      try {
+        options.startHook().starting(name);
+        return Behavior.validateAsInitial(Behavior.start(behavior, context));
+      } catch (Exception e) {
+        startFailures.put(name, e);
+        return Behaviors.stopped();
+      }
+    });
+  }
+
+  /**
+   * For an actor whose supervision restarts it: {@code behavior}, with the start hook run first in its
+   * set-up (a failure there is a start failure, restarted with backoff like any other).
+   */
+  private <T> Behavior<T> started(String name, Behavior<T> behavior) {
+    return Behaviors.setup(context -> {
+      options.startHook().starting(name);
+      return behavior;
+    });
   }
 
   @Override
@@ -182,6 +254,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
           gateway.tell(new MqttGateway.Abort());
           return this;
         })
+        .onSignal(ChildFailed.class, failed -> stopNode(failed.getRef().path().name(), failed.getCause()))
+        .onSignal(Terminated.class, stopped -> stopNode(stopped.getRef().path().name(),
+            startFailures.get(stopped.getRef().path().name())))
         .build();
   }
 
@@ -192,6 +267,34 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         new HealthQuery.Targets(printer, parking, resolver, gateway), STATS_TIMEOUT, to));
     return this;
   }
+
+  /**
+   * One of the node's actors stopped: a failure while it started that its supervision does not
+   * restart (see each spawn). The node stops with one clear line; {@code Main} exits with status 1 so
+   * that systemd or the container runtime starts it again.
+   */
+  private Behavior<Command> stopNode(String actor, Throwable cause) {
+    if (!actorNames.contains(actor)) {
+      return this; // a health query child
+    }
+    String reason = "the " + actor + " actor stopped" + (cause == null ? "" : " after a failure: "
+        + org.danemsg.protocol.SafeText.detail(describe(cause)));
+    getContext().getLog().error("{}; the node stops (exit status 1) so that its service manager starts it again",
+        reason);
+    options.onFatal().accept(reason);
+    return Behaviors.stopped();
+  }
+
+  private static String describe(Throwable e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+  }
+
+  private static final java.util.Set<String> actorNames = java.util.Set.of("tlsa-resolver", "identity-keeper",
+      "decryptor", "printer", "authenticator", "parking-lot", "mqtt-gateway");
 
   private Behavior<Command> onHealthGathered(HealthGathered gathered) {
     if (gathered.answer() instanceof Health health) {

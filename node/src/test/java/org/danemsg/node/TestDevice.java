@@ -142,6 +142,14 @@ final class TestDevice {
     return node;
   }
 
+  /** Starts the node with {@code startHook} run as each actor starts; does not wait for it to subscribe. */
+  Node startWith(NodeGuardian.StartHook startHook) {
+    startedHere = true;
+    CryptoProviders.installAll();
+    return Node.start(config(), new NodeGuardian.Options(new PrintStream(stdout, true, StandardCharsets.UTF_8),
+        Clock.systemUTC(), Printer.Hook.none(), startHook, reason -> { }));
+  }
+
   MessageSender sender() throws SendException {
     return MessageSender.connect(settings().client(), identity, Duration.ofSeconds(10));
   }
