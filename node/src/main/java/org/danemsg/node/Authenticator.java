@@ -1,7 +1,6 @@
 package org.danemsg.node;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,22 +39,25 @@ import org.danemsg.protocol.dns.LookupResult;
  * <p><b>Parking.</b> When the sender's keys cannot be had <em>yet</em> (DNS timeout, SERVFAIL,
  * network), the message is parked rather than rejected:
  * <ol>
- *   <li>its payload is written to {@code DATA_PATH/parked/<sender>/} ({@link ParkedMessages}) and only
- *       then is the stream answered {@link Parked}, so the MQTT message is acked and the pipeline moves
- *       on; the payload is then on disk only: the authenticator keeps its file name and size;
+ *   <li>its payload is written to the node's database by the {@link Printer} ({@link Printer.Park},
+ *       table {@code parked}) and only once that committed is the stream answered {@link Parked}, so
+ *       the MQTT message is acked and the pipeline moves on; the payload is then on disk only: the
+ *       authenticator keeps its row's id and size ({@link ParkedMessages} reads it back);
  *   <li>a message whose sender lookup has not answered within 500 ms is parked the same way while
  *       the lookup goes on (the stream answers in order, so a hanging lookup would otherwise hold
  *       every message behind it); that lookup's answer then settles the sender's group;
  *   <li>parked messages are grouped per sender; one lookup per sender is retried with exponential
  *       backoff ({@code parking.min-backoff} doubling to {@code parking.max-backoff}); later messages
  *       from a parked sender join the group without a lookup, so their order is kept;
- *   <li>when DNS answers, the group's files are read, decrypted, verified and handed to the
- *       {@link Printer} a few at a time (so a group of thousands never sits on the heap at once), and
- *       each file is deleted once recorded; after {@code parking.give-up-after} without an answer
- *       they are quarantined as {@link Refusal#SENDER_DNS_UNAVAILABLE} the same way;
- *   <li>if the node dies meanwhile, the files remain; the next start lists them (names and sizes
- *       only, no payload is read) and retries each sender's lookup, so nothing is lost; a message
- *       delivered just before dying is caught by the replay cache when its file is retried.
+ *   <li>when DNS answers, the group's payloads are read, decrypted, verified and handed to the
+ *       {@link Printer} a few at a time (so a group of thousands never sits on the heap at once), which
+ *       deletes each parked row in the transaction that delivers or quarantines it; after
+ *       {@code parking.give-up-after} without an answer they are quarantined as
+ *       {@link Refusal#SENDER_DNS_UNAVAILABLE} the same way;
+ *   <li>if the node dies meanwhile, the rows remain; the next start lists them (ids and sizes only,
+ *       no payload is read) and retries each sender's lookup, so nothing is lost. Rows an older node
+ *       parked without their sender are decrypted one at a time to learn it
+ *       ({@link Printer.SetParkedSender}).
  * </ol>
  * Parking is bounded in messages and bytes, in all ({@code parking.max-messages},
  * {@code parking.max-bytes}) and per claimed sender ({@code parking.max-bytes-per-sender}): a
@@ -104,6 +106,13 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
       implements Command {}
 
+  /** The Printer's answer to parking {@code request}'s payload, reserved in {@code group} meanwhile. */
+  private record ParkAnswered(Authenticate request, Group group, Instant parkedAt, Printer.Outcome outcome)
+      implements Command {}
+
+  /** The Printer's answer to setting the sender of a row an older node parked without it. */
+  private record SenderSet(ParkedMessages.Parked entry, Printer.Outcome outcome) implements Command {}
+
   /** The answer for one message. */
   public sealed interface Verdict {}
 
@@ -129,8 +138,10 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   /** The parked messages of one sender whose DNS is still down. */
   private static final class Group {
     Instant since;
-    final Map<Path, ParkedMessages.Parked> files = new LinkedHashMap<>();
+    final Map<Long, ParkedMessages.Parked> files = new LinkedHashMap<>();
     long bytes;
+    /** Payloads the Printer is parking for the group: counted in its bytes already. */
+    int parking;
     int attempt;
     /** Parked while its first lookup still runs: that lookup's answer is the group's first retry. */
     boolean awaitingFirstAnswer;
@@ -179,13 +190,16 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
   private final Map<DnsName, Group> parked = new HashMap<>();
   /** Requests whose sender lookup has not answered yet and that were not parked meanwhile. */
   private final Set<Authenticate> awaitingKeys = Collections.newSetFromMap(new IdentityHashMap<>());
-  /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
+  /** Rows an older node parked without their sender: decrypted one at a time to learn it. */
   private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
   /** Parked bytes per zone of the claimed senders (the name minus its first label). */
   private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
   private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
   private int count;
   private long bytes;
+  /** Of {@link #count} and {@link #bytes}: payloads the Printer is parking right now (not yet on disk). */
+  private int parksInFlight;
+  private long bytesInFlight;
 
   /** An authenticator; parked messages left by an earlier run are decrypted by {@code decryptor}. */
   public static Behavior<Command> create(ActorRef<TlsaResolver.Command> resolver,
@@ -216,7 +230,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
 
   /** Lists what an earlier run parked (names and sizes only) and schedules each sender's retry. */
   private void takeUpLeftovers() throws IOException {
-    store.forEach(p -> {
+    store.list().forEach(p -> {
       if (p.sender() == null) {
         toMigrate.add(p);
         return;
@@ -249,9 +263,11 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
         .onMessage(ParkedVerified.class, this::onParkedVerified)
         .onMessage(ParkedSettled.class, this::onParkedSettled)
         .onMessage(Migrated.class, this::onMigrated)
+        .onMessage(ParkAnswered.class, this::onParkAnswered)
+        .onMessage(SenderSet.class, this::onSenderSet)
         .onMessage(LogWindowEnded.class, this::onLogWindowEnded)
         .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(count, parked.size(), bytes));
+          get.replyTo().tell(new Stats(count - parksInFlight, parked.size(), bytes - bytesInFlight));
           return this;
         })
         .build();
@@ -355,23 +371,61 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       request.replyTo().tell(new Refused(new Refusal(Refusal.PARKING_FULL, full + " while the sender's DNS"
           + " cannot be asked: " + why, sender)));
     } else {
-      try {
-        add(group, store.park(sender, request.payload()));
-        request.replyTo().tell(new Parked(sender));
-      } catch (IOException e) {
-        getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
-            SafeText.detail(e.toString()));
-        request.replyTo().tell(new Settled(new Printer.Failed("cannot park: " + SafeText.detail(e.toString()))));
-      }
+      // Reserved until the Printer answers, so that parks in flight count against the bounds.
+      reserve(group, sender, size, +1);
+      Instant now = settings.clock().instant();
+      getContext().ask(Printer.Outcome.class, printer, ASK, ref -> new Printer.Park(sender, request.payload(), now, ref),
+          (outcome, error) -> new ParkAnswered(request, group, now, outcome != null ? outcome
+              : new Printer.Failed("the printer did not answer: " + error)));
     }
-    if (group.files.isEmpty() && !group.awaitingFirstAnswer) {
+    dropIfIdle(sender, group);
+  }
+
+  private void reserve(Group group, DnsName sender, long size, int sign) {
+    parksInFlight += sign;
+    bytesInFlight += sign * size;
+    group.parking += sign;
+    group.bytes += sign * size;
+    count += sign;
+    bytes += sign * size;
+    bytesPerZone.merge(zone(sender), sign * size, Long::sum);
+    bytesPerZone.remove(zone(sender), 0L);
+  }
+
+  /** A group with nothing parked or being parked, and no first lookup running, is forgotten. */
+  private void dropIfIdle(DnsName sender, Group group) {
+    if (group.files.isEmpty() && group.parking == 0 && !group.awaitingFirstAnswer && parked.get(sender) == group) {
       parked.remove(sender); // nothing waits: the next message of the sender asks DNS afresh
       timers.cancel(sender);
     }
   }
 
+  private Behavior<Command> onParkAnswered(ParkAnswered answer) {
+    Authenticate request = answer.request();
+    DnsName sender = request.signed().claimedSender();
+    reserve(answer.group(), sender, request.payload().length, -1);
+    if (answer.outcome() instanceof Printer.ParkedAs parkedAs) {
+      Group group = parked.get(sender);
+      if (group == null) {
+        // The group was settled while this payload was being parked: it starts a group of its own.
+        group = new Group(answer.parkedAt());
+        parked.put(sender, group);
+        timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
+      }
+      add(group, new ParkedMessages.Parked(parkedAs.id(), sender, request.payload().length, answer.parkedAt()));
+      request.replyTo().tell(new Parked(sender));
+    } else {
+      String reason = answer.outcome() instanceof Printer.Failed failed ? failed.reason() : answer.outcome().toString();
+      getContext().getLog().error("cannot park a message from {}: {}; it stays unacknowledged", sender,
+          SafeText.detail(reason));
+      request.replyTo().tell(new Settled(new Printer.Failed("cannot park: " + SafeText.detail(reason))));
+      dropIfIdle(sender, answer.group());
+    }
+    return this;
+  }
+
   private void add(Group group, ParkedMessages.Parked p) {
-    if (group.files.putIfAbsent(p.file(), p) == null) { // a redelivered copy parks onto its file
+    if (group.files.putIfAbsent(p.id(), p) == null) { // a redelivered copy parks onto its row
       group.bytes += p.size();
       count(p, +1);
     }
@@ -466,16 +520,20 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
       ParkedMessages.Parked entry = batch.queue.poll();
       byte[] payload;
       try {
-        payload = store.read(entry);
+        payload = store.read(entry.id());
       } catch (IOException e) {
-        getContext().getLog().error("cannot read parked file {}: {}; it stays for the next start", entry.file(),
-            SafeText.detail(e.toString()));
+        getContext().getLog().error("cannot read parked message {}: {}; it stays for the next start", entry.id(),
+            SafeText.detail(e.getMessage()));
         forget(entry);
+        continue;
+      }
+      if (payload == null) {
+        forget(entry); // settled already (a redelivered copy parked onto a row being settled)
         continue;
       }
       batch.inFlight++;
       if (batch.refusal != null) {
-        askPrinter(batch, entry, ref -> new Printer.Quarantine(batch.refusal, payload, ref));
+        askPrinter(batch, entry, ref -> new Printer.Quarantine(batch.refusal, payload, entry.id(), ref));
       } else {
         getContext().ask(Envelope.DecryptResult.class, decryptor, ASK, ref -> new Decryptor.Decrypt(payload, ref),
             (result, error) -> new ParkedDecrypted(batch, entry, payload, result != null ? result
@@ -495,18 +553,19 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
           : new Refusal(Rejection.Reason.SENDER_URI_INVALID.name(), "the parked message no longer names the"
               + " sender it was parked for", decrypted.batch().sender);
       askPrinter(decrypted.batch(), decrypted.entry(),
-          ref -> new Printer.Quarantine(refusal, decrypted.payload(), ref));
+          ref -> new Printer.Quarantine(refusal, decrypted.payload(), decrypted.entry().id(), ref));
     }
     return this;
   }
 
   private Behavior<Command> onParkedVerified(ParkedVerified verified) {
     if (verified.result() instanceof Envelope.Opened opened) {
-      askPrinter(verified.batch(), verified.entry(),
-          ref -> new Printer.Deliver(opened.message(), verified.dnssec(), verified.payload(), ref));
+      askPrinter(verified.batch(), verified.entry(), ref -> new Printer.Deliver(opened.message(), verified.dnssec(),
+          verified.payload(), verified.entry().id(), ref));
     } else {
       Refusal refusal = Refusal.of(((Envelope.Rejected) verified.result()).rejection());
-      askPrinter(verified.batch(), verified.entry(), ref -> new Printer.Quarantine(refusal, verified.payload(), ref));
+      askPrinter(verified.batch(), verified.entry(),
+          ref -> new Printer.Quarantine(refusal, verified.payload(), verified.entry().id(), ref));
     }
     return this;
   }
@@ -523,20 +582,15 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     ParkedMessages.Parked entry = settled.entry();
     batch.inFlight--;
     if (settled.outcome() instanceof Printer.Failed && batch.sender == null) {
-      forget(entry); // a file of an older node that could not be recorded: it stays for the next start
+      forget(entry); // a row of an older node that could not be recorded: it stays for the next start
     } else if (settled.outcome() instanceof Printer.Failed) {
-      // Keep the file and try the sender again later rather than lose the message.
+      // Keep the row and try the sender again later rather than lose the message.
       Group group = parked.computeIfAbsent(batch.sender, s -> new Group(entry.parkedAt()));
       forget(entry);
       add(group, entry);
       timers.startSingleTimer(batch.sender, new Retry(batch.sender), settings.parking().maxBackoff());
     } else {
-      forget(entry);
-      try {
-        store.remove(entry);
-      } catch (IOException e) {
-        getContext().getLog().warn("cannot delete parked file {}: {}", entry.file(), SafeText.detail(e.toString()));
-      }
+      forget(entry); // the Printer deleted its row with the delivery or refusal
     }
     settle(batch);
     return this;
@@ -546,7 +600,7 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     count(entry, -1);
   }
 
-  /** Files of an older node: read and decrypted one at a time, then parked again under their sender. */
+  /** Rows of an older node: read and decrypted one at a time, then given their sender. */
   private void migrateNext() {
     ParkedMessages.Parked old = toMigrate.poll();
     if (old == null) {
@@ -554,9 +608,13 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
     }
     byte[] payload;
     try {
-      payload = store.read(old);
+      payload = store.read(old.id());
     } catch (IOException e) {
-      getContext().getLog().error("cannot read parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      getContext().getLog().error("cannot read parked message {}: {}", old.id(), SafeText.detail(e.getMessage()));
+      migrateNext();
+      return;
+    }
+    if (payload == null) {
       migrateNext();
       return;
     }
@@ -567,28 +625,38 @@ public final class Authenticator extends AbstractBehavior<Authenticator.Command>
 
   private Behavior<Command> onMigrated(Migrated migrated) {
     ParkedMessages.Parked old = migrated.old();
-    try {
-      if (migrated.result() instanceof Envelope.Decrypted decrypted) {
-        DnsName sender = decrypted.message().claimedSender();
-        ParkedMessages.Parked moved = store.park(sender, migrated.payload(), old.parkedAt());
-        Group group = parked.get(sender);
-        if (group == null) {
-          group = new Group(old.parkedAt());
-          parked.put(sender, group);
-          timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
-        } else if (old.parkedAt().isBefore(group.since)) {
-          group.since = old.parkedAt();
-        }
-        add(group, moved);
-        store.remove(old);
-      } else {
-        count(old, +1);
-        Settling batch = new Settling(null, java.util.List.of(old), null,
-            Refusal.of(((Envelope.Rejected) migrated.result()).rejection()));
-        settle(batch);
+    if (migrated.result() instanceof Envelope.Decrypted decrypted) {
+      DnsName sender = decrypted.message().claimedSender();
+      ParkedMessages.Parked withSender = new ParkedMessages.Parked(old.id(), sender, old.size(), old.parkedAt());
+      getContext().ask(Printer.Outcome.class, printer, ASK, ref -> new Printer.SetParkedSender(old.id(), sender, ref),
+          (outcome, error) -> new SenderSet(withSender, outcome != null ? outcome
+              : new Printer.Failed("the printer did not answer: " + error)));
+      return this; // the next one once this one's sender is set
+    }
+    count(old, +1);
+    Settling batch = new Settling(null, java.util.List.of(old), null,
+        Refusal.of(((Envelope.Rejected) migrated.result()).rejection()));
+    settle(batch);
+    migrateNext();
+    return this;
+  }
+
+  private Behavior<Command> onSenderSet(SenderSet set) {
+    ParkedMessages.Parked entry = set.entry();
+    if (set.outcome() instanceof Printer.ParkedAs) {
+      DnsName sender = entry.sender();
+      Group group = parked.get(sender);
+      if (group == null) {
+        group = new Group(entry.parkedAt());
+        parked.put(sender, group);
+        timers.startSingleTimer(sender, new Retry(sender), Duration.ZERO);
+      } else if (entry.parkedAt().isBefore(group.since)) {
+        group.since = entry.parkedAt();
       }
-    } catch (IOException e) {
-      getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      add(group, entry);
+    } else {
+      getContext().getLog().error("cannot set the sender of parked message {}: {}; it is tried again at the next"
+          + " start", entry.id(), set.outcome());
     }
     migrateNext();
     return this;

@@ -127,17 +127,16 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
             new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)), keeper))
         .onFailure(SupervisorStrategy.resume()), "decryptor");
 
-    // The printer owns open files: on failure, reopen them (restart) with backoff.
+    // The printer owns the database connection: on failure, reopen it (restart) with backoff.
     printer = context.spawn(Behaviors.supervise(Printer.create(new Printer.Settings(settings.dataPath(),
-            settings.quarantinePayloadLimit(), settings.records().quarantineMaxBytes(),
-            settings.records().legacyReplayWindow(), settings.records().warnLinesPerMinute(), options.out(),
-            options.clock(), options.printHook())))
+            settings.quarantinePayloadLimit(), settings.records(), options.out(), options.clock(),
+            options.printHook())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 
     ParkedMessages store;
     try {
-      store = new ParkedMessages(settings.dataPath().resolve("parked"));
+      store = new ParkedMessages(settings.dataPath());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
