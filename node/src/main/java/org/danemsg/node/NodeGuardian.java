@@ -12,6 +12,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -79,6 +80,8 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
   private final Scheduler scheduler;
+  /** The read side of parked messages (its own database connection), closed when the node stops. */
+  private final ParkedMessages parkedMessages;
 
   /** The guardian of a node with {@code identity} (already loaded and checked). */
   public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, Options options) {
@@ -134,12 +137,12 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 
-    ParkedMessages store;
     try {
-      store = new ParkedMessages(settings.dataPath());
+      parkedMessages = new ParkedMessages(settings.dataPath());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    ParkedMessages store = parkedMessages;
     // Parked messages live on disk; an unexpected failure must not forget the in-memory schedule:
     // resume.
     authenticator = context.spawn(Behaviors.supervise(Authenticator.create(resolver, decryptor, printer, envelope,
@@ -170,6 +173,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         })
         .onMessage(Abort.class, abort -> {
           gateway.tell(new MqttGateway.Abort());
+          return this;
+        })
+        .onSignal(PostStop.class, stop -> {
+          parkedMessages.close(); // the children, the Authenticator among them, stopped first
           return this;
         })
         .build();

@@ -195,6 +195,8 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private final List<String> toPrint = new ArrayList<>();
   private long delivered;
   private long deletedByRetention;
+  /** The hourly check came while a batch was open: done after its commit. */
+  private boolean retentionDue;
   private final Map<String, Long> rejected = new TreeMap<>();
   private final LogBudget logBudget;
   /** Rows deleted per retention kind while its log window is open, logged as one line when it ends. */
@@ -411,7 +413,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
     held.clear();
     toPrint.clear();
-    if (store.overBytes()) {
+    if (retentionDue || store.overBytes()) {
       enforceRetention();
     }
     return this;
@@ -420,8 +422,10 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Deletes what is past the retention bounds (between batches: nothing is held then) and logs it. */
   private void enforceRetention() {
     if (!held.isEmpty()) {
-      return; // a batch is open: its Flush comes first and checks again
+      retentionDue = true; // a batch is open: its Flush, already in the mailbox, comes first and does it
+      return;
     }
+    retentionDue = false;
     List<MessageStore.Trim> trims;
     try {
       trims = store.enforceRetention();

@@ -202,9 +202,14 @@ public final class NodeRecords implements AutoCloseable {
           + ("off".equals(row.get("dnssec")) ? " [UNAUTHENTICATED: DNSSEC off]" : "")
           + ("legacy".equals(row.get("profile")) ? " [legacy]" : "");
     }
-    return row.get("at") + " " + SafeText.line((String) row.get("reason")) + " "
+    return row.get("at") + " " + safe((String) row.get("reason")) + " "
         + (row.get("sender") == null ? "-" : SafeText.line((String) row.get("sender"))) + " "
-        + SafeText.line((String) row.get("detail"));
+        + safe((String) row.get("detail"));
+  }
+
+  /** The node escaped reasons and details when it recorded them: shown as it logged them, escaped only if not safe. */
+  private static String safe(String text) {
+    return SafeText.isSafeLine(text) ? text : SafeText.line(text);
   }
 
   @Override
