@@ -157,10 +157,10 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /** Called before a message is printed; tests use it to stop a node at that exact point. */
+  /** Called before a message is recorded and printed; tests use it to stop a node at that exact point. */
   @FunctionalInterface
   public interface Hook {
-    /** Runs before the output is written; an exception means nothing is written. */
+    /** Runs before anything of the message is written; an exception means nothing is written (nor acked). */
     void beforePrint(OpenedMessage message) throws Exception;
 
     /** A hook that does nothing. */
