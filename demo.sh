@@ -185,9 +185,12 @@ says_count() { grep -c " says: " "$RUN/${1%%.*}/stdout.txt" 2>/dev/null || true;
 wait_says() { # wait_says DEVICE COUNT
   wait_for 20 "${1%%.*} to show message $2" bash -c "[ \$(grep -c ' says: ' '$RUN/${1%%.*}/stdout.txt' 2>/dev/null || echo 0) -ge $2 ]"
 }
-rejected_count() { [ -f "$RUN/${1%%.*}/data/quarantine.jsonl" ] && wc -l < "$RUN/${1%%.*}/data/quarantine.jsonl" || echo 0; }
-wait_rejected() { # wait_rejected DEVICE COUNT
-  wait_for 20 "${1%%.*} to reject message $2" bash -c "[ -f '$RUN/${1%%.*}/data/quarantine.jsonl' ] && [ \$(wc -l < '$RUN/${1%%.*}/data/quarantine.jsonl') -ge $2 ]"
+# What a node received and rejected is in its database; tools inbox|quarantine read it (one record a line).
+delivered_count() { tools inbox --data "$RUN/${1%%.*}/data" --json | wc -l; }
+rejected_count() { tools quarantine --data "$RUN/${1%%.*}/data" --json | wc -l; }
+wait_rejected() { # wait_rejected DEVICE COUNT: --follow --limit returns once the COUNT-th record is there
+  timeout 20 "$ROOT/bin/danemsg-tools" quarantine --data "$RUN/${1%%.*}/data" --follow --limit "$2" > /dev/null \
+    || die "timed out after 20s waiting for ${1%%.*} to reject message $2"
 }
 
 step "Starting three nodes (separate processes, bin/danemsg-node: the recommended JVM options)"
@@ -248,11 +251,13 @@ start_node "$CAROL"
 wait_says "$CAROL" 2
 info "carol's node is back and showed: $(tail -1 "$RUN/carol/stdout.txt")"
 
-step "Inbox and quarantine files (DATA_PATH of each node)"
+step "Inbox and quarantine (each node's database in its DATA_PATH, read with tools inbox and tools quarantine)"
 for device in "$ALICE" "$BOB" "$CAROL"; do
   short=${device%%.*}
-  info "$short: $(wc -l < "$RUN/$short/data/inbox.jsonl") delivered, $(rejected_count "$device") rejected"
+  info "$short: $(delivered_count "$device") delivered, $(rejected_count "$device") rejected"
 done
+info "bob's quarantine (tools quarantine --data $RUN/bob/data):"
+tools quarantine --data "$RUN/bob/data" | cut -c1-200 | sed 's/^/       /'
 
 if [ "$KEEP" = 1 ]; then
   step "Leaving everything running (--keep)"
@@ -261,6 +266,7 @@ if [ "$KEEP" = 1 ]; then
        export DNS_SERVER=$DNS_SERVER DNSSEC_TRUST_ANCHOR=$DNSSEC_TRUST_ANCHOR MQTT_HOST=127.0.0.1 MQTT_PORT=$MQTT_PORT
        IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/alice/identity bin/danemsg-tools send $BOB "hello again"
      Watch a node:  tail -f $RUN/bob/stdout.txt $RUN/bob/node.log
+     Its inbox:     bin/danemsg-tools inbox --data $RUN/bob/data --follow
      Stop it all:   kill ${PIDS[*]}; rm -rf $RUN
 EOF
 else

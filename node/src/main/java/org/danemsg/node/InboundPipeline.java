@@ -241,7 +241,7 @@ final class InboundPipeline {
       return AskPattern.ask(printer, ref -> new Printer.Quarantine(r.refusal(), r.payload(), ref), ASK, scheduler);
     }
     if (step instanceof ParkedOnDisk p) {
-      return CompletableFuture.completedFuture(new Printer.Parked(p.sender()));
+      return CompletableFuture.completedFuture(new Printer.ParkedAs(p.id()));
     }
     if (step instanceof NotRecorded n) {
       return CompletableFuture.completedFuture(new Printer.Failed(n.reason()));
@@ -249,8 +249,8 @@ final class InboundPipeline {
     throw new IllegalStateException("not a final step: " + step.getClass().getSimpleName());
   }
 
-  /** Parked on disk by the parking lot: acked, the lot delivers it later. */
-  record ParkedOnDisk(DnsName sender) implements Step {}
+  /** Parked in the database (row {@code id}) by the parking lot: acked, the lot delivers it later. */
+  record ParkedOnDisk(DnsName sender, long id) implements Step {}
 
   /** Could not be recorded or parked for a reason of the node (disk): not acked. */
   record NotRecorded(String reason) implements Step {}

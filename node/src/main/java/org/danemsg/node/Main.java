@@ -44,7 +44,9 @@ public final class Main {
               + "Settings: see reference.conf in the jar; environment: IDENTITY_NAME, CRYPTO_PATH, MQTT_HOST,"
               + " MQTT_PORT, MAX_MESSAGE_SIZE, DNS_SERVER, DNSSEC_TRUST_ANCHOR, DNSSEC_OFF, DATA_PATH,"
               + " MQTT_USERNAME, MQTT_PASSWORD, MQTT_PASSWORD_FILE, MQTT_TLS, MQTT_CA_FILE, MQTT_CLIENT_ID,"
-              + " LEGACY_PEERS, DNS_ALLOWED_ZONES, MESSAGE_LIFETIME, HEALTH_INTERVAL.");
+              + " LEGACY_PEERS, DNS_ALLOWED_ZONES, MESSAGE_LIFETIME, HEALTH_INTERVAL, INBOX_MAX_BYTES,"
+              + " INBOX_MAX_AGE, QUARANTINE_MAX_BYTES, QUARANTINE_MAX_AGE.\n"
+              + "Received and refused messages: java -jar tools.jar inbox|quarantine --data DATA_PATH [--json].");
           System.exit(0);
         }
         default -> usage("unknown argument '" + args[i] + "'");

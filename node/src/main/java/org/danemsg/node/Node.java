@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -76,12 +77,18 @@ public final class Node implements AutoCloseable {
         MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
     CryptoSelfTest.run(new org.danemsg.protocol.Envelope(settings.envelopeSettings()), identity);
-    try (java.sql.Connection database = ReplayCache.open(settings.dataPath().resolve(ReplayCache.DATABASE))) {
-      // Opened once here so that a platform without SQLite's native library stops with one line.
-    } catch (java.io.IOException | java.sql.SQLException | LinkageError e) {
-      throw new SettingsException("the node's database " + settings.dataPath().resolve(ReplayCache.DATABASE)
-          + " cannot be opened: " + e.getMessage() + " (os.arch " + System.getProperty("os.arch")
-          + "; where `uname -m` cannot run, give the JVM -Dorg.sqlite.osinfo.architecture=armv7 or aarch64)");
+    // Opened once here (and the files of an older node imported) so that a platform without SQLite's
+    // native library, or a database of a newer node, stops the node with one line.
+    Path database = settings.dataPath().resolve(MessageStore.FILE);
+    try (MessageStore store = MessageStore.open(settings.dataPath(), settings.records(),
+        settings.quarantinePayloadLimit(), options.clock())) {
+      // ready for the Printer
+    } catch (IOException e) {
+      throw new SettingsException("the node's database " + database + " cannot be used: " + e.getMessage()
+          + (e.getMessage().contains("native") ? nativeLibraryHint() : ""));
+    } catch (LinkageError e) {
+      throw new SettingsException("the node's database " + database + " cannot be opened: " + e.getMessage()
+          + nativeLibraryHint());
     }
     LOG.info("starting node {} ({}), broker {}, DNS {} with {}, data in {}", identity.name(),
         org.danemsg.protocol.KeyType.describe(identity.publicKey()), settings.mqtt().uri(),
@@ -122,6 +129,11 @@ public final class Node implements AutoCloseable {
       return "the node's actor system ended by itself (see the error logged before)";
     }
     return null;
+  }
+
+  private static String nativeLibraryHint() {
+    return " (os.arch " + System.getProperty("os.arch") + "; where `uname -m` cannot run, give the JVM"
+        + " -Dorg.sqlite.osinfo.architecture=armv7 or aarch64)";
   }
 
   /** The settings the node runs with. */

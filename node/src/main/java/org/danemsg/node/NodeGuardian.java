@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.ChildFailed;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -115,6 +116,8 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final java.util.Map<String, Throwable> startFailures = new java.util.concurrent.ConcurrentHashMap<>();
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
+  /** The read side of parked messages (its own database connection), closed when the node stops. */
+  private final ParkedMessages parkedMessages;
 
   /** The guardian of a node with {@code identity} (already loaded and checked). */
   public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, Options options) {
@@ -164,29 +167,28 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
             keys)))
         .onFailure(SupervisorStrategy.resume()), "decryptor");
 
-    // The printer owns open files: on failure, reopen them (restart) with backoff.
+    // The printer owns the database connection: on failure, reopen it (restart) with backoff.
     printer = context.spawn(Behaviors.supervise(started("printer", Printer.create(new Printer.Settings(
-            settings.dataPath(), settings.quarantinePayloadLimit(), settings.records().quarantineMaxBytes(),
-            settings.records().legacyReplayWindow(), settings.records().warnLinesPerMinute(), options.out(),
+            settings.dataPath(), settings.quarantinePayloadLimit(), settings.records(), options.out(),
             options.clock(), options.printHook()))))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
         "printer", files);
 
     // Verification is a pure function on the crypto executor; should a bug escape anyway, skip that request.
     ActorRef<Authenticator.Command> authenticator = context.spawn(Behaviors.supervise(
-        startedOrStopped("authenticator", Authenticator.create(envelope, crypto))).onFailure(SupervisorStrategy.resume()), "authenticator");
+        startedOrStopped("authenticator", Authenticator.create(envelope, crypto))).onFailure(SupervisorStrategy.resume()),
+        "authenticator");
 
-    ParkedMessages store;
     try {
-      store = new ParkedMessages(settings.dataPath().resolve("parked"));
+      parkedMessages = new ParkedMessages(settings.dataPath());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    // Parked messages live on disk and their children hold the schedule: resume, so that a bug in one
-    // message's handling forgets no sender.
+    // Parked messages are rows of the database and their children hold the schedule: resume, so that a
+    // bug in one message's handling forgets no sender.
     ParkedSenders parkedSenders = new ParkedSenders();
     parking = context.spawn(Behaviors.supervise(startedOrStopped("parking-lot", ParkingLot.create(
-            new ParkingLot.Services(store, decryptor, authenticator, printer, cache::lookup,
+            new ParkingLot.Services(parkedMessages, decryptor, authenticator, printer, cache::lookup,
                 (name, result) -> resolver.tell(new TlsaResolver.Report(name, result)), parkedSenders),
             new ParkingLot.Settings(settings.parking(), options.clock()))))
         .onFailure(SupervisorStrategy.resume()), "parking-lot", files);
@@ -257,6 +259,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onSignal(ChildFailed.class, failed -> stopNode(failed.getRef().path().name(), failed.getCause()))
         .onSignal(Terminated.class, stopped -> stopNode(stopped.getRef().path().name(),
             startFailures.get(stopped.getRef().path().name())))
+        .onSignal(PostStop.class, stop -> {
+          parkedMessages.close(); // the children, the parking lot among them, stopped first
+          return this;
+        })
         .build();
   }
 

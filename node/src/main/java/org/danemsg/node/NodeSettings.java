@@ -48,13 +48,24 @@ public record NodeSettings(
       long maxBytes, long maxBytesPerSender, long maxBytesPerZone) {}
 
   /**
-   * Bounds of what the node records.
+   * Bounds of what the node records ({@code danemsg.records} and two older top-level settings).
    *
-   * @param quarantineMaxBytes size at which quarantine.jsonl is moved to quarantine.jsonl.1 (0: never)
+   * @param inboxMaxBytes the most bytes the inbox table holds, as the sum of its rows' size column
+   *     (the UTF-8 bytes of their strings plus 8 per number); the oldest rows go first (0: no bound)
+   * @param inboxMaxAge how long a delivered message is kept (zero: for ever)
+   * @param quarantineMaxBytes the same for the quarantine table (payloads count with their kept bytes)
+   * @param quarantineMaxAge how long a refused message is kept (zero: for ever)
    * @param legacyReplayWindow how long a delivered legacy message's digest is remembered
    * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
    */
-  public record Records(long quarantineMaxBytes, Duration legacyReplayWindow, int warnLinesPerMinute) {}
+  public record Records(long inboxMaxBytes, Duration inboxMaxAge, long quarantineMaxBytes,
+      Duration quarantineMaxAge, Duration legacyReplayWindow, int warnLinesPerMinute) {
+
+    /** The defaults of reference.conf. */
+    public static Records defaults() {
+      return new Records(256L << 20, Duration.ofDays(90), 16L << 20, Duration.ofDays(30), Duration.ofDays(7), 20);
+    }
+  }
 
   /** The environment variables of the node's own settings, and the client's. */
   private static final Map<String, String> ENV;
@@ -63,6 +74,10 @@ public record NodeSettings(
     Map<String, String> env = new HashMap<>(ClientSettings.ENVIRONMENT);
     env.put("data-path", "DATA_PATH");
     env.put("health-interval", "HEALTH_INTERVAL");
+    env.put("records.inbox-max-bytes", "INBOX_MAX_BYTES");
+    env.put("records.inbox-max-age", "INBOX_MAX_AGE");
+    env.put("records.quarantine-max-bytes", "QUARANTINE_MAX_BYTES");
+    env.put("records.quarantine-max-age", "QUARANTINE_MAX_AGE");
     ENV = Map.copyOf(env);
   }
 
@@ -87,6 +102,11 @@ public record NodeSettings(
    */
   public static NodeSettings from(Config config) {
     SettingsReader r = ClientSettings.reader(config, ENV);
+    if (config.hasPath("danemsg.quarantine-max-bytes")) {
+      // reference.conf no longer has it: a configuration file still sets it, and it would do nothing
+      throw r.bad("quarantine-max-bytes", "is now danemsg.records.quarantine-max-bytes (QUARANTINE_MAX_BYTES):"
+          + " rename it in the configuration file");
+    }
     ClientSettings client = ClientSettings.from(r);
     Path dataPath = r.path("data-path");
     Parking parking = new Parking(r.duration("parking.min-backoff", false),
@@ -104,8 +124,9 @@ public record NodeSettings(
         r.duration("drain-timeout", false),
         r.integer("quarantine-payload-limit", 0, 16 * 1024 * 1024),
         parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
-        new Records(r.bytes("quarantine-max-bytes"), r.duration("legacy-replay-window", false),
-            r.integer("warn-lines-per-minute", 1, 100_000)));
+        new Records(r.bytes("records.inbox-max-bytes"), r.duration("records.inbox-max-age", true),
+            r.bytes("records.quarantine-max-bytes"), r.duration("records.quarantine-max-age", true),
+            r.duration("legacy-replay-window", false), r.integer("warn-lines-per-minute", 1, 100_000)));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */

@@ -1,130 +1,96 @@
 package org.danemsg.node;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.function.Consumer;
 import org.danemsg.protocol.DnsName;
+import org.sqlite.SQLiteConfig;
 
 /**
- * Payloads waiting for their sender's DNS answer: {@code DATA_PATH/parked/<claimed sender>/<SHA-256 of
- * the payload>.msg}. The payload lives only here, never on the heap while it waits: the node keeps the
- * file's name, size and time. The folder name is a validated {@link DnsName} (letters, digits, '-',
- * '_', '.'), and the file name a digest, so nothing in a message chooses a path; a redelivered copy
- * parks onto the same file and keeps its first parking time (the file's time, which survives
- * restarts). A payload is written (temporary file with a random name, forced to disk, then moved) before
- * its MQTT message is acked, and deleted once it was delivered or quarantined. Used by the
- * {@link ParkingLot} (which parks) and its children (which read and delete): the methods that change a
- * sender's folder are synchronized, so a folder deleted as it empties cannot race a new park into it.
+ * Reads the payloads parked in the node's database (table {@code parked} of {@link MessageStore}):
+ * messages whose claimed sender's DNS could not be asked yet. The {@link Printer} writes and deletes
+ * them (commands {@link Printer.Park}, {@link Printer.SetParkedSender}, and the {@code parkedId} of
+ * {@link Printer.Deliver} and {@link Printer.Quarantine}); this class only reads, over a read-only
+ * connection of its own, so that a start after a flood lists rows without their payloads and a
+ * payload is on the heap only while it is being settled. Thread-safe (its methods are synchronized).
  */
-final class ParkedMessages {
-
-  /** A parked payload's file, its claimed sender (null for files of an older node), size and time. */
-  record Parked(Path file, DnsName sender, long size, Instant parkedAt) {}
-
-  private final Path dir;
-
-  ParkedMessages(Path dir) throws IOException {
-    this.dir = Files.createDirectories(dir);
-    OwnerOnly.narrowFolder(dir);
-  }
-
-  /** Writes {@code payload} for {@code sender} unless a copy is parked already; returns its entry. */
-  Parked park(DnsName sender, byte[] payload) throws IOException {
-    return park(sender, payload, null);
-  }
-
-  /** As {@link #park(DnsName, byte[])}, keeping {@code parkedAt} (not null) as the first parking time. */
-  synchronized Parked park(DnsName sender, byte[] payload, Instant parkedAt) throws IOException {
-    Path senderDir = dir.resolve(sender.canonical());
-    Path file = senderDir.resolve(hash(payload) + ".msg");
-    if (Files.exists(file)) {
-      return new Parked(file, sender, payload.length, Files.getLastModifiedTime(file).toInstant());
-    }
-    Files.createDirectories(senderDir);
-    Path tmp = Files.createTempFile(senderDir, ".", ".tmp",
-        OwnerOnly.fileAttribute());
-    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ByteBuffer buffer = ByteBuffer.wrap(payload);
-      while (buffer.hasRemaining()) {
-        out.write(buffer);
-      }
-      out.force(true);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
-    }
-    if (parkedAt != null) {
-      Files.setLastModifiedTime(tmp, java.nio.file.attribute.FileTime.from(parkedAt));
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    return new Parked(file, sender, payload.length, Files.getLastModifiedTime(file).toInstant());
-  }
-
-  byte[] read(Parked parked) throws IOException {
-    return Files.readAllBytes(parked.file());
-  }
-
-  /** Deletes a settled payload, and its sender's folder once empty. */
-  synchronized void remove(Parked parked) throws IOException {
-    Files.deleteIfExists(parked.file());
-    Path parent = parked.file().getParent();
-    if (!parent.equals(dir)) {
-      try {
-        Files.deleteIfExists(parent);
-      } catch (java.nio.file.DirectoryNotEmptyException more) {
-        // other messages of the sender still wait
-      }
-    }
-  }
+final class ParkedMessages implements AutoCloseable {
 
   /**
-   * Every parked payload, one at a time, without reading any payload: a start after a flood reads
-   * names and sizes only. Left-over temporary files of a crash are deleted.
+   * A parked payload, without the payload.
+   *
+   * @param id its row, stable until the row is deleted
+   * @param sender the claimed sender, or null for a payload an older node parked without its sender
+   * @param size the payload's bytes
+   * @param parkedAt when it was first parked (a redelivered copy keeps the first time)
    */
-  synchronized void forEach(Consumer<Parked> each) throws IOException {
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path entry : entries) {
-        String name = entry.getFileName().toString();
-        if (Files.isDirectory(entry) && DnsName.problemWith(name) == null) {
-          DnsName sender = DnsName.parse(name);
-          try (DirectoryStream<Path> files = Files.newDirectoryStream(entry)) {
-            for (Path file : files) {
-              visit(file, sender, each);
-            }
-          }
-        } else if (Files.isRegularFile(entry)) {
-          visit(entry, null, each); // parked by an older node, directly in parked/
-        }
-      }
-    }
-  }
+  record Parked(long id, DnsName sender, long size, Instant parkedAt) {}
 
-  private static void visit(Path file, DnsName sender, Consumer<Parked> each) throws IOException {
-    String name = file.getFileName().toString();
-    if (name.endsWith(".tmp")) {
-      Files.deleteIfExists(file);
-    } else if (name.endsWith(".msg")) {
-      each.accept(new Parked(file, sender, Files.size(file), Files.getLastModifiedTime(file).toInstant()));
-    }
-  }
+  private final Connection db;
+  private final PreparedStatement list;
+  private final PreparedStatement read;
 
-  private static String hash(byte[] payload) {
+  /** Reads the database in {@code dataPath}, which the node created at start. */
+  ParkedMessages(Path dataPath) throws IOException {
+    Path file = dataPath.resolve(MessageStore.FILE);
+    if (!Files.exists(file)) {
+      throw new IOException("no database " + file + " (the node creates it at start)");
+    }
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(payload));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e);
+      SQLiteConfig config = new SQLiteConfig();
+      config.setReadOnly(true);
+      config.setBusyTimeout(10_000);
+      this.db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
+      this.list = db.prepareStatement("SELECT id, sender, size, parked_at FROM parked ORDER BY id");
+      this.read = db.prepareStatement("SELECT payload FROM parked WHERE id = ?");
+    } catch (SQLException e) {
+      throw new IOException("reading parked messages in " + file + ": " + MessageStore.describe(e), e);
+    }
+  }
+
+  /** Every parked payload's row (no payloads), oldest first. */
+  synchronized List<Parked> list() throws IOException {
+    List<Parked> all = new ArrayList<>();
+    try (ResultSet row = list.executeQuery()) {
+      while (row.next()) {
+        String sender = row.getString(2);
+        long micros = row.getLong(4);
+        all.add(new Parked(row.getLong(1),
+            sender == null || DnsName.problemWith(sender) != null ? null : DnsName.parse(sender), row.getLong(3),
+            Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000)));
+      }
+    } catch (SQLException e) {
+      throw new IOException("listing parked messages: " + MessageStore.describe(e), e);
+    }
+    return all;
+  }
+
+  /** The payload of row {@code id}, or null when the row is gone (settled meanwhile). */
+  synchronized byte[] read(long id) throws IOException {
+    try {
+      read.setLong(1, id);
+      try (ResultSet row = read.executeQuery()) {
+        return row.next() ? row.getBytes(1) : null;
+      }
+    } catch (SQLException e) {
+      throw new IOException("reading parked message " + id + ": " + MessageStore.describe(e), e);
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      // read-only: nothing to lose
     }
   }
 }

@@ -26,7 +26,8 @@ import org.danemsg.protocol.dns.LookupResult;
  * {@code parking.max-backoff}, its own timer), and once DNS answers it works the messages off, started
  * in the order they were parked, {@value #SETTLE_AT_ONCE} at a time (so thousands never sit on the heap
  * at once): read from disk, decrypted ({@link Decryptor}), verified ({@link Authenticator}) and handed to
- * the {@link Printer}; a message recorded is released (its file deleted, the lot told). When DNS says
+ * the {@link Printer}, which deletes its parked row in the same transaction as the record; the lot is
+ * told it was released. When DNS says
  * the sender has no usable key, or after {@code parking.give-up-after} without an answer, they are
  * quarantined instead. Messages that arrive meanwhile join the queue. When nothing is left it tells the
  * lot it is idle, and the lot stops it.
@@ -179,16 +180,20 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
       ParkedMessages.Parked entry = settling.poll();
       byte[] payload;
       try {
-        payload = services.store().read(entry);
+        payload = services.store().read(entry.id());
       } catch (IOException e) {
-        getContext().getLog().error("cannot read parked message {}: {}; it stays for the next start", entry.file(),
-            SafeText.detail(e.toString()));
+        getContext().getLog().error("cannot read parked message {} from {}: {}; it stays for the next start",
+            entry.id(), sender, SafeText.detail(e.toString()));
         lot.tell(new ParkingLot.Released(entry, false));
+        continue;
+      }
+      if (payload == null) {
+        lot.tell(new ParkingLot.Released(entry, true)); // settled already (a copy of it)
         continue;
       }
       inFlight++;
       if (refusal != null) {
-        record(entry, ref -> new Printer.Quarantine(refusal, payload, ref));
+        record(entry, ref -> new Printer.Quarantine(refusal, payload, entry.id(), ref));
       } else {
         getContext().ask(Envelope.DecryptResult.class, services.decryptor(), ASK,
             ref -> new Decryptor.Decrypt(payload, ref),
@@ -210,18 +215,19 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
           ? Refusal.of(rejected.rejection())
           : new Refusal(Rejection.Reason.SENDER_URI_INVALID.name(), "the parked message no longer names the"
               + " sender it was parked for", sender);
-      record(decrypted.entry(), ref -> new Printer.Quarantine(refused, decrypted.payload(), ref));
+      record(decrypted.entry(), ref -> new Printer.Quarantine(refused, decrypted.payload(), decrypted.entry().id(), ref));
     }
     return this;
   }
 
   private Behavior<Command> onVerified(Verified verified) {
     if (verified.step() instanceof InboundPipeline.Authentic a) {
-      record(verified.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), verified.payload(), ref));
+      record(verified.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), verified.payload(),
+          verified.entry().id(), ref));
     } else {
       Refusal refused = verified.step() instanceof InboundPipeline.Refused r ? r.refusal()
           : new Refusal(Rejection.Reason.SIGNATURE_INVALID.name(), "not verified", sender);
-      record(verified.entry(), ref -> new Printer.Quarantine(refused, verified.payload(), ref));
+      record(verified.entry(), ref -> new Printer.Quarantine(refused, verified.payload(), verified.entry().id(), ref));
     }
     return this;
   }
@@ -249,13 +255,7 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
         timers.startSingleTimer(new Retry(), settings.parking().maxBackoff());
       }
     } else {
-      try {
-        services.store().remove(entry);
-      } catch (IOException e) {
-        getContext().getLog().warn("cannot delete parked message {}: {}", entry.file(),
-            SafeText.detail(e.toString()));
-      }
-      lot.tell(new ParkingLot.Released(entry, true));
+      lot.tell(new ParkingLot.Released(entry, true)); // the Printer deleted its row with the record
     }
     pump();
     return idleIfDone();

@@ -32,15 +32,16 @@ import org.danemsg.protocol.dns.LookupResult;
  * flight, a lookup slower than {@link InboundPipeline#PARK_SLOW_LOOKUP_AFTER}) wait here rather than
  * being rejected:
  * <ol>
- *   <li>the stream sends {@link Park}; the payload is written to disk ({@link ParkedMessages}) and only
- *       then is the stream answered, so the MQTT message is acked and the stream moves on; the payload
- *       is then on disk only;
+ *   <li>the stream sends {@link Park}; the payload is written to the database by the {@link Printer}
+ *       (the one writer; table {@code parked}) and only once that is committed is the stream answered,
+ *       so the MQTT message is acked and the stream moves on; the payload is then on disk only;
  *   <li>each sender with parked messages has one {@link ParkedSender} child, which retries the lookup
  *       with backoff and delivers (or quarantines) the sender's messages when DNS answers;
  *       while it exists, the stream parks the sender's next messages behind the waiting ones without
  *       asking DNS ({@link ParkedSenders}, the snapshot this actor keeps);
- *   <li>if the node dies meanwhile, the files remain; at start the lot lists them (names and sizes, no
- *       payload is read) and gives each sender a child, so nothing is lost.
+ *   <li>if the node dies meanwhile, the rows remain; at start the lot lists them (ids and sizes, no
+ *       payload is read) and gives each sender a child, so nothing is lost. A row an older node
+ *       parked without its sender is decrypted once to learn it ({@link Printer.SetParkedSender}).
  * </ol>
  * Parking is bounded in messages and bytes, in all ({@code parking.max-messages},
  * {@code parking.max-bytes}), per claimed sender ({@code parking.max-bytes-per-sender}) and per zone of
@@ -78,10 +79,13 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
 
   private record LogWindowEnded() implements Command {}
 
+  private record Stored(Park request, java.time.Instant parkedAt, Printer.Outcome outcome) implements Command {}
+
   private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
       implements Command {}
 
-  private record MigrationRecorded(ParkedMessages.Parked old, Printer.Outcome outcome) implements Command {}
+  private record MigrationRecorded(ParkedMessages.Parked old, DnsName sender, Printer.Outcome outcome)
+      implements Command {}
 
   /** Parking counters. */
   public record Stats(int parkedMessages, int parkedSenders, long parkedBytes) {}
@@ -111,12 +115,16 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   /** Parked messages and bytes per claimed sender, and bytes per zone of claimed senders. */
   private final Map<DnsName, long[]> perSender = new HashMap<>();
   private final Map<DnsName, Long> bytesPerZone = new HashMap<>();
-  /** Files of an older node (no sender folder): decrypted one at a time to learn their sender. */
+  /** Rows of an older node (no sender): decrypted one at a time to learn their sender. */
   private final ArrayDeque<ParkedMessages.Parked> toMigrate = new ArrayDeque<>();
-  /** The files counted in: a redelivered copy parks onto its file and is counted once. */
-  private final java.util.Set<java.nio.file.Path> known = new java.util.HashSet<>();
+  /** The rows counted in: a redelivered copy parks onto its row and is counted once. */
+  private final java.util.Set<Long> known = new java.util.HashSet<>();
+  /** Bytes of parks asked of the Printer and not answered yet, per sender: they count against the bounds. */
+  private final Map<DnsName, Long> reserved = new HashMap<>();
+  private final Map<DnsName, Long> reservedPerZone = new HashMap<>();
   private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
   private long spawned;
+  private int reservedMessages;
   private int count;
   private long bytes;
 
@@ -137,15 +145,15 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     this.settings = settings;
   }
 
-  /** Lists what an earlier run parked (names and sizes only) and gives each sender a child. */
+  /** Lists what an earlier run parked (ids and sizes only) and gives each sender a child. */
   private void takeUpLeftovers() throws IOException {
-    services.store().forEach(p -> {
+    for (ParkedMessages.Parked p : services.store().list()) {
       if (p.sender() == null) {
         toMigrate.add(p);
       } else {
         admit(p, Duration.ZERO);
       }
-    });
+    }
     if (count + toMigrate.size() > 0) {
       getContext().getLog().info("taking up {} message(s) from {} sender(s) parked by an earlier run",
           count + toMigrate.size(), children.size() + (toMigrate.isEmpty() ? 0 : 1));
@@ -157,6 +165,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Park.class, this::onPark)
+        .onMessage(Stored.class, this::onStored)
         .onMessage(Released.class, this::onReleased)
         .onMessage(Idle.class, this::onIdle)
         .onMessage(Note.class, note -> {
@@ -182,15 +191,33 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
           + " sender's DNS cannot be asked: " + message.why(), sender), message.payload()));
       return this;
     }
-    ParkedMessages.Parked entry;
-    try {
-      entry = services.store().park(sender, message.payload());
-    } catch (IOException e) {
-      getContext().getLog().error("cannot park a message from {} on disk: {}; it stays unacknowledged", sender,
-          SafeText.detail(e.toString()));
-      park.replyTo().tell(new InboundPipeline.NotRecorded("cannot park: " + SafeText.detail(e.toString())));
+    reserved.merge(sender, (long) message.payload().length, Long::sum);
+    reservedPerZone.merge(zone(sender), (long) message.payload().length, Long::sum);
+    reservedMessages++;
+    java.time.Instant parkedAt = settings.clock().instant();
+    getContext().ask(Printer.Outcome.class, services.printer(), ASK,
+        ref -> new Printer.Park(sender, message.payload(), parkedAt, ref),
+        (outcome, error) -> new Stored(park, parkedAt, outcome != null ? outcome
+            : new Printer.Failed("the printer did not answer: " + error)));
+    return this;
+  }
+
+  private Behavior<Command> onStored(Stored stored) {
+    InboundPipeline.ToPark message = stored.request().message();
+    DnsName sender = message.sender();
+    long size = message.payload().length;
+    reserved.merge(sender, -size, Long::sum);
+    reserved.remove(sender, 0L);
+    reservedPerZone.merge(zone(sender), -size, Long::sum);
+    reservedPerZone.remove(zone(sender), 0L);
+    reservedMessages--;
+    if (!(stored.outcome() instanceof Printer.ParkedAs parkedAs)) {
+      String reason = stored.outcome() instanceof Printer.Failed failed ? failed.reason() : stored.outcome().toString();
+      getContext().getLog().error("cannot park a message from {}: {}; it stays unacknowledged", sender, reason);
+      stored.request().replyTo().tell(new InboundPipeline.NotRecorded("cannot park: " + reason));
       return this;
     }
+    ParkedMessages.Parked entry = new ParkedMessages.Parked(parkedAs.id(), sender, size, stored.parkedAt());
     if (!children.containsKey(sender)) {
       // A lookup still running: its answer (shared by the cache) is the first retry; a failed one is
       // kept a few seconds by the cache, so the first retry waits the minimum backoff.
@@ -202,7 +229,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     } else {
       admit(entry, null);
     }
-    park.replyTo().tell(new InboundPipeline.ParkedOnDisk(sender));
+    stored.request().replyTo().tell(new InboundPipeline.ParkedOnDisk(sender, parkedAs.id()));
     return this;
   }
 
@@ -210,15 +237,17 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   private String full(DnsName sender, long size) {
     NodeSettings.Parking limits = settings.parking();
     long[] own = perSender.getOrDefault(sender, new long[2]);
-    if (count >= limits.maxMessages() || bytes + size > limits.maxBytes()) {
+    long pending = reserved.values().stream().mapToLong(Long::longValue).sum();
+    long pendingOwn = reserved.getOrDefault(sender, 0L);
+    if (count + reservedMessages >= limits.maxMessages() || bytes + pending + size > limits.maxBytes()) {
       return "parking is full (" + count + " messages, " + bytes + " of " + limits.maxBytes()
           + " bytes; parking.max-messages " + limits.maxMessages() + ")";
     }
-    if (own[1] + size > limits.maxBytesPerSender()) {
+    if (own[1] + pendingOwn + size > limits.maxBytesPerSender()) {
       return "this sender's share of parking is full (" + own[0] + " messages, " + own[1] + " of "
           + limits.maxBytesPerSender() + " bytes, parking.max-bytes-per-sender)";
     }
-    long zoneBytes = bytesPerZone.getOrDefault(zone(sender), 0L);
+    long zoneBytes = bytesPerZone.getOrDefault(zone(sender), 0L) + reservedPerZone.getOrDefault(zone(sender), 0L);
     if (zoneBytes + size > limits.maxBytesPerZone()) {
       return "the share of parking for senders under " + zone(sender) + " is full (" + zoneBytes + " of "
           + limits.maxBytesPerZone() + " bytes, parking.max-bytes-per-zone)";
@@ -231,7 +260,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
    * {@code firstRetry}) if there is none. A redelivered copy parks onto its own file and is counted once.
    */
   private void admit(ParkedMessages.Parked entry, Duration firstRetry) {
-    if (!known.add(entry.file())) {
+    if (!known.add(entry.id())) {
       return;
     }
     DnsName sender = entry.sender();
@@ -249,7 +278,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   }
 
   private Behavior<Command> onReleased(Released released) {
-    if (known.remove(released.entry().file())) {
+    if (known.remove(released.entry().id())) {
       count(released.entry(), -1);
     }
     return this;
@@ -287,7 +316,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     return parent != null ? parent : sender;
   }
 
-  /** Files of an older node: read and decrypted one at a time, then parked again under their sender. */
+  /** Rows of an older node: read and decrypted one at a time, then given their sender. */
   private void migrateNext() {
     ParkedMessages.Parked old = toMigrate.poll();
     if (old == null) {
@@ -295,10 +324,14 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     }
     byte[] payload;
     try {
-      payload = services.store().read(old);
+      payload = services.store().read(old.id());
     } catch (IOException e) {
-      getContext().getLog().error("cannot read parked file {}: {}", old.file(), SafeText.detail(e.toString()));
+      getContext().getLog().error("cannot read parked message {}: {}", old.id(), SafeText.detail(e.toString()));
       migrateNext();
+      return;
+    }
+    if (payload == null) {
+      migrateNext(); // gone meanwhile
       return;
     }
     getContext().ask(Envelope.DecryptResult.class, services.decryptor(), ASK,
@@ -310,33 +343,29 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   private Behavior<Command> onMigrated(Migrated migrated) {
     ParkedMessages.Parked old = migrated.old();
     if (migrated.result() instanceof Envelope.Decrypted decrypted) {
-      try {
-        DnsName sender = decrypted.message().claimedSender();
-        admit(services.store().park(sender, migrated.payload(), old.parkedAt()), Duration.ZERO);
-        services.store().remove(old);
-      } catch (IOException e) {
-        getContext().getLog().error("cannot move parked file {}: {}", old.file(), SafeText.detail(e.toString()));
-      }
-      migrateNext();
+      DnsName sender = decrypted.message().claimedSender();
+      getContext().ask(Printer.Outcome.class, services.printer(), ASK,
+          ref -> new Printer.SetParkedSender(old.id(), sender, ref),
+          (outcome, error) -> new MigrationRecorded(old, sender, outcome != null ? outcome
+              : new Printer.Failed("the printer did not answer: " + error)));
     } else {
       Refusal refusal = Refusal.of(((Envelope.Rejected) migrated.result()).rejection());
       getContext().ask(Printer.Outcome.class, services.printer(), ASK,
-          ref -> new Printer.Quarantine(refusal, migrated.payload(), ref),
-          (outcome, error) -> new MigrationRecorded(old, outcome != null ? outcome
+          ref -> new Printer.Quarantine(refusal, migrated.payload(), old.id(), ref),
+          (outcome, error) -> new MigrationRecorded(old, null, outcome != null ? outcome
               : new Printer.Failed("the printer did not answer: " + error)));
     }
     return this;
   }
 
   private Behavior<Command> onMigrationRecorded(MigrationRecorded recorded) {
-    if (!(recorded.outcome() instanceof Printer.Failed)) {
-      try {
-        services.store().remove(recorded.old());
-      } catch (IOException e) {
-        getContext().getLog().warn("cannot delete parked file {}: {}", recorded.old().file(),
-            SafeText.detail(e.toString()));
-      }
-    } // else it stays for the next start
+    if (recorded.sender() != null && recorded.outcome() instanceof Printer.ParkedAs) {
+      ParkedMessages.Parked old = recorded.old();
+      admit(new ParkedMessages.Parked(old.id(), recorded.sender(), old.size(), old.parkedAt()), Duration.ZERO);
+    } else if (recorded.outcome() instanceof Printer.Failed failed) {
+      getContext().getLog().warn("a message an older node parked could not be taken up ({}); it stays for the"
+          + " next start", failed.reason());
+    }
     migrateNext();
     return this;
   }

@@ -5,12 +5,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -22,32 +18,41 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.OpenedMessage;
 import org.danemsg.protocol.Profile;
 import org.danemsg.protocol.SafeText;
 
 /**
- * The node's output, and the point where a message counts as delivered. For an authenticated
- * message: refuses it as a {@link Refusal#REPLAY} when its sender + id was delivered before (a
- * captured payload sent again, or a QoS 1 redelivery after a lost ack; legacy messages by the digest
- * of their signed content, for {@code legacy-replay-window}), else appends a JSON line to
- * {@code inbox.jsonl}, records the id in the {@link ReplayCache}, and only then prints
- * {@code <sender> says: <text>} on stdout ({@linkplain SafeText#line made safe}). Recording before
- * printing, in this one actor, makes "seen" and "printed" one event: a crash at any point cannot make
- * a message print twice (what was appended is in the OS's hands, and a redelivered copy is then found
- * in the replay cache, or in the inbox's tail at start).
+ * The node's output, the point where a message counts as delivered, and the one writer of the node's
+ * database ({@link MessageStore}, {@code DATA_PATH/danemsg.db}).
+ *
+ * <p>For an authenticated message: refuses it as a {@link Refusal#REPLAY} when its sender + id was
+ * delivered before (a captured payload sent again, or a QoS 1 redelivery after a lost ack; legacy
+ * messages by the digest of their signed content, for {@code legacy-replay-window}), else writes its
+ * {@code seen} row and its {@code inbox} row in the open transaction. Replies are held: after the
+ * messages waiting in the mailbox have been written, one commit puts them all on disk (group commit),
+ * and only after that commit are the {@code <sender> says: <text>} lines printed on stdout
+ * ({@linkplain SafeText#line made safe}) and the replies sent, so the ack the broker gets promises
+ * only what is on disk. "Seen" and "printed" are one transaction: a crash before the commit leaves
+ * nothing (the redelivered copy is printed then), a crash after it leaves the {@code seen} row (a
+ * redelivered copy is refused as a replay), so no crash can print a message twice.
  *
  * <p>For a refused message: counts it per reason, logs it at WARN (at most
  * {@code warnLinesPerMinute} lines per reason a minute, then one line with the count of the others,
- * so a flood of garbage cannot flood the log) and appends it to {@code quarantine.jsonl} with the
- * payload (base64, capped). The quarantine file is bounded in bytes: when full it is moved to
- * {@code quarantine.jsonl.1}, replacing the previous one, which is logged and counted.
+ * so a flood of garbage cannot flood the log) and writes its {@code quarantine} row with the first
+ * {@code quarantinePayloadLimit} bytes of the payload.
  *
- * <p>Replies are held until the lines they promise are on disk: after the messages waiting in the
- * mailbox have been written, one fsync of each file answers them all (group commit), so the ack the
- * broker gets promises only what is on disk. A write that fails (disk full: a condition of the node,
- * not of the message) is answered with {@link Failed}: the message is not acked and comes again; no
- * content of a message can make a write fail ({@link JsonLines} writes any string). Runs on the file
+ * <p>Parked payloads (messages whose sender's DNS cannot be asked yet) are written here too
+ * ({@link Park}, answered {@link ParkedAs} after the commit), and deleted in the same transaction as
+ * the delivery or refusal that settles them ({@code parkedId} of {@link Deliver} and
+ * {@link Quarantine}); {@link ParkedMessages} reads them.
+ *
+ * <p>Retention: the inbox and quarantine are kept within their bytes and age
+ * ({@code danemsg.records}), checked at start, after a commit that took a table over its bytes, and
+ * every hour; each deletion is logged. A write that fails for a condition of the node (disk full) is
+ * answered with {@link Failed}: the message is not acked and comes again; one that SQLite refuses for
+ * the values of the message is quarantined as {@link Refusal#UNRECORDABLE}. Runs on the file
  * dispatcher.
  */
 public final class Printer extends AbstractBehavior<Printer.Command> {
@@ -60,21 +65,64 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    *
    * @param dnssecValidated false in the DNSSEC-off lab mode: the output says so
    * @param payload the MQTT payload, quarantined if the message turns out to be a replay
+   * @param parkedId the id of the message's {@code parked} row, deleted in the same transaction (0: none)
    */
-  public record Deliver(OpenedMessage message, boolean dnssecValidated, byte[] payload, ActorRef<Outcome> replyTo)
+  public record Deliver(OpenedMessage message, boolean dnssecValidated, byte[] payload, long parkedId,
+      ActorRef<Outcome> replyTo) implements Command {
+
+    /** A message that was not parked. */
+    public Deliver(OpenedMessage message, boolean dnssecValidated, byte[] payload, ActorRef<Outcome> replyTo) {
+      this(message, dnssecValidated, payload, 0, replyTo);
+    }
+  }
+
+  /**
+   * Record a refused message.
+   *
+   * @param parkedId the id of the message's {@code parked} row, deleted in the same transaction (0: none)
+   */
+  public record Quarantine(Refusal refusal, byte[] payload, long parkedId, ActorRef<Outcome> replyTo)
+      implements Command {
+
+    /** A message that was not parked. */
+    public Quarantine(Refusal refusal, byte[] payload, ActorRef<Outcome> replyTo) {
+      this(refusal, payload, 0, replyTo);
+    }
+  }
+
+  /**
+   * Park a payload whose sender cannot be checked yet; answered {@link ParkedAs} once on disk (a
+   * payload parked already answers its row's id and keeps its first time), or {@link Failed}.
+   *
+   * @param sender the claimed sender, or null when not known
+   */
+  public record Park(DnsName sender, byte[] payload, Instant parkedAt, ActorRef<Outcome> replyTo)
       implements Command {}
 
-  /** Record a refused message. */
-  public record Quarantine(Refusal refusal, byte[] payload, ActorRef<Outcome> replyTo) implements Command {}
+  /**
+   * Set the sender of a parked row that has none (an older node's file, whose sender was learned by
+   * decrypting it); answered {@link ParkedAs} once on disk, or {@link Failed}.
+   */
+  public record SetParkedSender(long parkedId, DnsName sender, ActorRef<Outcome> replyTo) implements Command {}
 
   /** Reply with the counters. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
-  /** Everything written so far goes to disk, then the held replies go out. */
+  /** Everything written so far goes to disk, then the lines are printed and the held replies go out. */
   private record Flush() implements Command {}
 
   /** The end of a minute in which rejection lines were held back. */
   private record LogWindowEnded() implements Command {}
+
+  /** Time to delete what is older than the retention ages. */
+  private record CheckRetention() implements Command {}
+
+  /** The end of a minute in which retention lines of a table and cause were summed up instead of logged. */
+  private record RetentionLogWindowEnded(String table, boolean byAge) implements Command {
+    String setting() {
+      return "records." + table + (byAge ? "-max-age" : "-max-bytes");
+    }
+  }
 
   /** What became of a message. */
   public sealed interface Outcome {}
@@ -82,11 +130,11 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Printed and written to the inbox. */
   public record Printed() implements Outcome {}
 
-  /** Refused and written to the quarantine file. */
+  /** Refused and written to the quarantine. */
   public record Quarantined(Refusal refusal) implements Outcome {}
 
-  /** Parked on disk by the parking lot (not the Printer's doing): ack it. */
-  public record Parked(org.danemsg.protocol.DnsName sender) implements Outcome {}
+  /** Parked (or its sender set) in the row {@code id}. */
+  public record ParkedAs(long id) implements Outcome {}
 
   /** Could not be written; do not ack. */
   public record Failed(String reason) implements Outcome {}
@@ -94,10 +142,10 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /**
    * Counters since start.
    *
-   * @param quarantineRotations how often the full quarantine file was moved aside
+   * @param deletedByRetention inbox and quarantine rows deleted to stay within the retention bounds
    * @param warnLinesHeldBack rejections counted but not logged one by one
    */
-  public record Stats(long delivered, Map<String, Long> rejected, long quarantineRotations, long warnLinesHeldBack) {
+  public record Stats(long delivered, Map<String, Long> rejected, long deletedByRetention, long warnLinesHeldBack) {
     /** Copies the map. */
     public Stats {
       rejected = Map.copyOf(rejected);
@@ -109,10 +157,10 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /** Called before a message is printed; tests use it to stop a node at that exact point. */
+  /** Called before a message is recorded and printed; tests use it to stop a node at that exact point. */
   @FunctionalInterface
   public interface Hook {
-    /** Runs before the output is written; an exception means nothing is written. */
+    /** Runs before anything of the message is written; an exception means nothing is written (nor acked). */
     void beforePrint(OpenedMessage message) throws Exception;
 
     /** A hook that does nothing. */
@@ -125,30 +173,34 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    * Where the printer writes and its bounds.
    *
    * @param quarantinePayloadLimit the most payload bytes kept per quarantined message
-   * @param quarantineMaxBytes the size at which quarantine.jsonl is moved aside (0: never)
-   * @param legacyReplayWindow how long the digest of a delivered legacy message is remembered
-   * @param warnLinesPerMinute rejection lines logged per reason a minute before they are only counted
+   * @param records retention, the legacy replay window and the rejection lines logged per minute
    */
-  public record Settings(Path dataPath, int quarantinePayloadLimit, long quarantineMaxBytes,
-      Duration legacyReplayWindow, int warnLinesPerMinute, PrintStream out, Clock clock, Hook hook) {
+  public record Settings(Path dataPath, int quarantinePayloadLimit, NodeSettings.Records records, PrintStream out,
+      Clock clock, Hook hook) {
 
     /** Settings with the defaults of reference.conf for the bounds. */
     public static Settings of(Path dataPath, PrintStream out, Clock clock, Hook hook) {
-      return new Settings(dataPath, 4096, 16L << 20, Duration.ofDays(7), 20, out, clock, hook);
+      return new Settings(dataPath, 4096, NodeSettings.Records.defaults(), out, clock, hook);
     }
   }
 
   private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
+  private static final Duration RETENTION_CHECK_INTERVAL = Duration.ofHours(1);
 
   private final Settings settings;
   private final TimerScheduler<Command> timers;
-  private final JsonLines inbox;
-  private final JsonLines quarantine;
-  private final ReplayCache replays;
+  private final MessageStore store;
+  /** Replies and lines of the open transaction: sent and printed after its commit. */
   private final List<Reply> held = new ArrayList<>();
+  private final List<String> toPrint = new ArrayList<>();
   private long delivered;
+  private long deletedByRetention;
+  /** The hourly check came while a batch was open: done after its commit. */
+  private boolean retentionDue;
   private final Map<String, Long> rejected = new TreeMap<>();
   private final LogBudget logBudget;
+  /** Rows deleted per retention kind while its log window is open, logged as one line when it ends. */
+  private final Map<RetentionLogWindowEnded, Long> trimsHeldBack = new java.util.HashMap<>();
 
   private record Reply(ActorRef<Outcome> to, Outcome outcome) {}
 
@@ -162,29 +214,36 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     super(context);
     this.settings = settings;
     this.timers = timers;
-    this.logBudget = new LogBudget(settings.warnLinesPerMinute());
-    Path inboxFile = settings.dataPath().resolve("inbox.jsonl");
-    this.inbox = new JsonLines(inboxFile);
-    this.quarantine = new JsonLines(settings.dataPath().resolve("quarantine.jsonl"), settings.quarantineMaxBytes());
-    this.replays = new ReplayCache(settings.dataPath(), inboxFile, settings.clock(), settings.legacyReplayWindow());
+    this.logBudget = new LogBudget(settings.records().warnLinesPerMinute());
+    this.store = MessageStore.open(settings.dataPath(), settings.records(), settings.quarantinePayloadLimit(),
+        settings.clock());
+    enforceRetention();
+    timers.startTimerWithFixedDelay(CheckRetention.class, new CheckRetention(), RETENTION_CHECK_INTERVAL);
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Deliver.class, this::onDeliver)
-        .onMessage(Quarantine.class, this::onQuarantine)
+        .onMessage(Quarantine.class, q -> recordRefusal(q.refusal(), q.payload(), q.parkedId(), q.replyTo()))
+        .onMessage(Park.class, this::onPark)
+        .onMessage(SetParkedSender.class, this::onSetParkedSender)
         .onMessage(Flush.class, this::onFlush)
         .onMessage(LogWindowEnded.class, end -> {
           endLogWindow();
           return this;
         })
+        .onMessage(CheckRetention.class, check -> {
+          enforceRetention();
+          return this;
+        })
+        .onMessage(RetentionLogWindowEnded.class, this::onRetentionLogWindowEnded)
         .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(delivered, rejected, quarantine.rotations(), logBudget.heldBackTotal()));
+          get.replyTo().tell(new Stats(delivered, rejected, deletedByRetention, logBudget.heldBackTotal()));
           return this;
         })
         .onSignal(PostStop.class, stop -> {
-          close();
+          store.close(); // what was not committed was neither printed nor acked: it comes again
           return this;
         })
         .build();
@@ -196,7 +255,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     String id = m.id();
     boolean seen;
     try {
-      seen = id != null && replays.seen(sender, id);
+      seen = id != null && store.seen(sender, id);
     } catch (IOException e) {
       return diskFailed(deliver.replyTo(), "cannot read the replay window", e);
     }
@@ -204,9 +263,8 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + id
           + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
           m.sender());
-      return recordRefusal(refusal, deliver.payload(), deliver.replyTo());
+      return recordRefusal(refusal, deliver.payload(), deliver.parkedId(), deliver.replyTo());
     }
-    Instant now = settings.clock().instant();
     try {
       settings.hook().beforePrint(m);
     } catch (Exception e) {
@@ -215,80 +273,88 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       return this;
     }
     try {
-      inbox.append(inboxLine(m, deliver.dnssecValidated(), now));
-      if (id != null) {
-        replays.record(sender, id, m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyReplayWindow()));
-      }
+      store.recordDelivery(m, deliver.dnssecValidated(), settings.clock().instant(), deliver.parkedId());
     } catch (IOException e) {
       return diskFailed(deliver.replyTo(), "cannot record a message from " + sender, e);
-    } catch (Exception e) {
-      // Not a condition of the disk, so possibly of this message: it must not come back first forever.
+    } catch (MessageStore.Unrecordable e) {
+      // Not a condition of the disk but of this message: it must not come back first forever.
       return recordRefusal(new Refusal(Refusal.UNRECORDABLE, "the message could not be recorded ("
-          + e.getClass().getSimpleName() + ")", m.sender()), deliver.payload(), deliver.replyTo());
+          + e.getMessage() + ")", m.sender()), deliver.payload(), deliver.parkedId(), deliver.replyTo());
     }
-    settings.out().println(sender + " says: " + SafeText.line(m.text())
+    toPrint.add(sender + " says: " + SafeText.line(m.text())
         + (deliver.dnssecValidated() ? "" : " [UNAUTHENTICATED: DNSSEC off]")
         + (m.profile() == Profile.LEGACY ? " [legacy]" : ""));
-    settings.out().flush();
-    delivered++;
     hold(deliver.replyTo(), new Printed());
     return this;
   }
 
-  /** A write or read of the records failed: a condition of the node; the message is not acked and comes again. */
+  /**
+   * A write or read of the records failed: a condition of the node; the message is not acked and
+   * comes again. When SQLite dropped the whole open transaction, every message held in it fails too.
+   */
   private Behavior<Command> diskFailed(ActorRef<Outcome> replyTo, String what, IOException e) {
-    String detail = SafeText.detail(e.toString());
+    String detail = SafeText.detail(e.getMessage());
     getContext().getLog().error("{}: {}; the message stays unacknowledged and comes again", what, detail);
     replyTo.tell(new Failed(detail));
+    if (e instanceof MessageStore.BatchLost) {
+      failHeld(detail);
+    }
     return this;
   }
 
-  private static Map<String, Object> inboxLine(OpenedMessage m, boolean dnssecValidated, Instant now) {
-    Map<String, Object> line = new LinkedHashMap<>();
-    // Microseconds: end-to-end latencies on loopback are around a millisecond (tools bench reads this).
-    line.put("received-at", now.truncatedTo(ChronoUnit.MICROS).toString());
-    line.put("sender", m.sender().toString());
-    line.put("recipient", m.recipient().toString());
-    line.put("sent-at", m.sentAt() == null ? null : m.sentAt().toString());
-    line.put("expires-at", m.expiresAt() == null ? null : m.expiresAt().toString());
-    line.put("id", m.id());
-    line.put("profile", m.profile().name().toLowerCase(java.util.Locale.ROOT));
-    line.put("dnssec", dnssecValidated ? "validated" : "off");
-    if (m.profile() == Profile.LEGACY) {
-      line.put("replay-protection", "by digest: the legacy format carries no expiry or recipient binding");
+  private void failHeld(String detail) {
+    if (!held.isEmpty()) {
+      getContext().getLog().error("the {} message(s) written with it since the last commit were undone too and"
+          + " stay unacknowledged", held.size());
     }
-    line.put("text", m.text());
-    return line;
+    for (Reply reply : held) {
+      reply.to().tell(new Failed(detail));
+    }
+    held.clear();
+    toPrint.clear();
   }
 
-  private Behavior<Command> onQuarantine(Quarantine q) {
-    return recordRefusal(q.refusal(), q.payload(), q.replyTo());
-  }
-
-  private Behavior<Command> recordRefusal(Refusal refusal, byte[] payload, ActorRef<Outcome> replyTo) {
+  private Behavior<Command> recordRefusal(Refusal refusal, byte[] payload, long parkedId,
+      ActorRef<Outcome> replyTo) {
+    try {
+      store.recordRefusal(refusal, payload, settings.clock().instant(), parkedId);
+    } catch (IOException e) {
+      return diskFailed(replyTo, "cannot write to the quarantine", e);
+    } catch (MessageStore.Unrecordable e) {
+      // Refusals are the node's own strings and the payload a blob: SQLite refusing them is a bug.
+      getContext().getLog().error("cannot write to the quarantine: {}; the message stays unacknowledged",
+          SafeText.detail(e.getMessage()));
+      replyTo.tell(new Failed(SafeText.detail(e.getMessage())));
+      return this;
+    }
     rejected.merge(refusal.reason(), 1L, Long::sum);
     logRejection(refusal);
-    Map<String, Object> line = new LinkedHashMap<>();
-    line.put("at", settings.clock().instant().truncatedTo(ChronoUnit.MILLIS).toString());
-    line.put("reason", refusal.reason());
-    line.put("detail", refusal.detail());
-    line.put("sender", refusal.sender() == null ? null : refusal.sender().toString());
-    if (payload != null) {
-      int kept = Math.min(payload.length, settings.quarantinePayloadLimit());
-      line.put("payload-size", payload.length);
-      line.put("payload", Base64.getEncoder().encodeToString(Arrays.copyOf(payload, kept)));
-      line.put("payload-truncated", kept < payload.length);
-    }
-    try {
-      if (quarantine.append(line)) {
-        getContext().getLog().warn("quarantine.jsonl reached its limit of {} bytes: moved to {} (the records"
-            + " there before were dropped); {} time(s) since start", settings.quarantineMaxBytes(),
-            quarantine.previous().getFileName(), quarantine.rotations());
-      }
-    } catch (IOException e) {
-      return diskFailed(replyTo, "cannot write to the quarantine file", e);
-    }
     hold(replyTo, new Quarantined(refusal));
+    return this;
+  }
+
+  private Behavior<Command> onPark(Park park) {
+    try {
+      long id = store.park(park.sender(), park.payload(), park.parkedAt());
+      hold(park.replyTo(), new ParkedAs(id));
+    } catch (IOException e) {
+      return diskFailed(park.replyTo(), "cannot park a message" + (park.sender() == null ? "" : " from "
+          + park.sender()), e);
+    } catch (MessageStore.Unrecordable e) {
+      park.replyTo().tell(new Failed(SafeText.detail(e.getMessage())));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSetParkedSender(SetParkedSender set) {
+    try {
+      store.setParkedSender(set.parkedId(), set.sender());
+      hold(set.replyTo(), new ParkedAs(set.parkedId()));
+    } catch (IOException e) {
+      return diskFailed(set.replyTo(), "cannot set a parked message's sender", e);
+    } catch (MessageStore.Unrecordable e) {
+      set.replyTo().tell(new Failed(SafeText.detail(e.getMessage())));
+    }
     return this;
   }
 
@@ -304,13 +370,14 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
     if (verdict == LogBudget.Verdict.LOG_LAST) {
       getContext().getLog().warn("{} {} rejections this minute: further ones are counted and quarantined,"
-          + " not logged one by one, until the minute is over", settings.warnLinesPerMinute(), refusal.reason());
+          + " not logged one by one, until the minute is over", settings.records().warnLinesPerMinute(),
+          refusal.reason());
     }
   }
 
   private void endLogWindow() {
     logBudget.endWindow().forEach((reason, count) -> getContext().getLog().warn(
-        "rejected {} more message(s) as {} in the last minute (not logged one by one; see quarantine.jsonl)",
+        "rejected {} more message(s) as {} in the last minute (not logged one by one; see tools quarantine)",
         count, reason));
   }
 
@@ -322,31 +389,94 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   }
 
   private Behavior<Command> onFlush(Flush flush) {
-    Outcome failure = null;
     try {
-      inbox.force();
-      replays.force();
-      quarantine.force();
+      store.commit();
     } catch (IOException e) {
-      getContext().getLog().error("cannot put the records on disk: {}; the messages stay unacknowledged",
-          SafeText.detail(e.toString()));
-      failure = new Failed(SafeText.detail(e.toString()));
+      String detail = SafeText.detail(e.getMessage());
+      getContext().getLog().error("cannot put the records on disk: {}; the {} message(s) written since the last"
+          + " commit stay unacknowledged and come again", detail, held.size());
+      for (Reply reply : held) {
+        reply.to().tell(new Failed(detail));
+      }
+      held.clear();
+      toPrint.clear();
+      return this;
     }
+    // Only now: what is printed and acked is on disk, and a crash from here on cannot print it twice.
+    for (String line : toPrint) {
+      settings.out().println(line);
+      delivered++;
+    }
+    settings.out().flush();
     for (Reply reply : held) {
-      reply.to().tell(failure != null ? failure : reply.outcome());
+      reply.to().tell(reply.outcome());
     }
     held.clear();
+    toPrint.clear();
+    if (retentionDue || store.overBytes()) {
+      enforceRetention();
+    }
     return this;
   }
 
-  private void close() {
-    try {
-      inbox.close();
-      quarantine.close();
-      replays.close();
-    } catch (IOException e) {
-      getContext().getLog().warn("closing the output files: {}", e.toString());
+  /** Deletes what is past the retention bounds (between batches: nothing is held then) and logs it. */
+  private void enforceRetention() {
+    if (!held.isEmpty()) {
+      retentionDue = true; // a batch is open: its Flush, already in the mailbox, comes first and does it
+      return;
     }
+    retentionDue = false;
+    List<MessageStore.Trim> trims;
+    try {
+      trims = store.enforceRetention();
+    } catch (IOException e) {
+      getContext().getLog().error("retention: cannot delete old records: {}", SafeText.detail(e.getMessage()));
+      return;
+    }
+    for (MessageStore.Trim trim : trims) {
+      deletedByRetention += trim.rows();
+      logTrim(trim);
+    }
+  }
+
+  /**
+   * The first deletion of a kind (table and cause) is logged at once; further ones within a minute
+   * are summed up when the minute ends, so that a flood of rejections at the quarantine's bound does
+   * not flood the log.
+   */
+  private void logTrim(MessageStore.Trim trim) {
+    RetentionLogWindowEnded kind = new RetentionLogWindowEnded(trim.table(), trim.byAge());
+    if (timers.isTimerActive(kind)) {
+      trimsHeldBack.merge(kind, trim.rows(), Long::sum);
+      return;
+    }
+    timers.startSingleTimer(kind, kind, LOG_WINDOW);
+    if (trim.byAge()) {
+      Duration age = trim.table().equals("inbox") ? settings.records().inboxMaxAge()
+          : settings.records().quarantineMaxAge();
+      getContext().getLog().info("retention: deleted {} {} record(s) older than {} ({}); {} record(s) remain",
+          trim.rows(), trim.table(), describe(age), kind.setting(), trim.rowsLeft());
+    } else {
+      long max = trim.table().equals("inbox") ? settings.records().inboxMaxBytes()
+          : settings.records().quarantineMaxBytes();
+      getContext().getLog().warn("retention: deleted the {} oldest {} record(s) ({} bytes): the table held more"
+          + " than {} {} bytes (the sum of its rows' sizes); {} record(s) of {} bytes remain", trim.rows(),
+          trim.table(), trim.bytes(), kind.setting(), max, trim.rowsLeft(), trim.bytesLeft());
+    }
+  }
+
+  private Behavior<Command> onRetentionLogWindowEnded(RetentionLogWindowEnded kind) {
+    Long rows = trimsHeldBack.remove(kind);
+    if (rows != null) {
+      getContext().getLog().warn("retention: deleted {} more {} record(s) in the last minute ({})", rows,
+          kind.table(), kind.setting());
+      timers.startSingleTimer(kind, kind, LOG_WINDOW);
+    }
+    return this;
+  }
+
+  private static String describe(Duration age) {
+    return age.toHours() % 24 == 0 && age.toDays() > 0 ? age.toDays() + " days" : age.toString();
   }
 
   /** The text as one safe line ({@link org.danemsg.protocol.SafeText#line}). */

@@ -47,7 +47,7 @@ class DnsFailureTest {
         fromUnknown.publish(receiver.name, sealed);
         Poll.until(WITHIN, () -> node.health().join().parked() == 1, () -> "not parked: " + node.health().join());
         assertFalse(LogRecorder.linesWith("WARN", "parked message from " + unknown.name, "retry at").isEmpty());
-        assertEquals(1, parkedFiles(receiver), "parked on disk");
+        assertEquals(1, parkedFiles(receiver), "parked in the database");
         // Another sender, whose key is cached, is not held up by the parked one.
         fromKnown.send(receiver.name, "known during the outage", Profile.NATIVE);
         receiver.awaitDelivered("known during the outage", WITHIN);
@@ -83,6 +83,27 @@ class DnsFailureTest {
         assertFalse(LogRecorder.linesWith("INFO", "taking up 1 message(s) from 1 sender(s) parked by an earlier run").isEmpty());
         Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked file left behind");
         assertEquals(1, receiver.inbox().size());
+      }
+    }
+  }
+
+  @Test
+  void parkedFilesOfAnOlderNodeAreImportedAndDeliveredThoseWithoutASenderFolderToo() throws Exception {
+    TestDevice receiver = receiver("upgraded");
+    TestDevice sender = TestDevice.published(knot, broker, "early", KeyType.EC_P256);
+    try (MessageSender fromSender = sender.sender()) {
+      OlderNodeFolder older = new OlderNodeFolder(receiver.dataPath, 0);
+      java.time.Instant before = java.time.Instant.now().minusSeconds(60);
+      older.parked(sender.name, fromSender.seal(receiver.name, "parked in its sender's folder", Profile.NATIVE),
+          before);
+      older.parked(null, fromSender.seal(receiver.name, "parked without a sender folder", Profile.NATIVE), before);
+      older.close();
+      try (Node node = receiver.start()) {
+        receiver.awaitDelivered("parked in its sender's folder", WITHIN);
+        receiver.awaitDelivered("parked without a sender folder", WITHIN);
+        Poll.until(WITHIN, () -> parkedFiles(receiver) == 0, () -> "parked row left behind");
+        assertEquals(2, receiver.inbox().size());
+        assertFalse(Files.exists(receiver.dataPath.resolve("parked")));
       }
     }
   }
@@ -147,12 +168,11 @@ class DnsFailureTest {
         fromUnknown.publish(receiver.name, sealed);
         Poll.until(WITHIN, () -> first.health().join().parked() == 1, () -> "not parked");
         first.stop();
-        // The node was down for 11 minutes: the parked file says since when it waits.
-        try (var files = Files.walk(receiver.dataPath.resolve("parked"))) {
-          for (var file : files.filter(f -> f.toString().endsWith(".msg")).toList()) {
-            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
-                java.time.Instant.now().minus(java.time.Duration.ofMinutes(11))));
-          }
+        // The node was down for 11 minutes: the parked row says since when it waits.
+        try (var db = StoredRecords.writable(receiver.dataPath);
+            var update = db.prepareStatement("UPDATE parked SET parked_at = ?")) {
+          update.setLong(1, MessageStore.micros(java.time.Instant.now().minus(java.time.Duration.ofMinutes(11))));
+          assertEquals(1, update.executeUpdate());
         }
         try (Node second = receiver.start()) {
           Poll.until(WITHIN, () -> !receiver.quarantine().isEmpty(), () -> "not given up after a restart");
@@ -200,10 +220,6 @@ class DnsFailureTest {
   }
 
   private static long parkedFiles(TestDevice device) {
-    try (var files = Files.walk(device.dataPath.resolve("parked"))) {
-      return files.filter(f -> f.toString().endsWith(".msg")).count();
-    } catch (java.io.IOException e) {
-      return -1;
-    }
+    return StoredRecords.count(device.dataPath, "parked");
   }
 }

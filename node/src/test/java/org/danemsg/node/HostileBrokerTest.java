@@ -47,7 +47,8 @@ class HostileBrokerTest {
   private static final Duration WITHIN = Duration.ofSeconds(60);
   /** Names under a zone no DNS server serves: Knot answers REFUSED for them. */
   private static final DnsName DEAD_ZONE = DnsName.parse("_device.nowhere.test");
-  private static final long QUARANTINE_LIMIT = 1 << 20;
+  /** Over what the garbage flood leaves (so it is trimmed), under what the parking flood needs after it. */
+  private static final long QUARANTINE_LIMIT = 3L << 19;
 
   private static TestDevice victim;
   private static TestDevice sender;
@@ -63,7 +64,7 @@ class HostileBrokerTest {
     // RSA, so that it can receive the legacy format, which only the listed legacy peers may use.
     victim = TestDevice.published(knot, broker, "victim", KeyType.RSA)
         .with("legacy-peers", "*._device." + KnotServer.SIGNED_ZONE)
-        .with("quarantine-max-bytes", QUARANTINE_LIMIT)
+        .with("records.quarantine-max-bytes", QUARANTINE_LIMIT)
         .with("quarantine-payload-limit", 256)
         .with("parking.max-backoff", "5s");
     sender = TestDevice.published(knot, broker, "friend", KeyType.EC_P256);
@@ -97,12 +98,9 @@ class HostileBrokerTest {
     return new MessageForge(sender.identity, victim.name, victim.identity.publicKey());
   }
 
-  /** Quarantined records of this reason, in the current file and the one moved aside when full. */
+  /** Quarantined records of this reason (those retention has not deleted). */
   private static List<Map<String, Object>> quarantinedAs(String reason) {
-    List<Map<String, Object>> all = new ArrayList<>(
-        TestDevice.jsonLines(victim.dataPath.resolve("quarantine.jsonl.1")));
-    all.addAll(victim.quarantine());
-    return all.stream().filter(q -> reason.equals(q.get("reason"))).toList();
+    return victim.quarantine().stream().filter(q -> reason.equals(q.get("reason"))).toList();
   }
 
   private static String b64(String text) {
@@ -122,7 +120,7 @@ class HostileBrokerTest {
     assertTrue(SafeText.isSafeLine(String.valueOf(added.get(0).get("detail"))), added.toString());
     assertFalse(node.log().contains("reconnecting"), "the connection was dropped: " + node.tail());
     assertValidUtf8(folder.resolve("node.log"));
-    assertValidUtf8(victim.dataPath.resolve("quarantine.jsonl"));
+    assertWellFormed(victim.quarantine());
   }
 
   @Test
@@ -141,7 +139,7 @@ class HostileBrokerTest {
     assertTrue(String.valueOf(refused.get(refused.size() - 1).get("detail")).contains("msg"), refused.toString());
     assertFalse(node.stdout().contains("half"), node.stdout());
     assertFalse(node.log().contains("reconnecting"), node.tail());
-    assertValidUtf8(victim.dataPath.resolve("inbox.jsonl"));
+    assertWellFormed(victim.inbox());
     assertValidUtf8(folder.resolve("stdout.txt"));
   }
 
@@ -223,7 +221,7 @@ class HostileBrokerTest {
     stillDelivers("hostile ids");
     assertEquals(2, quarantinedAs("CLAIMS_INVALID").stream()
         .filter(q -> String.valueOf(q.get("detail")).contains("jti")).count(), victim.quarantine().toString());
-    assertValidUtf8(victim.dataPath.resolve("quarantine.jsonl"));
+    assertWellFormed(victim.quarantine());
   }
 
   @Test
@@ -248,11 +246,11 @@ class HostileBrokerTest {
       p.waitForCompletion(WITHIN);
     }
     stillDelivers("a flood of garbage");
-    Path quarantine = victim.dataPath.resolve("quarantine.jsonl");
-    Path previous = victim.dataPath.resolve("quarantine.jsonl.1");
-    assertTrue(Files.exists(previous), "the quarantine file was never moved aside");
-    assertTrue(Files.size(quarantine) <= QUARANTINE_LIMIT && Files.size(previous) <= QUARANTINE_LIMIT,
-        Files.size(quarantine) + " + " + Files.size(previous));
+    // Retention deletes the oldest rows once the quarantine's rows sum up to more than the limit.
+    long kept = StoredRecords.query(victim.dataPath, "SELECT COALESCE(SUM(size), 0) FROM quarantine",
+        row -> row.getLong(1)).get(0);
+    assertTrue(kept <= QUARANTINE_LIMIT, kept + " bytes kept in the quarantine, more than " + QUARANTINE_LIMIT);
+    assertTrue(node.log().contains("retention: deleted the"), "the quarantine was never trimmed: " + node.tail());
     long warnLines = NodeProcess.count(node.wholeLog(), "rejected message") - warnBefore;
     assertTrue(warnLines <= 3 * 20, "the log grew with the flood: " + warnLines + " lines");
     assertTrue(node.log().contains("further ones are counted and quarantined"), node.tail());
@@ -327,27 +325,30 @@ class HostileBrokerTest {
   @Order(11)
   void theDataFolderAndTheFilesHoldingMessagesAreTheNodesOwn() throws Exception {
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(victim.dataPath)));
-    for (String file : List.of("inbox.jsonl", "quarantine.jsonl", ReplayCache.DATABASE, "mqtt-client-id")) {
+    for (String file : List.of(MessageStore.FILE, MessageStore.FILE + "-wal", MessageStore.FILE + "-shm",
+        "mqtt-client-id")) {
       assertEquals("rw-------", PosixFilePermissions.toString(
           Files.getPosixFilePermissions(victim.dataPath.resolve(file))), file);
     }
   }
 
   private static long parkedFiles() {
-    try (var files = Files.walk(victim.dataPath.resolve("parked"))) {
-      return files.filter(f -> f.toString().endsWith(".msg")).count();
-    } catch (java.io.IOException e) {
-      return 0;
-    }
+    return StoredRecords.count(victim.dataPath, "parked");
   }
 
-  private static long parkedBytes() throws Exception {
-    try (var files = Files.walk(victim.dataPath.resolve("parked"))) {
-      long sum = 0;
-      for (Path f : files.filter(f -> f.toString().endsWith(".msg")).toList()) {
-        sum += Files.size(f);
+  private static long parkedBytes() {
+    return StoredRecords.query(victim.dataPath, "SELECT COALESCE(SUM(size), 0) FROM parked", row -> row.getLong(1))
+        .get(0);
+  }
+
+  /** Every string the node recorded is valid Unicode (so valid UTF-8 in any output). */
+  private static void assertWellFormed(List<Map<String, Object>> records) {
+    for (Map<String, Object> record : records) {
+      for (Object value : record.values()) {
+        if (value instanceof String text) {
+          assertEquals(SafeText.wellFormed(text), text, record.toString());
+        }
       }
-      return sum;
     }
   }
 

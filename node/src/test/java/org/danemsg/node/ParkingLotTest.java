@@ -33,9 +33,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The parking lot and its per-sender children with the testkit's probes: the Printer is a probe, the
- * sender-key lookup a queue of futures the test completes, the crypto real (real keys, real sealed
- * messages), the parked files real files.
+ * The parking lot and its per-sender children with the testkit's probes: every record the lot asks of
+ * the Printer goes to a probe first (the test looks at it, then hands it to a real Printer or answers
+ * itself), the sender-key lookup is a queue of futures the test completes, the crypto is real (real
+ * keys, real sealed messages) and so is the database the parked payloads are rows of.
  */
 @ExtendWith(TestKitJUnit5Extension.class)
 class ParkingLotTest {
@@ -59,20 +60,47 @@ class ParkingLotTest {
   private final List<DnsName> looked = new ArrayList<>();
   private ParkedMessages store;
   private ParkedSenders senders;
+  /** What the lot asks the Printer to record (Deliver, Quarantine); parking goes to the real one at once. */
   private TestProbe<Printer.Command> printer;
+  private ActorRef<Printer.Command> realPrinter;
+  private ActorRef<Printer.Command> printerStandIn;
 
   @BeforeEach
   void setUp() throws Exception {
-    store = new ParkedMessages(data.resolve("parked"));
+    realPrinter = testKit.spawn(Printer.create(Printer.Settings.of(data,
+        new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), clock, Printer.Hook.none())));
+    TestProbe<Printer.Stats> ready = testKit.createTestProbe();
+    realPrinter.tell(new Printer.GetStats(ready.ref())); // the database exists once the Printer answers
+    ready.receiveMessage();
+    store = new ParkedMessages(data);
     senders = new ParkedSenders();
     printer = testKit.createTestProbe();
+    printerStandIn = testKit.spawn(org.apache.pekko.actor.typed.javadsl.Behaviors.receive(Printer.Command.class)
+        .onMessage(Printer.Park.class, park -> {
+          realPrinter.tell(park);
+          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+        })
+        .onMessage(Printer.SetParkedSender.class, set -> {
+          realPrinter.tell(set);
+          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+        })
+        .onAnyMessage(other -> {
+          printer.ref().tell(other);
+          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+        })
+        .build());
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void closeStore() {
+    store.close();
   }
 
   private ActorRef<ParkingLot.Command> lot(NodeSettings.Parking parking) {
     KeyRing keys = new KeyRing(new IdentityKeeper.Keys(RECEIVER, List.of(RECEIVER_KEY)));
     ActorRef<Decryptor.Command> decryptor = testKit.spawn(Decryptor.create(envelope, CRYPTO, keys));
     ActorRef<Authenticator.Command> authenticator = testKit.spawn(Authenticator.create(envelope, CRYPTO));
-    ParkingLot.Services services = new ParkingLot.Services(store, decryptor, authenticator, printer.ref(),
+    ParkingLot.Services services = new ParkingLot.Services(store, decryptor, authenticator, printerStandIn,
         name -> {
           synchronized (looked) {
             looked.add(name);
@@ -120,10 +148,9 @@ class ParkingLotTest {
     return probe.receiveMessage();
   }
 
-  private static long files(Path dir) throws Exception {
-    try (var walk = Files.walk(dir)) {
-      return walk.filter(p -> p.toString().endsWith(".msg")).count();
-    }
+  /** The parked rows in the database. */
+  private long rows() throws Exception {
+    return store.list().size();
   }
 
   @Test
@@ -136,7 +163,7 @@ class ParkingLotTest {
     replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
     assertTrue(senders.contains(SENDER), "the stream parks the sender's next messages behind these");
     assertEquals(2, stats(lot).parkedMessages());
-    assertEquals(2, files(data));
+    assertEquals(2, rows());
 
     nextLookup().complete(down()); // first retry after min-backoff: still down
     nextLookup().complete(found()); // the retry after that: DNS is back
@@ -145,7 +172,8 @@ class ParkingLotTest {
       Printer.Deliver deliver = printer.expectMessageClass(Printer.Deliver.class, Duration.ofSeconds(5));
       texts.add(deliver.message().text());
       assertTrue(deliver.dnssecValidated());
-      deliver.replyTo().tell(new Printer.Printed());
+      assertTrue(deliver.parkedId() > 0, "the record deletes the parked row in the same transaction");
+      realPrinter.tell(deliver);
     }
     assertEquals(List.of("first", "second"), texts.stream().sorted().toList());
     testKit.createTestProbe().awaitAssert(() -> {
@@ -153,7 +181,7 @@ class ParkingLotTest {
       assertEquals(0, stats(lot).parkedMessages());
       return null;
     });
-    assertEquals(0, files(data));
+    assertEquals(0, rows());
     assertEquals(2, looked.size(), "one lookup per retry round, not one per message");
   }
 
@@ -166,11 +194,12 @@ class ParkingLotTest {
     nextLookup().complete(new LookupResult.NoSuchName(DnsServer.parse("127.0.0.1"), SENDER, true));
     Printer.Quarantine quarantine = printer.expectMessageClass(Printer.Quarantine.class, Duration.ofSeconds(5));
     assertEquals("SENDER_KEYS_UNAVAILABLE", quarantine.refusal().reason());
-    quarantine.replyTo().tell(new Printer.Quarantined(quarantine.refusal()));
+    realPrinter.tell(quarantine);
     testKit.createTestProbe().awaitAssert(() -> {
       assertEquals(0, stats(lot).parkedMessages());
       return null;
     });
+    assertEquals(0, rows());
   }
 
   @Test
@@ -188,7 +217,7 @@ class ParkingLotTest {
     Printer.Quarantine quarantine = printer.expectMessageClass(Printer.Quarantine.class, Duration.ofSeconds(5));
     assertEquals(Refusal.SENDER_DNS_UNAVAILABLE, quarantine.refusal().reason());
     assertTrue(quarantine.payload().length > 0, "quarantined with its payload");
-    quarantine.replyTo().tell(new Printer.Quarantined(quarantine.refusal()));
+    realPrinter.tell(quarantine);
   }
 
   @Test
@@ -204,7 +233,7 @@ class ParkingLotTest {
     InboundPipeline.Refused refused = replies.expectMessageClass(InboundPipeline.Refused.class);
     assertEquals(Refusal.PARKING_FULL, refused.refusal().reason());
     assertTrue(refused.refusal().detail().contains("max-bytes-per-sender"), refused.refusal().detail());
-    assertEquals(1, files(data));
+    assertEquals(1, rows());
   }
 
   @Test
@@ -216,27 +245,30 @@ class ParkingLotTest {
     nextLookup().complete(found());
     Printer.Deliver first = printer.expectMessageClass(Printer.Deliver.class, Duration.ofSeconds(5));
     first.replyTo().tell(new Printer.Failed("test: disk full"));
-    assertEquals(1, files(data), "kept on disk");
+    assertEquals(1, rows(), "kept on disk");
     nextLookup().complete(found()); // tried again after max-backoff
     Printer.Deliver again = printer.expectMessageClass(Printer.Deliver.class, Duration.ofSeconds(5));
     assertEquals("disk trouble", again.message().text());
-    again.replyTo().tell(new Printer.Printed());
+    realPrinter.tell(again);
     testKit.createTestProbe().awaitAssert(() -> {
       assertEquals(0, stats(lot).parkedMessages());
       return null;
     });
-    assertEquals(0, files(data));
+    assertEquals(0, rows());
   }
 
   @Test
   void takesUpWhatAnEarlierRunParked() throws Exception {
-    store.park(SENDER, sealed("left by the last run"), Instant.now().minusSeconds(30));
+    TestProbe<Printer.Outcome> parked = testKit.createTestProbe();
+    realPrinter.tell(new Printer.Park(SENDER, sealed("left by the last run"), Instant.now().minusSeconds(30),
+        parked.ref()));
+    parked.expectMessageClass(Printer.ParkedAs.class);
     ActorRef<ParkingLot.Command> lot = lot(parking());
     assertEquals(1, stats(lot).parkedMessages());
     nextLookup().complete(found());
     Printer.Deliver deliver = printer.expectMessageClass(Printer.Deliver.class, Duration.ofSeconds(5));
     assertEquals("left by the last run", deliver.message().text());
-    deliver.replyTo().tell(new Printer.Printed());
+    realPrinter.tell(deliver);
     testKit.createTestProbe().awaitAssert(() -> {
       assertEquals(0, stats(lot).parkedMessages());
       return null;

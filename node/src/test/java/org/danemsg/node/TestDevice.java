@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +24,6 @@ import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.TestIdentities;
 import org.danemsg.testing.KnotServer;
 import org.danemsg.testing.MosquittoBroker;
-import org.jose4j.json.JsonUtil;
 
 /**
  * A device for tests: a unique name in the signed zone, its identity files in a temp folder, its TLSA
@@ -160,44 +158,24 @@ final class TestDevice {
     }
   }
 
+  /** The node's inbox, oldest first, each row as the members of {@code tools inbox --json}. */
   List<Map<String, Object>> inbox() {
-    return jsonLines(dataPath.resolve("inbox.jsonl"));
+    return StoredRecords.inbox(dataPath);
   }
 
+  /** The node's quarantine, oldest first, each row as the members of {@code tools quarantine --json}. */
   List<Map<String, Object>> quarantine() {
-    return jsonLines(dataPath.resolve("quarantine.jsonl"));
+    return StoredRecords.quarantine(dataPath);
   }
 
   List<String> inboxTexts() {
     return inbox().stream().map(m -> (String) m.get("text")).toList();
   }
 
-  static List<Map<String, Object>> jsonLines(Path file) {
-    List<Map<String, Object>> lines = new ArrayList<>();
-    if (!Files.exists(file)) {
-      return lines;
-    }
-    try {
-      String content = Files.readString(file, StandardCharsets.UTF_8);
-      // A line the node is writing right now has no newline yet: it is read next time.
-      String complete = content.substring(0, content.lastIndexOf('\n') + 1);
-      for (String line : complete.split("\n")) {
-        if (!line.isBlank()) {
-          lines.add(JsonUtil.parseJson(line));
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (org.jose4j.lang.JoseException e) {
-      throw new IllegalStateException("not JSON lines: " + file, e);
-    }
-    return lines;
-  }
-
   /** Waits until the inbox holds {@code text}. */
   void awaitDelivered(String text, Duration within) {
-    // The node records a message before it prints it: for a node started here (whose stdout this
-    // device holds), delivered means both.
+    // The node commits a message, then prints it: for a node started here (whose stdout this device
+    // holds), delivered means both.
     String printed = " says: " + org.danemsg.protocol.SafeText.line(text);
     Poll.until(within, () -> inboxTexts().contains(text) && (!startedHere || stdout().contains(printed)),
         () -> name + " did not deliver '" + text

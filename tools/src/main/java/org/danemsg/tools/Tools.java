@@ -11,8 +11,10 @@ import picocli.CommandLine.Option;
     name = "tools",
     mixinStandardHelpOptions = true,
     versionProvider = Tools.Version.class,
-    description = "Operator tools for danemsg: identities and their TLSA records, DNS lookups, sending.",
-    subcommands = {IdentityCommand.class, ResolveCommand.class, SendCommand.class, BenchCommand.class},
+    description = "Operator tools for danemsg: identities and their TLSA records, DNS lookups, sending, a"
+        + " node's received and refused messages.",
+    subcommands = {IdentityCommand.class, ResolveCommand.class, SendCommand.class, InboxCommand.class,
+        QuarantineCommand.class, BenchCommand.class},
     footer = {"", "Exit status: 0 ok, 1 failure, 2 bad usage."})
 public final class Tools implements Runnable {
 

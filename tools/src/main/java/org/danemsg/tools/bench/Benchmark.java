@@ -166,7 +166,7 @@ public final class Benchmark {
       err.flush();
       node = ReceivingNode.start(options.nodeCommandPrefix(), options.nodeJar(), options.nodeJvmOptions(), env,
           nodeFolder, Duration.ofSeconds(60));
-      tap = new InboxTap(nodeFolder.resolve("data").resolve("inbox.jsonl"), this::onDelivered);
+      tap = new InboxTap(nodeFolder.resolve("data"), this::onDelivered);
 
       for (Device d : senderDevices) {
         senders.add(MessageSender.connect(senderSettings(d, brokerHost, brokerPort, dns, anchor), d.identity(),
@@ -210,7 +210,7 @@ public final class Benchmark {
       tap.close();
       Map<String, Object> idleAfter = idleMemory(node);
       String nodeLog = node.log();
-      long quarantined = lines(nodeFolder.resolve("data").resolve("quarantine.jsonl"));
+      long quarantined = quarantined(nodeFolder.resolve("data"));
 
       long lost = 0;
       long unexpected = 0;
@@ -583,7 +583,7 @@ public final class Benchmark {
     s.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
     s.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
         + System.getProperty("os.arch"));
-    s.put("latency", "node's received-at (inbox.jsonl, microseconds) minus the message's due send time");
+    s.put("latency", "node's received-at (its inbox, microseconds) minus the message's due send time");
     return s;
   }
 
@@ -636,6 +636,15 @@ public final class Benchmark {
       return Files.createTempDirectory("danemsg-bench-");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a work folder", e);
+    }
+  }
+
+  /** Messages the node refused: rows of its quarantine table, or lines of quarantine.jsonl (a node from before). */
+  private static long quarantined(Path dataPath) {
+    try (org.danemsg.tools.NodeRecords records = org.danemsg.tools.NodeRecords.open(dataPath)) {
+      return records.count(org.danemsg.tools.NodeRecords.Kind.QUARANTINE);
+    } catch (org.danemsg.tools.NodeRecords.Unreadable e) {
+      return lines(dataPath.resolve("quarantine.jsonl"));
     }
   }
 

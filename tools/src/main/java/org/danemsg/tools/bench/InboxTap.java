@@ -9,14 +9,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import org.danemsg.tools.NodeRecords;
 import org.jose4j.json.JsonUtil;
 import org.jose4j.lang.JoseException;
 
 /**
- * Follows the receiving node's {@code inbox.jsonl} as lines are appended and hands each message's
- * text and {@code received-at} (the node's time of printing) to a listener, on one daemon thread.
+ * Follows the receiving node's inbox and hands each message's text and {@code received-at} (the
+ * node's time of recording it) to a listener, on one daemon thread: the table {@code inbox} of the
+ * node's database by cursor (read-only, {@link NodeRecords}) when the node has one, else (a node from
+ * before the message store, such as the release the bench compares with) the lines appended to
+ * {@code inbox.jsonl}. Only what arrives after the tap started is handed on.
  */
 final class InboxTap implements AutoCloseable {
 
@@ -25,6 +30,9 @@ final class InboxTap implements AutoCloseable {
     void delivered(String text, long receivedAtMicros);
   }
 
+  private static final long IDLE_POLL_MILLIS = 1;
+
+  private final Path dataPath;
   private final Path file;
   private final Listener listener;
   private final Thread thread;
@@ -32,25 +40,65 @@ final class InboxTap implements AutoCloseable {
   private final AtomicLong unreadable = new AtomicLong();
   private volatile boolean running = true;
 
-  InboxTap(Path file, Listener listener) {
-    this.file = file;
+  /** A tap on the inbox of the node whose data folder is {@code dataPath}. */
+  InboxTap(Path dataPath, Listener listener) {
+    this.dataPath = dataPath;
+    this.file = dataPath.resolve("inbox.jsonl");
     this.listener = listener;
     this.thread = new Thread(this::follow, "inbox tap");
     thread.setDaemon(true);
     thread.start();
   }
 
-  /** Lines read so far. */
+  /** Messages read so far. */
   long lines() {
     return lines.get();
   }
 
-  /** Lines that were not JSON with a text and a received-at. */
+  /** Lines of inbox.jsonl that were not JSON with a text and a received-at. */
   long unreadable() {
     return unreadable.get();
   }
 
+  /** Waits for the node's database or inbox.jsonl, whichever it writes, and follows that. */
   private void follow() {
+    try {
+      while (running) {
+        if (NodeRecords.readable(dataPath)) {
+          followDatabase();
+          return;
+        }
+        if (Files.exists(file)) {
+          followFile();
+          return;
+        }
+        Thread.sleep(5);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void followDatabase() throws InterruptedException {
+    try (NodeRecords records = NodeRecords.open(dataPath)) {
+      long cursor = records.lastCursor(NodeRecords.Kind.INBOX); // only what is recorded from now on
+      while (running) {
+        List<NodeRecords.Delivered> rows = records.delivered(cursor, 1000);
+        for (NodeRecords.Delivered row : rows) {
+          lines.incrementAndGet();
+          listener.delivered(row.text(), row.receivedAtMicros());
+          cursor = row.cursor();
+        }
+        if (rows.isEmpty()) {
+          Thread.sleep(IDLE_POLL_MILLIS); // a query costs far less than a message
+        }
+      }
+    } catch (NodeRecords.Unreadable e) {
+      System.err.println("bench: cannot follow the node's inbox: " + e.getMessage());
+    }
+  }
+
+  private void followFile() {
     ByteBuffer buffer = ByteBuffer.allocate(1 << 16);
     ByteArrayOutputStream partial = new ByteArrayOutputStream();
     FileChannel channel = null;

@@ -16,9 +16,9 @@ import org.danemsg.protocol.SafeText;
 import org.jose4j.json.JsonUtil;
 
 /**
- * An append-only file of JSON objects, one per line: the form of every record the node keeps
- * ({@code inbox.jsonl}, {@code quarantine.jsonl}). Not thread-safe: owned by
- * one actor.
+ * The writer of the node before the message store, kept as it was so that tests write the files of an
+ * older node ({@code inbox.jsonl}, {@code quarantine.jsonl}) exactly as that node did
+ * ({@link OlderNodeFolder}). An append-only file of JSON objects, one per line. Not thread-safe.
  *
  * <p>What it guarantees whatever the values hold: every line is one valid JSON object in valid UTF-8
  * (string values are made {@linkplain SafeText#wellFormed well-formed} here and the JSON encoder
