@@ -15,6 +15,7 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.connectors.mqtt.javadsl.MqttMessageWithAck;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceWithContext;
+import org.apache.pekko.stream.typed.javadsl.ActorFlow;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.OpenedMessage;
@@ -31,6 +32,7 @@ import org.danemsg.protocol.dns.TlsaCache;
  *   sender keys  TlsaCache (validated, cached, one query per name); a sender
  *                whose DNS cannot answer now is to be parked                  (function)
  *   verify       signature and claims, on the crypto executor                 (function)
+ *   park         room from the ParkingLot (messages to park only)             (ask)
  *   record       print, quarantine or park: the Printer, the one writer       (ActorFlow.askWithContext)
  *   ack          in arrival order, only after the record is on disk
  * </pre>
@@ -60,6 +62,9 @@ final class InboundPipeline {
 
   /** Refused at some stage: to quarantine. */
   record Refused(Refusal refusal, byte[] payload) implements Step {}
+
+  /** The parking lot has room for it: the Printer is to write it, then the lot takes it from there. */
+  record Admitted(ToPark message, ParkingLot.Reservation reservation, java.time.Instant parkedAt) implements Step {}
 
   /** The sender's DNS cannot answer now: to park until it does. */
   record ToPark(DnsName sender, byte[] payload, String why, boolean lookupPending) implements Step {}
@@ -119,7 +124,7 @@ final class InboundPipeline {
         .mapAsync(parallelism * 16, this::senderKeys)
         .mapAsync(parallelism * 2, this::verify)
         .mapAsync(parallelism * 2, this::park)
-        .mapAsync(parallelism * 2, this::record)
+        .via(ActorFlow.askWithContext(parallelism * 2, printer, ASK, InboundPipeline::record))
         .asSource()
         .mapAsync(parallelism * 2, this::ack)
         .map(done -> {
@@ -221,39 +226,31 @@ final class InboundPipeline {
         keyed.payload()), crypto);
   }
 
+  /** A message to park asks the parking lot for room (the others pass at once). */
   CompletionStage<Step> park(Step step) {
     if (!(step instanceof ToPark toPark)) {
       return done(step);
     }
-    return AskPattern.<ParkingLot.Command, Step>ask(parking, ref -> new ParkingLot.Park(toPark, ref), ASK, scheduler);
+    return AskPattern.<ParkingLot.Command, Step>ask(parking, ref -> new ParkingLot.Reserve(toPark, ref), ASK,
+        scheduler);
   }
 
   /**
-   * The end of the path: the Printer prints or quarantines (the reply comes once the record is on
-   * disk); a parked message was written by the parking lot already.
+   * The Printer's command for a message at the end of the path: print, quarantine or park it. The reply
+   * comes once the record is committed.
    */
-  CompletionStage<Printer.Outcome> record(Step step) {
+  private static Printer.Command record(Step step, ActorRef<Printer.Outcome> replyTo) {
     if (step instanceof Authentic a) {
-      return AskPattern.ask(printer, ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), a.payload(), ref),
-          ASK, scheduler);
+      return new Printer.Deliver(a.message(), a.dnssecValidated(), a.payload(), replyTo);
     }
     if (step instanceof Refused r) {
-      return AskPattern.ask(printer, ref -> new Printer.Quarantine(r.refusal(), r.payload(), ref), ASK, scheduler);
+      return new Printer.Quarantine(r.refusal(), r.payload(), replyTo);
     }
-    if (step instanceof ParkedOnDisk p) {
-      return CompletableFuture.completedFuture(new Printer.ParkedAs(p.id()));
+    if (step instanceof Admitted p) {
+      return new Printer.Park(p.message().sender(), p.message().payload(), p.parkedAt(), p.reservation(), replyTo);
     }
-    if (step instanceof NotRecorded n) {
-      return CompletableFuture.completedFuture(new Printer.Failed(n.reason()));
-    }
-    throw new IllegalStateException("not a final step: " + step.getClass().getSimpleName());
+    throw new IllegalStateException("not a step to record: " + step.getClass().getSimpleName());
   }
-
-  /** Parked in the database (row {@code id}) by the parking lot: acked, the lot delivers it later. */
-  record ParkedOnDisk(DnsName sender, long id) implements Step {}
-
-  /** Could not be recorded or parked for a reason of the node (disk): not acked. */
-  record NotRecorded(String reason) implements Step {}
 
   CompletionStage<Done> ack(Pair<Printer.Outcome, MqttMessageWithAck> recorded) {
     if (recorded.first() instanceof Printer.Failed failed) {

@@ -76,14 +76,17 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
   private boolean lookingUp;
 
   /**
-   * A sender whose first message was parked at {@code since}; its first lookup is after
-   * {@code firstRetry} (zero when a lookup is running already: the cache shares its answer).
+   * A sender whose first parked message is {@code first}; its first lookup is after {@code firstRetry}
+   * (zero when a lookup is running already: the cache shares its answer).
    */
-  public static Behavior<Command> create(DnsName sender, Instant since, Duration firstRetry,
+  public static Behavior<Command> create(ParkedMessages.Parked first, Duration firstRetry,
       ParkingLot.Services services, ParkingLot.Settings settings, ActorRef<ParkingLot.Command> lot) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      ParkedSender parked = new ParkedSender(context, timers, first.sender(), first.parkedAt(), services, settings,
+          lot);
+      parked.waiting.add(first); // here, not by a message: the first retry may come before any message
       timers.startSingleTimer(new Retry(), firstRetry);
-      return new ParkedSender(context, timers, sender, since, services, settings, lot);
+      return parked;
     }));
   }
 
@@ -119,6 +122,9 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
       pump();
     } else {
       waiting.add(add.entry());
+      if (!lookingUp && !timers.isTimerActive(Retry.class)) {
+        timers.startSingleTimer(new Retry(), settings.parking().minBackoff()); // never wait without a retry
+      }
     }
     return this;
   }

@@ -32,9 +32,9 @@ import org.danemsg.protocol.dns.LookupResult;
  * flight, a lookup slower than {@link InboundPipeline#PARK_SLOW_LOOKUP_AFTER}) wait here rather than
  * being rejected:
  * <ol>
- *   <li>the stream sends {@link Park}; the payload is written to the database by the {@link Printer}
- *       (the one writer; table {@code parked}) and only once that is committed is the stream answered,
- *       so the MQTT message is acked and the stream moves on; the payload is then on disk only;
+ *   <li>the stream asks for room ({@link Reserve}); with room, its record stage has the {@link Printer}
+ *       (the one writer; table {@code parked}) write the payload, and only once that is committed is
+ *       the MQTT message acked and the lot told ({@link Stored}); the payload is then on disk only;
  *   <li>each sender with parked messages has one {@link ParkedSender} child, which retries the lookup
  *       with backoff and delivers (or quarantines) the sender's messages when DNS answers;
  *       while it exists, the stream parks the sender's next messages behind the waiting ones without
@@ -48,8 +48,8 @@ import org.danemsg.protocol.dns.LookupResult;
  * claimed senders ({@code parking.max-bytes-per-zone}): a message that finds no room is refused as
  * {@link Refusal#PARKING_FULL} (quarantined with its payload, counted, logged), so a flood from made-up
  * senders under a dead zone can neither exhaust memory or disk nor take the other senders' room. A
- * payload that cannot be written (disk full) is answered {@link InboundPipeline.NotRecorded}: it stays
- * unacked.
+ * payload the Printer cannot write (disk full) stays unacked: the stream reconnects and the broker
+ * sends it again.
  *
  * <p>The children's log lines pass through this actor's {@link LogBudget} (30 a kind a minute, then
  * one summary line), so thousands of made-up senders cannot flood the log with retry rounds.
@@ -60,10 +60,19 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   public sealed interface Command {}
 
   /**
-   * Park a message; the reply is {@link InboundPipeline.ParkedOnDisk}, a {@link InboundPipeline.Refused}
-   * ({@link Refusal#PARKING_FULL}) or {@link InboundPipeline.NotRecorded}.
+   * Room for a message to park; the reply is {@link InboundPipeline.Admitted} (the Printer is to write
+   * it, with the {@link Reservation}) or a {@link InboundPipeline.Refused} ({@link Refusal#PARKING_FULL}).
    */
-  public record Park(InboundPipeline.ToPark message, ActorRef<InboundPipeline.Step> replyTo) implements Command {}
+  public record Reserve(InboundPipeline.ToPark message, ActorRef<InboundPipeline.Step> replyTo) implements Command {}
+
+  /** The Printer committed the reserved message as row {@code id}. */
+  public record Stored(long token, long id) implements Command {}
+
+  /** The Printer could not write the reserved message (it stays unacked and comes again). */
+  public record NotStored(long token) implements Command {}
+
+  /** Room held for one message until the Printer has written it. */
+  public record Reservation(ActorRef<Command> lot, long token) {}
 
   /** Reply with the parking counters. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
@@ -79,7 +88,8 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
 
   private record LogWindowEnded() implements Command {}
 
-  private record Stored(Park request, java.time.Instant parkedAt, Printer.Outcome outcome) implements Command {}
+  /** What a reservation holds until the Printer answers. */
+  private record Held(InboundPipeline.ToPark message, java.time.Instant at) {}
 
   private record Migrated(ParkedMessages.Parked old, byte[] payload, Envelope.DecryptResult result)
       implements Command {}
@@ -125,6 +135,8 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
   private long spawned;
   private int reservedMessages;
+  private long tokens;
+  private final Map<Long, Held> held = new HashMap<>();
   private int count;
   private long bytes;
 
@@ -164,8 +176,12 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Park.class, this::onPark)
+        .onMessage(Reserve.class, this::onReserve)
         .onMessage(Stored.class, this::onStored)
+        .onMessage(NotStored.class, notStored -> {
+          release(held.remove(notStored.token()));
+          return this;
+        })
         .onMessage(Released.class, this::onReleased)
         .onMessage(Idle.class, this::onIdle)
         .onMessage(Note.class, note -> {
@@ -182,42 +198,68 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
         .build();
   }
 
-  private Behavior<Command> onPark(Park park) {
-    InboundPipeline.ToPark message = park.message();
+  private Behavior<Command> onReserve(Reserve reserve) {
+    InboundPipeline.ToPark message = reserve.message();
     DnsName sender = message.sender();
+    dropStaleReservations();
     String full = full(sender, message.payload().length);
     if (full != null) {
-      park.replyTo().tell(new InboundPipeline.Refused(new Refusal(Refusal.PARKING_FULL, full + " while the"
+      reserve.replyTo().tell(new InboundPipeline.Refused(new Refusal(Refusal.PARKING_FULL, full + " while the"
           + " sender's DNS cannot be asked: " + message.why(), sender), message.payload()));
       return this;
     }
+    long token = ++tokens;
+    java.time.Instant now = settings.clock().instant();
+    held.put(token, new Held(message, now));
     reserved.merge(sender, (long) message.payload().length, Long::sum);
     reservedPerZone.merge(zone(sender), (long) message.payload().length, Long::sum);
     reservedMessages++;
-    java.time.Instant parkedAt = settings.clock().instant();
-    getContext().ask(Printer.Outcome.class, services.printer(), ASK,
-        ref -> new Printer.Park(sender, message.payload(), parkedAt, ref),
-        (outcome, error) -> new Stored(park, parkedAt, outcome != null ? outcome
-            : new Printer.Failed("the printer did not answer: " + error)));
+    reserve.replyTo().tell(new InboundPipeline.Admitted(message, new Reservation(getContext().getSelf(), token), now));
     return this;
   }
 
-  private Behavior<Command> onStored(Stored stored) {
-    InboundPipeline.ToPark message = stored.request().message();
-    DnsName sender = message.sender();
-    long size = message.payload().length;
+  /** Gives back the room of a reservation the Printer answered (or never will). */
+  private void release(Held reservation) {
+    if (reservation == null) {
+      return;
+    }
+    DnsName sender = reservation.message().sender();
+    long size = reservation.message().payload().length;
     reserved.merge(sender, -size, Long::sum);
     reserved.remove(sender, 0L);
     reservedPerZone.merge(zone(sender), -size, Long::sum);
     reservedPerZone.remove(zone(sender), 0L);
     reservedMessages--;
-    if (!(stored.outcome() instanceof Printer.ParkedAs parkedAs)) {
-      String reason = stored.outcome() instanceof Printer.Failed failed ? failed.reason() : stored.outcome().toString();
-      getContext().getLog().error("cannot park a message from {}: {}; it stays unacknowledged", sender, reason);
-      stored.request().replyTo().tell(new InboundPipeline.NotRecorded("cannot park: " + reason));
+  }
+
+  /**
+   * A Printer restarted in the middle of a batch answers neither Stored nor NotStored (the stream's ask
+   * times out and it reconnects): such reservations are given back after twice the ask timeout.
+   */
+  private void dropStaleReservations() {
+    if (held.isEmpty()) {
+      return;
+    }
+    java.time.Instant stale = settings.clock().instant().minus(ASK.multipliedBy(2));
+    held.values().removeIf(h -> {
+      if (h.at().isBefore(stale)) {
+        release(h);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  private Behavior<Command> onStored(Stored stored) {
+    Held reservation = held.remove(stored.token());
+    if (reservation == null) {
       return this;
     }
-    ParkedMessages.Parked entry = new ParkedMessages.Parked(parkedAs.id(), sender, size, stored.parkedAt());
+    release(reservation);
+    InboundPipeline.ToPark message = reservation.message();
+    DnsName sender = message.sender();
+    ParkedMessages.Parked entry = new ParkedMessages.Parked(stored.id(), sender, message.payload().length,
+        reservation.at());
     if (!children.containsKey(sender)) {
       // A lookup still running: its answer (shared by the cache) is the first retry; a failed one is
       // kept a few seconds by the cache, so the first retry waits the minimum backoff.
@@ -229,7 +271,6 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     } else {
       admit(entry, null);
     }
-    stored.request().replyTo().tell(new InboundPipeline.ParkedOnDisk(sender, parkedAs.id()));
     return this;
   }
 
@@ -264,17 +305,18 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
       return;
     }
     DnsName sender = entry.sender();
+    count(entry, +1);
     ActorRef<ParkedSender.Command> child = children.get(sender);
     if (child == null) {
-      child = getContext().spawn(Behaviors.supervise(ParkedSender.create(sender, entry.parkedAt(),
+      child = getContext().spawn(Behaviors.supervise(ParkedSender.create(entry,
               firstRetry == null ? Duration.ZERO : firstRetry, services, settings, getContext().getSelf()))
           // A bug in a child must not forget its sender's messages: resume keeps them.
           .onFailure(SupervisorStrategy.resume()), "sender-" + (++spawned), DispatcherSelector.sameAsParent());
       children.put(sender, child);
       services.senders().replace(children.keySet());
+    } else {
+      child.tell(new ParkedSender.Add(entry));
     }
-    count(entry, +1);
-    child.tell(new ParkedSender.Add(entry));
   }
 
   private Behavior<Command> onReleased(Released released) {

@@ -95,9 +95,17 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    * payload parked already answers its row's id and keeps its first time), or {@link Failed}.
    *
    * @param sender the claimed sender, or null when not known
+   * @param reservation the parking lot's room for it, told {@link ParkingLot.Stored} once the row is
+   *     committed (or {@link ParkingLot.NotStored}); null when nobody waits for the row
    */
-  public record Park(DnsName sender, byte[] payload, Instant parkedAt, ActorRef<Outcome> replyTo)
-      implements Command {}
+  public record Park(DnsName sender, byte[] payload, Instant parkedAt, ParkingLot.Reservation reservation,
+      ActorRef<Outcome> replyTo) implements Command {
+
+    /** A park nobody but {@code replyTo} waits for. */
+    public Park(DnsName sender, byte[] payload, Instant parkedAt, ActorRef<Outcome> replyTo) {
+      this(sender, payload, parkedAt, null, replyTo);
+    }
+  }
 
   /**
    * Set the sender of a parked row that has none (an older node's file, whose sender was learned by
@@ -202,7 +210,22 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Rows deleted per retention kind while its log window is open, logged as one line when it ends. */
   private final Map<RetentionLogWindowEnded, Long> trimsHeldBack = new java.util.HashMap<>();
 
-  private record Reply(ActorRef<Outcome> to, Outcome outcome) {}
+  /** A reply held until the commit; {@code then} (may be null) is told whether the commit succeeded. */
+  private record Reply(ActorRef<Outcome> to, Outcome outcome, java.util.function.Consumer<Boolean> then) {
+    void send() {
+      if (then != null) {
+        then.accept(true);
+      }
+      to.tell(outcome);
+    }
+
+    void failed(String detail) {
+      if (then != null) {
+        then.accept(false);
+      }
+      to.tell(new Failed(detail));
+    }
+  }
 
   /** A printer writing under {@code settings.dataPath()}. */
   public static Behavior<Command> create(Settings settings) {
@@ -308,7 +331,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
           + " stay unacknowledged", held.size());
     }
     for (Reply reply : held) {
-      reply.to().tell(new Failed(detail));
+      reply.failed(detail);
     }
     held.clear();
     toPrint.clear();
@@ -334,16 +357,26 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   }
 
   private Behavior<Command> onPark(Park park) {
+    ParkingLot.Reservation reservation = park.reservation();
     try {
       long id = store.park(park.sender(), park.payload(), park.parkedAt());
-      hold(park.replyTo(), new ParkedAs(id));
+      hold(park.replyTo(), new ParkedAs(id), reservation == null ? null : committed -> reservation.lot().tell(
+          committed ? new ParkingLot.Stored(reservation.token(), id) : new ParkingLot.NotStored(reservation.token())));
     } catch (IOException e) {
+      notStored(reservation);
       return diskFailed(park.replyTo(), "cannot park a message" + (park.sender() == null ? "" : " from "
           + park.sender()), e);
     } catch (MessageStore.Unrecordable e) {
+      notStored(reservation);
       park.replyTo().tell(new Failed(SafeText.detail(e.getMessage())));
     }
     return this;
+  }
+
+  private static void notStored(ParkingLot.Reservation reservation) {
+    if (reservation != null) {
+      reservation.lot().tell(new ParkingLot.NotStored(reservation.token()));
+    }
   }
 
   private Behavior<Command> onSetParkedSender(SetParkedSender set) {
@@ -382,10 +415,14 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   }
 
   private void hold(ActorRef<Outcome> replyTo, Outcome outcome) {
+    hold(replyTo, outcome, null);
+  }
+
+  private void hold(ActorRef<Outcome> replyTo, Outcome outcome, java.util.function.Consumer<Boolean> then) {
     if (held.isEmpty()) {
       getContext().getSelf().tell(new Flush()); // after the messages already in the mailbox
     }
-    held.add(new Reply(replyTo, outcome));
+    held.add(new Reply(replyTo, outcome, then));
   }
 
   private Behavior<Command> onFlush(Flush flush) {
@@ -396,7 +433,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       getContext().getLog().error("cannot put the records on disk: {}; the {} message(s) written since the last"
           + " commit stay unacknowledged and come again", detail, held.size());
       for (Reply reply : held) {
-        reply.to().tell(new Failed(detail));
+        reply.failed(detail);
       }
       held.clear();
       toPrint.clear();
@@ -409,7 +446,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
     settings.out().flush();
     for (Reply reply : held) {
-      reply.to().tell(reply.outcome());
+      reply.send();
     }
     held.clear();
     toPrint.clear();

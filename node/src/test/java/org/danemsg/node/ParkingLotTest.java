@@ -136,10 +136,23 @@ class ParkingLotTest {
     return next;
   }
 
+  /**
+   * What the stream does to park: room from the lot, then the Printer writes the row (and tells the
+   * lot); the reply {@code replies} gets is the lot's answer (Admitted or Refused).
+   */
   private void park(ActorRef<ParkingLot.Command> lot, byte[] payload, TestProbe<InboundPipeline.Step> replies,
       boolean lookupPending) {
-    lot.tell(new ParkingLot.Park(new InboundPipeline.ToPark(SENDER, payload, "test: DNS down", lookupPending),
+    lot.tell(new ParkingLot.Reserve(new InboundPipeline.ToPark(SENDER, payload, "test: DNS down", lookupPending),
         replies.ref()));
+  }
+
+  /** Writes an admitted message as the stream's record stage would; returns its row. */
+  private long store(InboundPipeline.Step admitted) {
+    InboundPipeline.Admitted a = (InboundPipeline.Admitted) admitted;
+    TestProbe<Printer.Outcome> outcome = testKit.createTestProbe();
+    realPrinter.tell(new Printer.Park(a.message().sender(), a.message().payload(), a.parkedAt(), a.reservation(),
+        outcome.ref()));
+    return outcome.expectMessageClass(Printer.ParkedAs.class).id();
   }
 
   private ParkingLot.Stats stats(ActorRef<ParkingLot.Command> lot) {
@@ -159,10 +172,10 @@ class ParkingLotTest {
     TestProbe<InboundPipeline.Step> replies = testKit.createTestProbe();
     park(lot, sealed("first"), replies, false);
     park(lot, sealed("second"), replies, false);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
+    assertEquals(2, stats(lot).parkedMessages()); // the Printer told the lot before it answered
     assertTrue(senders.contains(SENDER), "the stream parks the sender's next messages behind these");
-    assertEquals(2, stats(lot).parkedMessages());
     assertEquals(2, rows());
 
     nextLookup().complete(down()); // first retry after min-backoff: still down
@@ -190,7 +203,7 @@ class ParkingLotTest {
     ActorRef<ParkingLot.Command> lot = lot(parking());
     TestProbe<InboundPipeline.Step> replies = testKit.createTestProbe();
     park(lot, sealed("to be refused"), replies, true);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
     nextLookup().complete(new LookupResult.NoSuchName(DnsServer.parse("127.0.0.1"), SENDER, true));
     Printer.Quarantine quarantine = printer.expectMessageClass(Printer.Quarantine.class, Duration.ofSeconds(5));
     assertEquals("SENDER_KEYS_UNAVAILABLE", quarantine.refusal().reason());
@@ -209,7 +222,7 @@ class ParkingLotTest {
     ActorRef<ParkingLot.Command> lot = lot(parking);
     TestProbe<InboundPipeline.Step> replies = testKit.createTestProbe();
     park(lot, sealed("never checked"), replies, false);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
     nextLookup().complete(down());
     CompletableFuture<LookupResult> retry = nextLookup(); // made after the backoff: still within the limit
     clock.advance(Duration.ofMinutes(11));
@@ -228,7 +241,7 @@ class ParkingLotTest {
     ActorRef<ParkingLot.Command> lot = lot(tight);
     TestProbe<InboundPipeline.Step> replies = testKit.createTestProbe();
     park(lot, payload, replies, false);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
     park(lot, sealed("no room for this one"), replies, false);
     InboundPipeline.Refused refused = replies.expectMessageClass(InboundPipeline.Refused.class);
     assertEquals(Refusal.PARKING_FULL, refused.refusal().reason());
@@ -241,7 +254,7 @@ class ParkingLotTest {
     ActorRef<ParkingLot.Command> lot = lot(parking());
     TestProbe<InboundPipeline.Step> replies = testKit.createTestProbe();
     park(lot, sealed("disk trouble"), replies, true);
-    replies.expectMessageClass(InboundPipeline.ParkedOnDisk.class);
+    store(replies.expectMessageClass(InboundPipeline.Admitted.class));
     nextLookup().complete(found());
     Printer.Deliver first = printer.expectMessageClass(Printer.Deliver.class, Duration.ofSeconds(5));
     first.replyTo().tell(new Printer.Failed("test: disk full"));
