@@ -219,6 +219,8 @@ final class MessageStore implements AutoCloseable {
       }
       s.execute("PRAGMA journal_mode=WAL");
       s.execute("PRAGMA synchronous=FULL");
+      // Checkpoints run off the writer's thread (WalCheckpoints), not inside a commit.
+      s.execute("PRAGMA wal_autocheckpoint=0");
     } catch (SQLException e) {
       closeQuietly(connection);
       throw e;

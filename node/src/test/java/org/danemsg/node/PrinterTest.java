@@ -62,6 +62,29 @@ class PrinterTest {
   }
 
   @Test
+  void theWriteAheadLogIsCopiedIntoTheDatabaseWhileThePrinterRuns() throws Exception {
+    // Automatic checkpoints are off (they would run inside a commit and hold every message waiting for
+    // it); the Printer has them done on another thread once a second. Without that, the database file
+    // would not grow before the node stops: everything would stay in the -wal file.
+    Path data = Files.createTempDirectory("printer-");
+    ActorRef<Printer.Command> printer = printer(data);
+    TestProbe<Printer.Outcome> probe = testKit.createTestProbe();
+    printer.tell(new Printer.Deliver(message("first"), true, new byte[] {1}, probe.ref()));
+    probe.expectMessage(new Printer.Printed());
+    Path database = data.resolve(MessageStore.FILE);
+    long before = Files.size(database);
+    for (int i = 0; i < 300; i++) {
+      printer.tell(new Printer.Deliver(message("m" + i), true, new byte[] {1}, probe.ref()));
+    }
+    for (int i = 0; i < 300; i++) {
+      probe.expectMessage(new Printer.Printed());
+    }
+    assertTrue(Files.size(data.resolve(MessageStore.FILE + "-wal")) > 0, "the rows went to the log first");
+    Poll.until(java.time.Duration.ofSeconds(10), () -> database.toFile().length() > before,
+        () -> "the database file did not grow: no checkpoint ran (" + before + " bytes)");
+  }
+
+  @Test
   void secondCopyOfAMessageIsRefusedAsReplay() throws Exception {
     ActorRef<Printer.Command> printer = printer(Files.createTempDirectory("printer-"));
     TestProbe<Printer.Outcome> probe = testKit.createTestProbe();
