@@ -18,7 +18,7 @@ import org.danemsg.protocol.Rejection;
  * <p>The stream of arriving messages runs {@link #decrypt} itself, as a stage on the crypto executor
  * (as many payloads decrypt at once as the machine has cores), against the {@link KeyRing} snapshot
  * the {@link IdentityKeeper} keeps current. The actor serves the same decryption to work that is not
- * on the stream: parked messages taken up again. {@link Envelope#decrypt} never
+ * on the stream: parked messages taken up again ({@link ParkedSender}). {@link Envelope#decrypt} never
  * throws for bad input, and {@link #decrypt} turns even a bug into a rejection, so a hostile payload
  * is a value like any other and cannot disturb the next one.
  */
