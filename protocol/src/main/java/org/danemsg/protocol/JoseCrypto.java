@@ -1,0 +1,386 @@
+package org.danemsg.protocol;
+
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.Key;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.SignatureException;
+import java.security.interfaces.ECKey;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.RSAKey;
+import java.security.spec.ECFieldFp;
+import java.security.spec.ECParameterSpec;
+import java.security.spec.ECPoint;
+import java.security.spec.ECPublicKeySpec;
+import java.security.spec.EllipticCurve;
+import java.security.spec.MGF1ParameterSpec;
+import java.security.spec.X509EncodedKeySpec;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Cipher;
+import javax.crypto.KeyAgreement;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.OAEPParameterSpec;
+import javax.crypto.spec.PSource;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The crypto of the JWE and JWS forms a node accepts, done directly on the JCA: ECDH-ES on P-256 with
+ * the Concat KDF, RSA-OAEP-256, A256GCM, and ES256 and RS256 verification. It computes what jose4j
+ * computes for these algorithms, with the same JCA calls on the same providers and the same treatment
+ * of odd input (a signature of the wrong length, an ephemeral key off the curve, an unwrapped key of
+ * the wrong size), which {@code EnvelopeDifferentialTest} holds it to; but without jose4j's work per
+ * message around the crypto: a second reading of the headers with its own base64 and JSON codecs, a
+ * JWK object for the ephemeral key, a provider look-up and a new engine per operation, and keys
+ * rebuilt by Conscrypt at every use. Every member, algorithm and size is checked by {@link Envelope}
+ * before anything here runs.
+ *
+ * <p>Keys are made ready once per key object ({@link #ownKey}, {@link #senderKey}): rebuilt as the
+ * provider's own keys where that provider is Conscrypt (it rebuilds any other key natively at every
+ * {@code init}), with the checks that depend only on the key done then. Thread-safe.
+ */
+final class JoseCrypto {
+
+  /** P-256 (secp256r1), as jose4j and RFC 7518 name it "P-256". */
+  static final BigInteger P256_P = new BigInteger(
+      "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", 16);
+  private static final BigInteger P256_A = P256_P.subtract(BigInteger.valueOf(3));
+  private static final BigInteger P256_B = new BigInteger(
+      "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b", 16);
+  static final BigInteger P256_N = new BigInteger(
+      "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", 16);
+  private static final EllipticCurve P256_CURVE = new EllipticCurve(new ECFieldFp(P256_P), P256_A, P256_B);
+  private static final ECParameterSpec P256 = new ECParameterSpec(P256_CURVE, new ECPoint(
+      new BigInteger("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", 16),
+      new BigInteger("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", 16)), P256_N, 1);
+  /** The DER of a P-256 SubjectPublicKeyInfo up to the uncompressed point's 0x04 (id-ecPublicKey, prime256v1). */
+  private static final byte[] P256_SPKI_PREFIX = hex("3059301306072a8648ce3d020106082a8648ce3d03010703420004");
+
+  /** Concat KDF (RFC 7518 §4.6.2) for A256GCM: round 1, and after Z the AlgorithmID "A256GCM", empty PartyUInfo and PartyVInfo, 256 bits. */
+  private static final byte[] KDF_ROUND = {0, 0, 0, 1};
+  private static final byte[] KDF_OTHER_INFO = hex("00000007" + "4132353647434d" + "00000000" + "00000000"
+      + "00000100");
+  private static final int CEK_BYTES = 32;
+  private static final int GCM_TAG_BITS = 128;
+  private static final int ES256_SIGNATURE_BYTES = 64;
+  private static final OAEPParameterSpec OAEP_SHA256 = new OAEPParameterSpec("SHA-256", "MGF1",
+      MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** This node's key, ready for the provider, and whether jose4j's check of a decryption key passes. */
+  record OwnKey(PrivateKey key, boolean valid) {}
+
+  /**
+   * A sender's published key, ready for the provider: {@code problem} says why it is not used at all
+   * ({@link Envelope#keyProblem}), {@code valid} whether jose4j's check of a verification key passes
+   * (ES256 wants a key on exactly the P-256 curve).
+   */
+  record SenderKey(PublicKey key, String problem, boolean valid) {}
+
+  // The providers as Envelope's jose4j provider contexts named them; null for the JCA's order.
+  private final Provider ecdh;
+  private final Provider es256;
+  private final Provider ecGcm;
+  private final Provider rsaOaep;
+  private final Provider rs256;
+  private final Provider rsaGcm;
+  /** Providers whose choice does not change a result, resolved once so that their engines are kept. */
+  private final Provider ecKeys;
+  private final Provider sha256;
+  private final boolean conscryptEc;
+  private final boolean conscryptRsa;
+  private final ConcurrentHashMap<Identity, Object> keys = new ConcurrentHashMap<>();
+
+  /**
+   * @param fastEc Envelope's {@code bouncyCastleForEc}: Conscrypt where it loads, else Bouncy Castle, for
+   *     ECDH, ES256 and (Conscrypt) AES-GCM; false: the JCA's order
+   * @param conscryptForRsa Conscrypt, where it loads, for RSA-OAEP-256, RS256 and their AES-GCM
+   */
+  JoseCrypto(boolean fastEc, boolean conscryptForRsa) {
+    Provider conscrypt = CryptoProviders.conscrypt().orElse(null);
+    Provider gcmOfTheOrder = providerOf(() -> Cipher.getInstance("AES/GCM/NoPadding").getProvider());
+    if (fastEc && conscrypt != null) {
+      ecdh = es256 = ecGcm = ecKeys = conscrypt;
+      conscryptEc = true;
+    } else {
+      ecdh = es256 = fastEc ? CryptoProviders.bouncyCastle() : null;
+      ecGcm = gcmOfTheOrder;
+      ecKeys = providerOf(() -> KeyFactory.getInstance("EC").getProvider());
+      conscryptEc = false;
+    }
+    if (conscryptForRsa && conscrypt != null) {
+      rsaOaep = rs256 = rsaGcm = conscrypt;
+      conscryptRsa = true;
+    } else {
+      rsaOaep = rs256 = null;
+      rsaGcm = gcmOfTheOrder;
+      conscryptRsa = false;
+    }
+    sha256 = providerOf(() -> MessageDigest.getInstance("SHA-256").getProvider());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Keys
+
+  /** {@code own}'s private key made ready for decryption; done once per key object. */
+  OwnKey ownKey(DeviceIdentity own) {
+    PrivateKey key = own.privateKey();
+    Identity id = new Identity(key);
+    Object known = keys.get(id);
+    if (known instanceof OwnKey ready) {
+      return ready;
+    }
+    OwnKey ready;
+    if (own.keyType() == KeyType.EC_P256) {
+      ready = new OwnKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, key instanceof ECPrivateKey);
+    } else {
+      PrivateKey forProvider = conscryptRsa ? CryptoProviders.conscryptKey(key) : key;
+      ready = new OwnKey(forProvider, !(forProvider instanceof RSAKey rsa)
+          || rsa.getModulus().bitLength() >= KeyType.MIN_RSA_BITS);
+    }
+    remember(id, ready);
+    return ready;
+  }
+
+  /** Why an own identity's key is not used, or {@code null}; done once per key object. */
+  String ownKeyProblem(DeviceIdentity own) {
+    return senderKey(own.publicKey()).problem();
+  }
+
+  /** A published key made ready for verification, with its checks done; once per key object. */
+  SenderKey senderKey(PublicKey key) {
+    Identity id = new Identity(key);
+    Object known = keys.get(id);
+    if (known instanceof SenderKey ready) {
+      return ready;
+    }
+    String problem = Envelope.keyProblem(key);
+    SenderKey ready;
+    if (key instanceof ECKey ec) {
+      ready = new SenderKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, problem,
+          P256_CURVE.equals(ec.getParams().getCurve()));
+    } else {
+      ready = new SenderKey(conscryptRsa ? CryptoProviders.conscryptKey(key) : key, problem, true);
+    }
+    remember(id, ready);
+    return ready;
+  }
+
+  private void remember(Identity id, Object ready) {
+    if (keys.size() >= 1024) {
+      keys.clear(); // a node hears from few peers; bound the memory, not worth an LRU
+    }
+    keys.put(id, ready);
+  }
+
+  /** A key compared by identity: a key's own equals and hashCode encode or hash it at every call. */
+  private record Identity(Key key) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Identity other && other.key == key;
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(key);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // JWE
+
+  /**
+   * The ECDH-ES ephemeral public key with these coordinates (32 bytes each), or {@code null} where jose4j
+   * would refuse it: not on the curve (checked as jose4j checks it, modulo p; a coordinate beyond the
+   * field is then refused by the provider when the key is built or used).
+   */
+  PublicKey ephemeralKey(byte[] x, byte[] y) {
+    BigInteger bx = new BigInteger(1, x);
+    BigInteger by = new BigInteger(1, y);
+    if (!by.multiply(by).mod(P256_P).equals(bx.multiply(bx).add(P256_A).multiply(bx).add(P256_B).mod(P256_P))) {
+      return null;
+    }
+    try {
+      KeyFactory factory = JcaEngines.keyFactory("EC", ecKeys);
+      if (conscryptEc) {
+        // What Conscrypt makes of any other key: the same SubjectPublicKeyInfo, parsed natively.
+        byte[] spki = new byte[P256_SPKI_PREFIX.length + 64];
+        System.arraycopy(P256_SPKI_PREFIX, 0, spki, 0, P256_SPKI_PREFIX.length);
+        System.arraycopy(x, 0, spki, P256_SPKI_PREFIX.length, 32);
+        System.arraycopy(y, 0, spki, P256_SPKI_PREFIX.length + 32, 32);
+        return factory.generatePublic(new X509EncodedKeySpec(spki));
+      }
+      return factory.generatePublic(new ECPublicKeySpec(new ECPoint(bx, by), P256));
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Decrypts ECDH-ES + A256GCM content with {@code own}: ECDH with the ephemeral key, one round of the
+   * Concat KDF, AES-GCM with the encoded protected header as AAD. {@code null} when it does not decrypt.
+   */
+  byte[] openEcdhEs(OwnKey own, PublicKey ephemeral, byte[] iv, byte[] ciphertext, byte[] tag, byte[] aad) {
+    if (!own.valid() || ephemeral == null || ciphertext.length == 0 || tag.length == 0) {
+      return null;
+    }
+    try {
+      KeyAgreement agreement = JcaEngines.keyAgreement("ECDH", ecdh);
+      agreement.init(own.key());
+      agreement.doPhase(ephemeral, true);
+      byte[] z = agreement.generateSecret();
+      MessageDigest kdf = JcaEngines.messageDigest("SHA-256", sha256);
+      kdf.update(KDF_ROUND);
+      kdf.update(z);
+      kdf.update(KDF_OTHER_INFO);
+      return aesGcm(ecGcm, kdf.digest(), iv, ciphertext, tag, aad);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Decrypts RSA-OAEP-256 + A256GCM content with {@code own}. As jose4j does, a content key that does not
+   * unwrap, or is not 32 bytes, is replaced by a random one, so that every failure takes the same path
+   * (to the AES-GCM tag check). {@code null} when it does not decrypt.
+   */
+  byte[] openRsaOaep(OwnKey own, byte[] encryptedKey, byte[] iv, byte[] ciphertext, byte[] tag, byte[] aad) {
+    if (!own.valid() || ciphertext.length == 0 || tag.length == 0) {
+      return null;
+    }
+    try {
+      Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", rsaOaep);
+      oaep.init(Cipher.DECRYPT_MODE, own.key(), OAEP_SHA256);
+      byte[] cek;
+      try {
+        cek = oaep.doFinal(encryptedKey);
+      } catch (GeneralSecurityException | RuntimeException e) {
+        cek = null;
+      }
+      if (cek == null || cek.length != CEK_BYTES) {
+        cek = new byte[CEK_BYTES];
+        RANDOM.nextBytes(cek);
+      }
+      return aesGcm(rsaGcm, cek, iv, ciphertext, tag, aad);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static byte[] aesGcm(Provider provider, byte[] cek, byte[] iv, byte[] ciphertext, byte[] tag, byte[] aad)
+      throws GeneralSecurityException {
+    Cipher gcm = JcaEngines.cipher("AES/GCM/NoPadding", provider);
+    gcm.init(Cipher.DECRYPT_MODE, new SecretKeySpec(cek, "AES"), new GCMParameterSpec(GCM_TAG_BITS, iv));
+    gcm.updateAAD(aad);
+    byte[] sealed = new byte[ciphertext.length + tag.length];
+    System.arraycopy(ciphertext, 0, sealed, 0, ciphertext.length);
+    System.arraycopy(tag, 0, sealed, ciphertext.length, tag.length);
+    return gcm.doFinal(sealed);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // JWS
+
+  /**
+   * Whether {@code signature} over {@code signingInput} verifies under {@code key}, ES256 ({@code ec}) or
+   * RS256. An ES256 signature is r || s: longer than 64 bytes, or with r or s a multiple of the group
+   * order, it is false without asking the provider; else it goes to the provider in DER, as jose4j
+   * converts it.
+   */
+  boolean verifies(SenderKey key, boolean ec, byte[] signingInput, byte[] signature) {
+    if (!key.valid()) {
+      return false;
+    }
+    try {
+      byte[] providerSignature = signature;
+      if (ec) {
+        if (signature.length > ES256_SIGNATURE_BYTES) {
+          return false;
+        }
+        int half = signature.length / 2;
+        BigInteger r = new BigInteger(1, java.util.Arrays.copyOfRange(signature, 0, half));
+        BigInteger s = new BigInteger(1, java.util.Arrays.copyOfRange(signature, half, 2 * half));
+        if (r.mod(P256_N).signum() == 0 || s.mod(P256_N).signum() == 0) {
+          return false;
+        }
+        providerSignature = concatenatedToDer(signature);
+      }
+      Signature verifier = JcaEngines.signature(ec ? "SHA256withECDSA" : "SHA256withRSA", ec ? es256 : rs256);
+      verifier.initVerify(key.key());
+      verifier.update(signingInput);
+      return verifier.verify(providerSignature);
+    } catch (SignatureException e) {
+      return false;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  /**
+   * An ECDSA signature r || s (each half of the array; an odd last byte is not used) as the DER
+   * SEQUENCE of two INTEGERs a JCA provider reads: each number without its leading zero bytes (at least
+   * one byte kept), with a zero byte put before a first byte that has its high bit set.
+   */
+  static byte[] concatenatedToDer(byte[] signature) {
+    int half = signature.length / 2;
+    int rStart = firstSignificant(signature, 0, half);
+    int sStart = firstSignificant(signature, half, half);
+    int rLength = half - (rStart - 0);
+    int sLength = half - (sStart - half);
+    int rPad = signature[rStart] < 0 ? 1 : 0;
+    int sPad = signature[sStart] < 0 ? 1 : 0;
+    int content = 2 + rPad + rLength + 2 + sPad + sLength;
+    // At most 2 + 33 + 2 + 33 = 70 bytes of content from 64 bytes of signature: the short length form.
+    byte[] der = new byte[2 + content];
+    int at = 0;
+    der[at++] = 0x30;
+    der[at++] = (byte) content;
+    der[at++] = 0x02;
+    der[at++] = (byte) (rPad + rLength);
+    at += rPad;
+    System.arraycopy(signature, rStart, der, at, rLength);
+    at += rLength;
+    der[at++] = 0x02;
+    der[at++] = (byte) (sPad + sLength);
+    at += sPad;
+    System.arraycopy(signature, sStart, der, at, sLength);
+    return der;
+  }
+
+  /** The index of the first byte of {@code bytes[from, from + length)} that is not a leading zero (the last one is kept). */
+  private static int firstSignificant(byte[] bytes, int from, int length) {
+    int i = from;
+    while (i < from + length - 1 && bytes[i] == 0) {
+      i++;
+    }
+    return i;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private interface ProviderLookup {
+    Provider get() throws GeneralSecurityException;
+  }
+
+  /** The provider the JCA's order gives now, or {@code null} (the order, at each use) where none offers it. */
+  private static Provider providerOf(ProviderLookup lookup) {
+    try {
+      return lookup.get();
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static byte[] hex(String text) {
+    byte[] bytes = new byte[text.length() / 2];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = (byte) Integer.parseInt(text.substring(2 * i, 2 * i + 2), 16);
+    }
+    return bytes;
+  }
+}
