@@ -38,6 +38,12 @@ public final class DnsName {
     return new DnsName(name);
   }
 
+  /** The name, or {@code null} when {@code text} is not a valid DNS name ({@link #problemWith} says why). */
+  static DnsName parseOrNull(String text) {
+    return problemWith(text) == null ? new DnsName(text.endsWith(".") ? text.substring(0, text.length() - 1) : text)
+        : null;
+  }
+
   /** Returns why {@code text} is not a valid DNS name, or {@code null} when it is. */
   public static String problemWith(String text) {
     if (text == null || text.isEmpty() || text.equals(".")) {

@@ -510,7 +510,7 @@ public final class Envelope {
       if (own == null || own.keyType() != wanted || (kid != null && !kid.equals(own.keyId()))) {
         continue;
       }
-      String problem = crypto.ownKeyProblem(own);
+      String problem = crypto.ownKey(own).problem();
       if (problem != null) {
         unusable = "this node's " + problem;
         continue;
@@ -879,11 +879,13 @@ public final class Envelope {
     String jti = claims.string("jti", Rejection.Reason.CLAIMS_INVALID);
     String msg = claims.string("msg", Rejection.Reason.CLAIMS_INVALID);
 
-    if (DnsName.problemWith(iss) != null || !DnsName.parse(iss).equals(sender)) {
+    DnsName issuer = DnsName.parseOrNull(iss);
+    if (issuer == null || !issuer.equals(sender)) {
       return reject(Rejection.Reason.ISSUER_MISMATCH,
           "iss '" + iss + "' differs from the signer's x5u name " + sender, sender);
     }
-    if (DnsName.problemWith(aud) != null || !DnsName.parse(aud).equals(self)) {
+    DnsName audience = DnsName.parseOrNull(aud);
+    if (audience == null || !audience.equals(self)) {
       return reject(Rejection.Reason.AUDIENCE_MISMATCH, "aud '" + aud + "' is not this node (" + self + ")", sender);
     }
     if (!isSafeMessageId(jti)) {

@@ -2,7 +2,6 @@ package org.danemsg.protocol;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
-import java.security.Key;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
@@ -20,7 +19,6 @@ import java.security.spec.ECPoint;
 import java.security.spec.ECPublicKeySpec;
 import java.security.spec.EllipticCurve;
 import java.security.spec.MGF1ParameterSpec;
-import java.security.spec.X509EncodedKeySpec;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.Cipher;
 import javax.crypto.KeyAgreement;
@@ -72,8 +70,12 @@ final class JoseCrypto {
       MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
   private static final SecureRandom RANDOM = new SecureRandom();
 
-  /** This node's key, ready for the provider, and whether jose4j's check of a decryption key passes. */
-  record OwnKey(PrivateKey key, boolean valid) {}
+  /**
+   * This node's private key, ready for the provider; {@code problem} says why the identity's key is not
+   * used at all ({@link Envelope#keyProblem}), {@code valid} whether jose4j's check of a decryption key
+   * passes.
+   */
+  record OwnKey(PrivateKey key, String problem, boolean valid) {}
 
   /**
    * A sender's published key, ready for the provider: {@code problem} says why it is not used at all
@@ -127,32 +129,36 @@ final class JoseCrypto {
   // ---------------------------------------------------------------------------------------------
   // Keys
 
-  /** {@code own}'s private key made ready for decryption; done once per key object. */
+  /**
+   * {@code own}'s private key made ready for decryption, with its checks done; once per identity. A key
+   * with a problem is left as it is: nothing else of it is read.
+   */
   OwnKey ownKey(DeviceIdentity own) {
-    PrivateKey key = own.privateKey();
-    Identity id = new Identity(key);
+    Identity id = new Identity(own);
     Object known = keys.get(id);
     if (known instanceof OwnKey ready) {
       return ready;
     }
+    PrivateKey key = own.privateKey();
+    String problem = Envelope.keyProblem(own.publicKey());
     OwnKey ready;
-    if (own.keyType() == KeyType.EC_P256) {
-      ready = new OwnKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, key instanceof ECPrivateKey);
+    if (problem != null) {
+      ready = new OwnKey(key, problem, false);
+    } else if (own.keyType() == KeyType.EC_P256) {
+      ready = new OwnKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, null, key instanceof ECPrivateKey);
     } else {
       PrivateKey forProvider = conscryptRsa ? CryptoProviders.conscryptKey(key) : key;
-      ready = new OwnKey(forProvider, !(forProvider instanceof RSAKey rsa)
+      ready = new OwnKey(forProvider, null, !(forProvider instanceof RSAKey rsa)
           || rsa.getModulus().bitLength() >= KeyType.MIN_RSA_BITS);
     }
     remember(id, ready);
     return ready;
   }
 
-  /** Why an own identity's key is not used, or {@code null}; done once per key object. */
-  String ownKeyProblem(DeviceIdentity own) {
-    return senderKey(own.publicKey()).problem();
-  }
-
-  /** A published key made ready for verification, with its checks done; once per key object. */
+  /**
+   * A published key made ready for verification, with its checks done; once per key object. A key with
+   * a problem is left as it is: nothing else of it is read (a huge RSA key is not even encoded).
+   */
   SenderKey senderKey(PublicKey key) {
     Identity id = new Identity(key);
     Object known = keys.get(id);
@@ -161,11 +167,13 @@ final class JoseCrypto {
     }
     String problem = Envelope.keyProblem(key);
     SenderKey ready;
-    if (key instanceof ECKey ec) {
-      ready = new SenderKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, problem,
+    if (problem != null) {
+      ready = new SenderKey(key, problem, false);
+    } else if (key instanceof ECKey ec) {
+      ready = new SenderKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, null,
           P256_CURVE.equals(ec.getParams().getCurve()));
     } else {
-      ready = new SenderKey(conscryptRsa ? CryptoProviders.conscryptKey(key) : key, problem, true);
+      ready = new SenderKey(conscryptRsa ? CryptoProviders.conscryptKey(key) : key, null, true);
     }
     remember(id, ready);
     return ready;
@@ -178,16 +186,19 @@ final class JoseCrypto {
     keys.put(id, ready);
   }
 
-  /** A key compared by identity: a key's own equals and hashCode encode or hash it at every call. */
-  private record Identity(Key key) {
+  /**
+   * A key or identity compared by identity: a key's own equals and hashCode encode or hash it at every
+   * call. (The two kinds of entry cannot meet: a DeviceIdentity is no key.)
+   */
+  private record Identity(Object object) {
     @Override
     public boolean equals(Object o) {
-      return o instanceof Identity other && other.key == key;
+      return o instanceof Identity other && other.object == object;
     }
 
     @Override
     public int hashCode() {
-      return System.identityHashCode(key);
+      return System.identityHashCode(object);
     }
   }
 
@@ -205,19 +216,41 @@ final class JoseCrypto {
     if (!by.multiply(by).mod(P256_P).equals(bx.multiply(bx).add(P256_A).multiply(bx).add(P256_B).mod(P256_P))) {
       return null;
     }
+    if (conscryptEc) {
+      byte[] spki = new byte[P256_SPKI_PREFIX.length + 64];
+      System.arraycopy(P256_SPKI_PREFIX, 0, spki, 0, P256_SPKI_PREFIX.length);
+      System.arraycopy(x, 0, spki, P256_SPKI_PREFIX.length, 32);
+      System.arraycopy(y, 0, spki, P256_SPKI_PREFIX.length + 32, 32);
+      return new EncodedEcPublicKey(spki);
+    }
     try {
       KeyFactory factory = JcaEngines.keyFactory("EC", ecKeys);
-      if (conscryptEc) {
-        // What Conscrypt makes of any other key: the same SubjectPublicKeyInfo, parsed natively.
-        byte[] spki = new byte[P256_SPKI_PREFIX.length + 64];
-        System.arraycopy(P256_SPKI_PREFIX, 0, spki, 0, P256_SPKI_PREFIX.length);
-        System.arraycopy(x, 0, spki, P256_SPKI_PREFIX.length, 32);
-        System.arraycopy(y, 0, spki, P256_SPKI_PREFIX.length + 32, 32);
-        return factory.generatePublic(new X509EncodedKeySpec(spki));
-      }
       return factory.generatePublic(new ECPublicKeySpec(new ECPoint(bx, by), P256));
     } catch (GeneralSecurityException | RuntimeException e) {
       return null;
+    }
+  }
+
+  /**
+   * An EC public key that is only its X.509 SubjectPublicKeyInfo: all Conscrypt reads of a key it did not
+   * make (it parses the encoding natively, which checks the point), and all it read of the key jose4j
+   * built from the JWK. A key of Conscrypt's own would also compute the curve's parameters in Java,
+   * which no ECDH needs.
+   */
+  private record EncodedEcPublicKey(byte[] spki) implements PublicKey {
+    @Override
+    public String getAlgorithm() {
+      return "EC";
+    }
+
+    @Override
+    public String getFormat() {
+      return "X.509";
+    }
+
+    @Override
+    public byte[] getEncoded() {
+      return spki.clone();
     }
   }
 
