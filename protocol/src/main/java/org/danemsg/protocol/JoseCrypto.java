@@ -41,6 +41,10 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Keys are made ready once per key object ({@link #ownKey}, {@link #senderKey}): rebuilt as the
  * provider's own keys where that provider is Conscrypt (it rebuilds any other key natively at every
  * {@code init}), with the checks that depend only on the key done then. Thread-safe.
+ *
+ * <p>A runtime whose JCA cannot even start (seen under emulation: an unreadable security policy
+ * folder makes every {@code getInstance} throw an Error) gives a failed decryption or verification, as
+ * jose4j gave, never an Error out of {@link Envelope}: the node's crypto self-test then names the cause.
  */
 final class JoseCrypto {
 
@@ -226,7 +230,7 @@ final class JoseCrypto {
     try {
       KeyFactory factory = JcaEngines.keyFactory("EC", ecKeys);
       return factory.generatePublic(new ECPublicKeySpec(new ECPoint(bx, by), P256));
-    } catch (GeneralSecurityException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return null;
     }
   }
@@ -272,7 +276,7 @@ final class JoseCrypto {
       kdf.update(z);
       kdf.update(KDF_OTHER_INFO);
       return aesGcm(ecGcm, kdf.digest(), iv, ciphertext, tag, aad);
-    } catch (GeneralSecurityException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return null;
     }
   }
@@ -292,7 +296,7 @@ final class JoseCrypto {
       byte[] cek;
       try {
         cek = oaep.doFinal(encryptedKey);
-      } catch (GeneralSecurityException | RuntimeException e) {
+      } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
         cek = null;
       }
       if (cek == null || cek.length != CEK_BYTES) {
@@ -300,7 +304,7 @@ final class JoseCrypto {
         RANDOM.nextBytes(cek);
       }
       return aesGcm(rsaGcm, cek, iv, ciphertext, tag, aad);
-    } catch (GeneralSecurityException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return null;
     }
   }
@@ -349,7 +353,7 @@ final class JoseCrypto {
       return verifier.verify(providerSignature);
     } catch (SignatureException e) {
       return false;
-    } catch (GeneralSecurityException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return false;
     }
   }
@@ -404,7 +408,7 @@ final class JoseCrypto {
   private static Provider providerOf(ProviderLookup lookup) {
     try {
       return lookup.get();
-    } catch (GeneralSecurityException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return null;
     }
   }
