@@ -21,8 +21,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.jose4j.json.JsonUtil;
 import org.jose4j.jca.ProviderContext;
-import org.jose4j.jwa.AlgorithmConstraints;
-import org.jose4j.jwa.AlgorithmConstraints.ConstraintType;
 import org.jose4j.jwe.ContentEncryptionAlgorithmIdentifiers;
 import org.jose4j.jwe.JsonWebEncryption;
 import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
@@ -195,10 +193,7 @@ public final class Envelope {
   private static final Set<String> LEGACY_JWS_MEMBERS = Set.of("alg", "x5u");
   private static final Set<String> EPK_MEMBERS = Set.of("kty", "crv", "x", "y");
   private static final List<String> NATIVE_CLAIM_ORDER = List.of("iss", "aud", "iat", "exp", "jti", "msg");
-  private static final AlgorithmConstraints JWE_ALG_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, NATIVE_JWE_ALGS.toArray(String[]::new));
-  private static final AlgorithmConstraints JWE_ENC_CONSTRAINTS = new AlgorithmConstraints(ConstraintType.PERMIT,
-      ContentEncryptionAlgorithmIdentifiers.AES_256_GCM, ContentEncryptionAlgorithmIdentifiers.AES_256_CBC_HMAC_SHA_512);
+  private static final Set<String> NATIVE_CLAIMS = Set.copyOf(NATIVE_CLAIM_ORDER);
   private static final List<String> FLATTENED_JWE_ORDER = List.of("protected", "encrypted_key", "iv", "ciphertext", "tag");
   private static final List<String> FLATTENED_JWS_ORDER = List.of("protected", "payload", "signature");
   private static final int MIN_JTI = 8;
@@ -648,28 +643,19 @@ public final class Envelope {
 
   /** The plaintext of a legacy JWE (A256CBC-HS512) with the first of {@code candidates} it decrypts with. */
   private byte[] decryptLegacy(String[] parts, List<DeviceIdentity> candidates) {
-    String compact = String.join(".", parts);
+    Base64.Decoder base64url = Base64.getUrlDecoder();
+    byte[] encryptedKey = base64url.decode(parts[1]);
+    byte[] iv = base64url.decode(parts[2]);
+    byte[] ciphertext = base64url.decode(parts[3]);
+    byte[] tag = base64url.decode(parts[4]);
+    byte[] aad = parts[0].getBytes(StandardCharsets.US_ASCII);
     for (DeviceIdentity own : candidates) {
-      byte[] plaintext = tryDecrypt(compact, own);
+      byte[] plaintext = crypto.openRsaOaepCbcHmac(crypto.ownKey(own), encryptedKey, iv, ciphertext, tag, aad);
       if (plaintext != null) {
         return plaintext;
       }
     }
     return null;
-  }
-
-  private byte[] tryDecrypt(String compact, DeviceIdentity own) {
-    try {
-      JsonWebEncryption jwe = new JsonWebEncryption();
-      jwe.setAlgorithmConstraints(JWE_ALG_CONSTRAINTS);
-      jwe.setContentEncryptionAlgorithmConstraints(JWE_ENC_CONSTRAINTS);
-      jwe.setProviderContext(contextFor(own.keyType()));
-      jwe.setCompactSerialization(compact);
-      jwe.setKey(privateKeyOf(own));
-      return jwe.getPlaintextBytes();
-    } catch (JoseException | RuntimeException e) {
-      return null;
-    }
   }
 
   private SignedMessage readSignedContent(byte[] plaintext, Profile profile, DnsName self) throws Refused {
@@ -870,7 +856,7 @@ public final class Envelope {
         throw new Refused(Rejection.Reason.CLAIMS_INVALID, "claim '" + name + "' is missing", sender);
       }
     }
-    claims.onlyThese(Set.copyOf(NATIVE_CLAIM_ORDER), Rejection.Reason.CLAIMS_INVALID,
+    claims.onlyThese(NATIVE_CLAIMS, Rejection.Reason.CLAIMS_INVALID,
         "a native message carries exactly the claims iss, aud, iat, exp, jti and msg");
     String iss = claims.string("iss", Rejection.Reason.CLAIMS_INVALID);
     String aud = claims.string("aud", Rejection.Reason.CLAIMS_INVALID);

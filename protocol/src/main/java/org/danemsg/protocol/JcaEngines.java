@@ -9,14 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.crypto.Cipher;
 import javax.crypto.KeyAgreement;
+import javax.crypto.Mac;
 
 /**
  * This thread's JCA engines, one per kind, algorithm and named provider, made on first use and then
  * kept. {@code getInstance} looks the algorithm up among the provider's services and builds the
  * engine by reflection on every call, which costs more than a message's AES-GCM. Every use
- * initialises the engine afresh ({@code init}, {@code initVerify}; a digest is reset by
- * {@code digest()}), so nothing of one message stays for the next, and the engines of a thread are
- * used by that thread alone.
+ * initialises the engine afresh ({@code init}, {@code initVerify}; a digest is reset when handed
+ * out), so nothing of one message stays for the next, and the engines of a thread are used by that
+ * thread alone.
  *
  * <p>Only engines of a named provider are kept. Where the caller names none (the JCA's provider
  * order), a new engine is made for each use, as before: which provider the order gives may change
@@ -25,7 +26,7 @@ import javax.crypto.KeyAgreement;
  */
 final class JcaEngines {
 
-  private enum Kind { CIPHER, SIGNATURE, KEY_AGREEMENT, MESSAGE_DIGEST, KEY_FACTORY }
+  private enum Kind { CIPHER, SIGNATURE, KEY_AGREEMENT, MESSAGE_DIGEST, MAC, KEY_FACTORY }
 
   /** One kept engine. Providers are compared by identity: a Provider's equals and hashCode read all its entries. */
   private record Engine(Kind kind, String algorithm, Provider provider, Object engine) {}
@@ -71,6 +72,14 @@ final class JcaEngines {
         MessageDigest.getInstance(algorithm, provider));
     digest.reset(); // a use that failed half-way may have left input behind
     return digest;
+  }
+
+  static Mac mac(String algorithm, Provider provider) throws GeneralSecurityException {
+    if (provider == null) {
+      return Mac.getInstance(algorithm);
+    }
+    Object known = find(Kind.MAC, algorithm, provider);
+    return known != null ? (Mac) known : keep(Kind.MAC, algorithm, provider, Mac.getInstance(algorithm, provider));
   }
 
   static KeyFactory keyFactory(String algorithm, Provider provider) throws GeneralSecurityException {

@@ -22,14 +22,17 @@ import java.security.spec.MGF1ParameterSpec;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.Cipher;
 import javax.crypto.KeyAgreement;
+import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.IvParameterSpec;
 import javax.crypto.spec.OAEPParameterSpec;
 import javax.crypto.spec.PSource;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The crypto of the JWE and JWS forms a node accepts, done directly on the JCA: ECDH-ES on P-256 with
- * the Concat KDF, RSA-OAEP-256, A256GCM, and ES256 and RS256 verification. It computes what jose4j
+ * the Concat KDF, RSA-OAEP-256, A256GCM, A256CBC-HS512 (the legacy format), and ES256 and RS256
+ * verification. It computes what jose4j
  * computes for these algorithms, with the same JCA calls on the same providers and the same treatment
  * of odd input (a signature of the wrong length, an ephemeral key off the curve, an unwrapped key of
  * the wrong size), which {@code EnvelopeDifferentialTest} holds it to; but without jose4j's work per
@@ -67,7 +70,9 @@ final class JoseCrypto {
   private static final byte[] KDF_ROUND = {0, 0, 0, 1};
   private static final byte[] KDF_OTHER_INFO = hex("00000007" + "4132353647434d" + "00000000" + "00000000"
       + "00000100");
-  private static final int CEK_BYTES = 32;
+  private static final int GCM_KEY_BYTES = 32;
+  /** A256CBC-HS512's key: 32 bytes of HMAC key, then 32 of AES key. */
+  private static final int CBC_HMAC_KEY_BYTES = 64;
   private static final int GCM_TAG_BITS = 128;
   private static final int ES256_SIGNATURE_BYTES = 64;
   private static final OAEPParameterSpec OAEP_SHA256 = new OAEPParameterSpec("SHA-256", "MGF1",
@@ -95,9 +100,11 @@ final class JoseCrypto {
   private final Provider rsaOaep;
   private final Provider rs256;
   private final Provider rsaGcm;
+  private final Provider rsaCbc;
   /** Providers whose choice does not change a result, resolved once so that their engines are kept. */
   private final Provider ecKeys;
   private final Provider sha256;
+  private final Provider hmacSha512;
   private final boolean conscryptEc;
   private final boolean conscryptRsa;
   private final ConcurrentHashMap<Identity, Object> keys = new ConcurrentHashMap<>();
@@ -120,14 +127,16 @@ final class JoseCrypto {
       conscryptEc = false;
     }
     if (conscryptForRsa && conscrypt != null) {
-      rsaOaep = rs256 = rsaGcm = conscrypt;
+      rsaOaep = rs256 = rsaGcm = rsaCbc = conscrypt;
       conscryptRsa = true;
     } else {
       rsaOaep = rs256 = null;
       rsaGcm = gcmOfTheOrder;
+      rsaCbc = providerOf(() -> Cipher.getInstance("AES/CBC/PKCS5Padding").getProvider());
       conscryptRsa = false;
     }
     sha256 = providerOf(() -> MessageDigest.getInstance("SHA-256").getProvider());
+    hmacSha512 = providerOf(() -> Mac.getInstance("HmacSHA512").getProvider());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -291,22 +300,59 @@ final class JoseCrypto {
       return null;
     }
     try {
-      Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", rsaOaep);
-      oaep.init(Cipher.DECRYPT_MODE, own.key(), OAEP_SHA256);
-      byte[] cek;
-      try {
-        cek = oaep.doFinal(encryptedKey);
-      } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
-        cek = null;
-      }
-      if (cek == null || cek.length != CEK_BYTES) {
-        cek = new byte[CEK_BYTES];
-        RANDOM.nextBytes(cek);
-      }
-      return aesGcm(rsaGcm, cek, iv, ciphertext, tag, aad);
+      return aesGcm(rsaGcm, unwrap(own, encryptedKey, GCM_KEY_BYTES), iv, ciphertext, tag, aad);
     } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
       return null;
     }
+  }
+
+  /**
+   * Decrypts RSA-OAEP-256 + A256CBC-HS512 content (the legacy format) with {@code own}: the HMAC-SHA-512
+   * tag (RFC 7518 §5.2.2.2: over AAD, IV, ciphertext and the AAD's length in bits, cut to 32 bytes)
+   * compared in constant time, and only then AES-CBC. A content key that does not unwrap, or is not 64
+   * bytes, is replaced by a random one, as jose4j does. {@code null} when it does not decrypt.
+   */
+  byte[] openRsaOaepCbcHmac(OwnKey own, byte[] encryptedKey, byte[] iv, byte[] ciphertext, byte[] tag,
+      byte[] aad) {
+    if (!own.valid() || ciphertext.length == 0 || tag.length == 0) {
+      return null;
+    }
+    try {
+      byte[] cek = unwrap(own, encryptedKey, CBC_HMAC_KEY_BYTES);
+      Mac hmac = JcaEngines.mac("HmacSHA512", hmacSha512);
+      hmac.init(new SecretKeySpec(cek, 0, CBC_HMAC_KEY_BYTES / 2, "HmacSHA512"));
+      hmac.update(aad);
+      hmac.update(iv);
+      hmac.update(ciphertext);
+      hmac.update(java.nio.ByteBuffer.allocate(8).putLong(aad.length * 8L).array());
+      byte[] expected = java.util.Arrays.copyOf(hmac.doFinal(), CBC_HMAC_KEY_BYTES / 2);
+      if (!MessageDigest.isEqual(expected, tag)) {
+        return null;
+      }
+      Cipher cbc = JcaEngines.cipher("AES/CBC/PKCS5Padding", rsaCbc);
+      cbc.init(Cipher.DECRYPT_MODE, new SecretKeySpec(cek, CBC_HMAC_KEY_BYTES / 2, CBC_HMAC_KEY_BYTES / 2, "AES"),
+          new IvParameterSpec(iv));
+      return cbc.doFinal(ciphertext);
+    } catch (GeneralSecurityException | RuntimeException | LinkageError e) {
+      return null;
+    }
+  }
+
+  /** The content key RSA-OAEP-256 unwraps, or a random one where it does not unwrap to {@code length} bytes. */
+  private byte[] unwrap(OwnKey own, byte[] encryptedKey, int length) throws GeneralSecurityException {
+    Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", rsaOaep);
+    oaep.init(Cipher.DECRYPT_MODE, own.key(), OAEP_SHA256);
+    byte[] cek;
+    try {
+      cek = oaep.doFinal(encryptedKey);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      cek = null;
+    }
+    if (cek == null || cek.length != length) {
+      cek = new byte[length];
+      RANDOM.nextBytes(cek);
+    }
+    return cek;
   }
 
   private static byte[] aesGcm(Provider provider, byte[] cek, byte[] iv, byte[] ciphertext, byte[] tag, byte[] aad)

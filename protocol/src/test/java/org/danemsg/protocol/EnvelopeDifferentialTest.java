@@ -35,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * <p>The changes are the ones that reach the crypto: signatures (wrong length, r or s zero or the
  * group order, high s, a flipped bit), the ephemeral key (off the curve, a coordinate beyond the
  * field, another point), the IV's length, the boundary between ciphertext and tag, an encrypted key
- * where ECDH-ES has none, RSA-OAEP keys of the wrong length; besides them the member changes of
+ * where ECDH-ES has none, RSA-OAEP keys of the wrong length, in native messages and in the legacy
+ * format (A256CBC-HS512); besides them the member changes of
  * {@link EnvelopeStructureFuzzTest} and raw byte changes. Both Envelope configurations are compared
  * (the fast providers, and the JDK's), and the pom runs this test a second time without Conscrypt.
  *
@@ -172,15 +173,21 @@ class EnvelopeDifferentialTest {
 
   /** A native message whose crypto is changed where a reader could be lenient or strict. */
   private static Message cryptoChange(Random random) throws Exception {
-    boolean rsaRecipient = random.nextInt(3) == 0;
-    DeviceIdentity sender = random.nextBoolean() ? EC_ALICE : RSA_ALICE;
-    DeviceIdentity recipient = rsaRecipient ? RSA_BOB : EC_BOB;
-    RawMessage m = RawMessage.nativeMessage(sender, recipient.name(), recipient.publicKey());
-    onTheClock(m).claims.string("msg", randomText(random));
+    boolean legacy = random.nextInt(5) == 0;
+    boolean rsaRecipient = legacy || random.nextInt(3) == 0;
+    DeviceIdentity sender = legacy ? LEGACY_ALICE : random.nextBoolean() ? EC_ALICE : RSA_ALICE;
+    DeviceIdentity recipient = legacy ? LEGACY_BOB : rsaRecipient ? RSA_BOB : EC_BOB;
+    RawMessage m = legacy ? RawMessage.legacyMessage(sender, recipient.name(), recipient.publicKey())
+        : onTheClock(RawMessage.nativeMessage(sender, recipient.name(), recipient.publicKey()));
+    m.claims.string("msg", randomText(random));
+    m.legacyText = randomText(random);
     String alg = rsaRecipient ? "RSA-OAEP-256" : "ECDH-ES";
-    String inner = m.signedPart();
+    String enc = legacy ? "A256CBC-HS512" : "A256GCM";
+    // The signed part in compact form; the legacy sender writes it flattened (below).
+    String inner = legacy ? RawJose.sign(m.jwsHeader.toString(), m.legacyText.getBytes(StandardCharsets.UTF_8),
+        sender.privateKey()) : m.signedPart();
     String description;
-    int ivLength = 12;
+    int ivLength = legacy ? 16 : 12;
     int change = random.nextInt(10);
     switch (change) {
       case 0, 1 -> {
@@ -205,8 +212,20 @@ class EnvelopeDifferentialTest {
       }
       default -> description = "unchanged before the parts are changed";
     }
-    String compact = RawJose.encrypt(m.jweHeader.toString(), alg, "A256GCM", inner.getBytes(StandardCharsets.UTF_8),
-        recipient.publicKey(), ivLength);
+    if (legacy) {
+      inner = RawJose.flattenedJws(inner);
+    }
+    // AES-CBC takes no other IV than 16 bytes: a legacy message gets its other IV after encryption (its
+    // tag then fails, as it would for a sender that wrote one).
+    String compact = RawJose.encrypt(m.jweHeader.toString(), alg, enc, inner.getBytes(StandardCharsets.UTF_8),
+        recipient.publicKey(), legacy ? 16 : ivLength);
+    if (legacy && ivLength != 16) {
+      String[] p = compact.split("\\.", -1);
+      byte[] iv = new byte[ivLength];
+      random.nextBytes(iv);
+      p[2] = RawJose.b64(iv);
+      compact = String.join(".", p);
+    }
     if (change >= 4) {
       String[] p = compact.split("\\.", -1);
       byte[] ciphertext = Base64.getUrlDecoder().decode(p[3]);
@@ -223,7 +242,7 @@ class EnvelopeDifferentialTest {
           byte[] key = new byte[random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(300)];
           random.nextBytes(key);
           if (rsaRecipient && random.nextBoolean()) {
-            key = oaep(recipient.publicKey(), new byte[random.nextBoolean() ? 16 : 64]);
+            key = oaep(recipient.publicKey(), new byte[pick(random, List.of(16, 32, 64))]);
           }
           p[1] = RawJose.b64(key);
           description = "encrypted key of " + key.length + " bytes";
@@ -245,8 +264,9 @@ class EnvelopeDifferentialTest {
       }
       compact = String.join(".", p);
     }
-    return new Message("crypto change (" + sender.keyType() + " -> " + recipient.keyType() + "): " + description,
-        compact.getBytes(StandardCharsets.US_ASCII), sender, recipient);
+    String payload = legacy ? RawJose.flattenedJwe(compact) : compact;
+    return new Message("crypto change (" + (legacy ? "legacy " : "") + sender.keyType() + " -> "
+        + recipient.keyType() + "): " + description, payload.getBytes(StandardCharsets.US_ASCII), sender, recipient);
   }
 
   /** A changed signature and how it was changed. */
