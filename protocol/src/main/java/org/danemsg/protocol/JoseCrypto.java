@@ -93,15 +93,17 @@ final class JoseCrypto {
    */
   record SenderKey(PublicKey key, String problem, boolean valid) {}
 
-  // The providers as Envelope's jose4j provider contexts named them; null for the JCA's order.
+  // The providers as Envelope's jose4j provider contexts named them; null for the JCA's order at each use.
   private final Provider ecdh;
   private final Provider es256;
-  private final Provider ecGcm;
   private final Provider rsaOaep;
   private final Provider rs256;
+  // AES and HMAC where no provider is named: the one the JCA's order gives when this is made (any provider
+  // takes an AES or HMAC key, so the order would give that one at each use too), so that engines are kept.
+  private final Provider ecGcm;
   private final Provider rsaGcm;
   private final Provider rsaCbc;
-  /** Providers whose choice does not change a result, resolved once so that their engines are kept. */
+  // Where the provider does not change a result (a key factory, SHA-256), resolved once alike.
   private final Provider ecKeys;
   private final Provider sha256;
   private final Provider hmacSha512;
