@@ -90,24 +90,35 @@ public final class CryptoProviders {
       java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
   /**
-   * The same RSA key as a Conscrypt (BoringSSL) key, rebuilt once per key and remembered, or the key
-   * itself where Conscrypt is not in use or cannot take it (no encoding, as for a key held in a
-   * token). Conscrypt takes any RSA key, but rebuilds it natively on every {@code init}, and BoringSSL
-   * then computes the key's Montgomery (and, for a private key, blinding) values again for each
-   * message; a key of its own keeps them. Measured (test tree's {@code RsaBenchmark}, CPU time): a
-   * private operation with a rebuilt key takes 15 % less, an RS256 verify 20 % less.
+   * The same RSA key as a Conscrypt (BoringSSL) key: {@link #conscryptKey} for RSA keys, any other key
+   * as it is. Measured (test tree's {@code RsaBenchmark}, CPU time): a private operation with a rebuilt
+   * key takes 15 % less, an RS256 verify 20 % less.
+   */
+  static <K extends java.security.Key> K conscryptRsaKey(K key) {
+    return "RSA".equals(key.getAlgorithm()) ? conscryptKey(key) : key;
+  }
+
+  /**
+   * The same RSA or EC key as a Conscrypt (BoringSSL) key, rebuilt once per key and remembered, or the
+   * key itself where Conscrypt is not in use or cannot take it (no encoding, as for a key held in a
+   * token). Conscrypt takes any RSA or EC key, but rebuilds it natively from its encoding on every
+   * {@code init}; for RSA, BoringSSL then computes the key's Montgomery (and, for a private key,
+   * blinding) values again for each message; a key of its own keeps them. The rebuilt key is parsed
+   * from the same encoding Conscrypt would parse at each use, so it behaves alike.
    * Public keys are the validated keys of senders, which the TLSA cache holds: weakly referenced
    * here, an entry goes when the cache lets the key go.
    */
-  static <K extends java.security.Key> K conscryptRsaKey(K key) {
+  static <K extends java.security.Key> K conscryptKey(K key) {
     Provider provider = conscrypt().orElse(null);
-    if (provider == null || !"RSA".equals(key.getAlgorithm())
-        || key.getClass().getName().startsWith("org.conscrypt.")) {
+    String algorithm = key.getAlgorithm();
+    boolean rsa = "RSA".equals(algorithm);
+    boolean ec = algorithm != null && algorithm.startsWith("EC");
+    if (provider == null || !(rsa || ec) || key.getClass().getName().startsWith("org.conscrypt.")) {
       return key;
     }
     java.security.Key known = CONSCRYPT_KEYS.get(key);
     if (known == null) {
-      known = rebuild(key, provider);
+      known = rebuild(key, rsa ? "RSA" : "EC", provider);
       CONSCRYPT_KEYS.put(key, known);
     }
     @SuppressWarnings("unchecked")
@@ -115,13 +126,13 @@ public final class CryptoProviders {
     return converted;
   }
 
-  private static java.security.Key rebuild(java.security.Key key, Provider provider) {
+  private static java.security.Key rebuild(java.security.Key key, String algorithm, Provider provider) {
     byte[] encoded = key.getEncoded();
     if (encoded == null) {
       return key;
     }
     try {
-      java.security.KeyFactory factory = java.security.KeyFactory.getInstance("RSA", provider);
+      java.security.KeyFactory factory = java.security.KeyFactory.getInstance(algorithm, provider);
       return key instanceof java.security.PrivateKey
           ? factory.generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(encoded))
           : factory.generatePublic(new java.security.spec.X509EncodedKeySpec(encoded));

@@ -45,6 +45,7 @@ public final class DeviceIdentity {
   private final DnsName name;
   private final PrivateKey privateKey;
   private final X509Certificate certificate;
+  private final PublicKey publicKey;
   private final KeyType keyType;
   private final String keyId;
 
@@ -53,8 +54,11 @@ public final class DeviceIdentity {
     this.name = name;
     this.privateKey = privateKey;
     this.certificate = certificate;
+    // Once: a certificate may build a new key object at every getPublicKey(), and the opening code keeps
+    // what it learns of a key per key object.
+    this.publicKey = certificate.getPublicKey();
     this.keyType = keyType;
-    this.keyId = Envelope.keyId(certificate.getPublicKey());
+    this.keyId = Envelope.keyId(publicKey);
   }
 
   /**
@@ -123,7 +127,7 @@ public final class DeviceIdentity {
 
   /** The certificate's public key. */
   public PublicKey publicKey() {
-    return certificate.getPublicKey();
+    return publicKey;
   }
 
   /** EC P-256 or RSA. */

@@ -2,7 +2,6 @@ package org.danemsg.protocol;
 
 import java.util.Locale;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * A validated, absolute DNS name such as {@code alice._device.example.test}.
@@ -16,8 +15,6 @@ public final class DnsName {
 
   private static final int MAX_NAME = 253;
   private static final int MAX_LABEL = 63;
-  private static final Pattern LDH = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
-  private static final Pattern UNDERSCORE = Pattern.compile("_[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
 
   private final String name;
   private final String canonical;
@@ -39,6 +36,12 @@ public final class DnsName {
     }
     String name = text.endsWith(".") ? text.substring(0, text.length() - 1) : text;
     return new DnsName(name);
+  }
+
+  /** The name, or {@code null} when {@code text} is not a valid DNS name ({@link #problemWith} says why). */
+  static DnsName parseOrNull(String text) {
+    return problemWith(text) == null ? new DnsName(text.endsWith(".") ? text.substring(0, text.length() - 1) : text)
+        : null;
   }
 
   /** Returns why {@code text} is not a valid DNS name, or {@code null} when it is. */
@@ -66,12 +69,35 @@ public final class DnsName {
         return "label '" + label + "' has " + label.length() + " characters, at most " + MAX_LABEL
             + " are allowed";
       }
-      if (!LDH.matcher(label).matches() && !UNDERSCORE.matcher(label).matches()) {
+      if (!isLdh(label, 0) && !(label.charAt(0) == '_' && isLdh(label, 1))) {
         return "label '" + label + "' must be letters, digits and hyphens (not at its start or end),"
             + " optionally after one leading underscore";
       }
     }
     return null;
+  }
+
+  /**
+   * Whether {@code label} from {@code from} on is letters, digits and hyphens, not starting or ending
+   * with a hyphen, at least one character: {@code [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?}. By hand,
+   * not by regex: every received message has its names checked four times.
+   */
+  private static boolean isLdh(String label, int from) {
+    int end = label.length() - 1;
+    if (from > end || !isLetterOrDigit(label.charAt(from)) || !isLetterOrDigit(label.charAt(end))) {
+      return false;
+    }
+    for (int i = from + 1; i < end; i++) {
+      char c = label.charAt(i);
+      if (!isLetterOrDigit(c) && c != '-') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isLetterOrDigit(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   }
 
   /** The name as given, without a trailing dot. */

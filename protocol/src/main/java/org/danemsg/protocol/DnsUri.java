@@ -45,11 +45,11 @@ public final class DnsUri {
         body = body.substring(slash + 1);
       }
     }
-    String problem = DnsName.problemWith(body);
-    if (problem != null) {
+    DnsName name = DnsName.parseOrNull(body);
+    if (name == null) {
       throw new IllegalArgumentException(
-          "'" + DnsName.printable(uri) + "' does not name a valid DNS name: " + problem);
+          "'" + DnsName.printable(uri) + "' does not name a valid DNS name: " + DnsName.problemWith(body));
     }
-    return DnsName.parse(body);
+    return name;
   }
 }

@@ -21,8 +21,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.jose4j.json.JsonUtil;
 import org.jose4j.jca.ProviderContext;
-import org.jose4j.jwa.AlgorithmConstraints;
-import org.jose4j.jwa.AlgorithmConstraints.ConstraintType;
 import org.jose4j.jwe.ContentEncryptionAlgorithmIdentifiers;
 import org.jose4j.jwe.JsonWebEncryption;
 import org.jose4j.jwe.KeyManagementAlgorithmIdentifiers;
@@ -195,12 +193,7 @@ public final class Envelope {
   private static final Set<String> LEGACY_JWS_MEMBERS = Set.of("alg", "x5u");
   private static final Set<String> EPK_MEMBERS = Set.of("kty", "crv", "x", "y");
   private static final List<String> NATIVE_CLAIM_ORDER = List.of("iss", "aud", "iat", "exp", "jti", "msg");
-  private static final AlgorithmConstraints JWE_ALG_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, NATIVE_JWE_ALGS.toArray(String[]::new));
-  private static final AlgorithmConstraints JWE_ENC_CONSTRAINTS = new AlgorithmConstraints(ConstraintType.PERMIT,
-      ContentEncryptionAlgorithmIdentifiers.AES_256_GCM, ContentEncryptionAlgorithmIdentifiers.AES_256_CBC_HMAC_SHA_512);
-  private static final AlgorithmConstraints JWS_CONSTRAINTS =
-      new AlgorithmConstraints(ConstraintType.PERMIT, NATIVE_JWS_ALGS.toArray(String[]::new));
+  private static final Set<String> NATIVE_CLAIMS = Set.copyOf(NATIVE_CLAIM_ORDER);
   private static final List<String> FLATTENED_JWE_ORDER = List.of("protected", "encrypted_key", "iv", "ciphertext", "tag");
   private static final List<String> FLATTENED_JWS_ORDER = List.of("protected", "payload", "signature");
   private static final int MIN_JTI = 8;
@@ -213,6 +206,8 @@ public final class Envelope {
   private final ProviderContext ecContext;
   private final ProviderContext jdkContext = new ProviderContext();
   private final ProviderContext rsaContext;
+  /** Opening's crypto, on the providers these contexts name. */
+  private final JoseCrypto crypto;
 
   /**
    * An envelope with these settings. RSA-OAEP-256 and RS256 go through Conscrypt where it loads (see
@@ -228,6 +223,7 @@ public final class Envelope {
     this.ecContext = settings.bouncyCastleForEc() ? bouncyCastleContext() : jdkContext;
     this.rsaContext = conscryptForRsa && CryptoProviders.conscrypt().isPresent()
         ? conscryptRsaContext() : jdkContext;
+    this.crypto = new JoseCrypto(settings.bouncyCastleForEc(), conscryptForRsa);
   }
 
   /** An envelope with the default settings. */
@@ -498,7 +494,6 @@ public final class Envelope {
             "the payload is neither a compact JWE nor a JWE in JSON serialization");
       }
     }
-    String compact = String.join(".", parts);
     JsonMembers header = protectedHeader(parts[0], "JWE", Rejection.Reason.NOT_A_JWE, null);
     String alg = checkJweHeader(header, profile, self);
 
@@ -510,7 +505,7 @@ public final class Envelope {
       if (own == null || own.keyType() != wanted || (kid != null && !kid.equals(own.keyId()))) {
         continue;
       }
-      String problem = keyProblem(own.publicKey());
+      String problem = crypto.ownKey(own).problem();
       if (problem != null) {
         unusable = "this node's " + problem;
         continue;
@@ -524,13 +519,8 @@ public final class Envelope {
       throw new Refused(Rejection.Reason.NOT_FOR_THIS_NODE, detail + beyondTheLimit(ownKeys.size(), "own"));
     }
 
-    byte[] plaintext = null;
-    for (DeviceIdentity own : candidates) {
-      plaintext = tryDecrypt(compact, own);
-      if (plaintext != null) {
-        break;
-      }
-    }
+    byte[] plaintext = profile == Profile.LEGACY ? decryptLegacy(parts, candidates)
+        : decryptNative(parts, header, wanted, candidates);
     if (plaintext == null) {
       throw new Refused(Rejection.Reason.DECRYPTION_FAILED,
           "the JWE does not decrypt with this node's key (changed in transit, or for another key)");
@@ -616,18 +606,56 @@ public final class Envelope {
     }
   }
 
-  private byte[] tryDecrypt(String compact, DeviceIdentity own) {
-    try {
-      JsonWebEncryption jwe = new JsonWebEncryption();
-      jwe.setAlgorithmConstraints(JWE_ALG_CONSTRAINTS);
-      jwe.setContentEncryptionAlgorithmConstraints(JWE_ENC_CONSTRAINTS);
-      jwe.setProviderContext(contextFor(own.keyType()));
-      jwe.setCompactSerialization(compact);
-      jwe.setKey(privateKeyOf(own));
-      return jwe.getPlaintextBytes();
-    } catch (JoseException | RuntimeException e) {
+  /**
+   * The plaintext of a native JWE (every member checked) with the first of {@code candidates} it decrypts
+   * with, or {@code null}. The parts are canonical base64url, so each decodes to the one byte string it
+   * stands for.
+   */
+  private byte[] decryptNative(String[] parts, JsonMembers header, KeyType wanted, List<DeviceIdentity> candidates) {
+    Base64.Decoder base64url = Base64.getUrlDecoder();
+    byte[] iv = base64url.decode(parts[2]);
+    byte[] ciphertext = base64url.decode(parts[3]);
+    byte[] tag = base64url.decode(parts[4]);
+    byte[] aad = parts[0].getBytes(StandardCharsets.US_ASCII);
+    if (wanted == KeyType.EC_P256) {
+      // checkEphemeralKey saw to it: an object of kty, crv and two coordinates of 43 characters.
+      Map<?, ?> epk = (Map<?, ?>) header.get(HeaderParameterNames.EPHEMERAL_PUBLIC_KEY);
+      PublicKey ephemeral = crypto.ephemeralKey(base64url.decode((String) epk.get("x")),
+          base64url.decode((String) epk.get("y")));
+      for (DeviceIdentity own : candidates) {
+        byte[] plaintext = crypto.openEcdhEs(crypto.ownKey(own), ephemeral, iv, ciphertext, tag, aad);
+        if (plaintext != null) {
+          return plaintext;
+        }
+      }
       return null;
     }
+    // The encrypted key of ECDH-ES is not read (jose4j does not read it either).
+    byte[] encryptedKey = base64url.decode(parts[1]);
+    for (DeviceIdentity own : candidates) {
+      byte[] plaintext = crypto.openRsaOaep(crypto.ownKey(own), encryptedKey, iv, ciphertext, tag, aad);
+      if (plaintext != null) {
+        return plaintext;
+      }
+    }
+    return null;
+  }
+
+  /** The plaintext of a legacy JWE (A256CBC-HS512) with the first of {@code candidates} it decrypts with. */
+  private byte[] decryptLegacy(String[] parts, List<DeviceIdentity> candidates) {
+    Base64.Decoder base64url = Base64.getUrlDecoder();
+    byte[] encryptedKey = base64url.decode(parts[1]);
+    byte[] iv = base64url.decode(parts[2]);
+    byte[] ciphertext = base64url.decode(parts[3]);
+    byte[] tag = base64url.decode(parts[4]);
+    byte[] aad = parts[0].getBytes(StandardCharsets.US_ASCII);
+    for (DeviceIdentity own : candidates) {
+      byte[] plaintext = crypto.openRsaOaepCbcHmac(crypto.ownKey(own), encryptedKey, iv, ciphertext, tag, aad);
+      if (plaintext != null) {
+        return plaintext;
+      }
+    }
+    return null;
   }
 
   private SignedMessage readSignedContent(byte[] plaintext, Profile profile, DnsName self) throws Refused {
@@ -698,7 +726,8 @@ public final class Envelope {
             + " add it to the legacy-peers setting (LEGACY_PEERS)", sender);
       }
     }
-    return new SignedMessage(profile, sender, self, parts[0] + "." + parts[1] + "." + parts[2]);
+    return new SignedMessage(profile, sender, self, parts[0], parts[1], alg, signedBytes,
+        Base64.getUrlDecoder().decode(parts[2]));
   }
 
   /**
@@ -751,14 +780,8 @@ public final class Envelope {
     if (senderKeys == null || senderKeys.isEmpty()) {
       return reject(Rejection.Reason.SENDER_KEYS_UNAVAILABLE, "no published key for " + sender, sender);
     }
-    String[] parts = signed.compactJws().split("\\.", -1);
-    JsonWebSignature jws = new JsonWebSignature();
-    try {
-      jws.setCompactSerialization(signed.compactJws());
-    } catch (JoseException e) {
-      throw new Refused(Rejection.Reason.CONTENT_NOT_A_JWS, "the JWS is unreadable", sender);
-    }
-    boolean ec = AlgorithmIdentifiers.ECDSA_USING_P256_CURVE_AND_SHA256.equals(jws.getAlgorithmHeaderValue());
+    boolean ec = AlgorithmIdentifiers.ECDSA_USING_P256_CURVE_AND_SHA256.equals(signed.alg());
+    byte[] signingInput = null;
     int tried = 0;
     String unusable = null;
     boolean verified = false;
@@ -766,15 +789,16 @@ public final class Envelope {
       if (ec ? !(key instanceof ECPublicKey) : !(key instanceof RSAPublicKey)) {
         continue;
       }
-      String problem = keyProblem(key);
-      if (problem != null) {
-        unusable = problem;
+      JoseCrypto.SenderKey ready = crypto.senderKey(key);
+      if (ready.problem() != null) {
+        unusable = ready.problem();
         continue;
       }
-      // The JWS parsed above serves the first key tried; others get a fresh parse.
-      JsonWebSignature reuse = tried == 0 ? jws : null;
       tried++;
-      if (verifiesWith(reuse, signed.compactJws(), key, ec ? KeyType.EC_P256 : KeyType.RSA)) {
+      if (signingInput == null) {
+        signingInput = (signed.protectedHeader() + "." + signed.payload()).getBytes(StandardCharsets.US_ASCII);
+      }
+      if (crypto.verifies(ready, ec, signingInput, signed.signature())) {
         verified = true;
         break;
       }
@@ -783,19 +807,19 @@ public final class Envelope {
       String detail = tried > 0
           ? "the signature does not verify under any of the " + tried + " usable key(s) published for " + sender
           : unusable != null ? "no usable key published for " + sender + ": the " + unusable
-          : "the message is signed with " + jws.getAlgorithmHeaderValue() + " but " + sender
+          : "the message is signed with " + signed.alg() + " but " + sender
               + " publishes no key of that type";
       return reject(Rejection.Reason.SIGNATURE_INVALID, detail + beyondTheLimit(senderKeys.size(), "published"),
           sender);
     }
-    byte[] body = Base64.getUrlDecoder().decode(parts[1]);
+    byte[] body = signed.body();
     if (signed.profile() == Profile.LEGACY) {
       String text = utf8(body);
       if (text == null) {
         throw new Refused(Rejection.Reason.CLAIMS_INVALID, "the signed legacy text is not UTF-8", sender);
       }
       return new Opened(new OpenedMessage(sender, signed.recipient(), text, null,
-          legacyId(parts[0], parts[1]), null, Profile.LEGACY));
+          legacyId(signed.protectedHeader(), signed.payload()), null, Profile.LEGACY));
     }
     String claims = utf8(body);
     if (claims == null) {
@@ -820,21 +844,6 @@ public final class Envelope {
     }
   }
 
-  private boolean verifiesWith(JsonWebSignature parsed, String compactJws, PublicKey key, KeyType type) {
-    try {
-      JsonWebSignature jws = parsed != null ? parsed : new JsonWebSignature();
-      jws.setAlgorithmConstraints(JWS_CONSTRAINTS);
-      jws.setProviderContext(contextFor(type));
-      if (parsed == null) {
-        jws.setCompactSerialization(compactJws);
-      }
-      jws.setKey(type == KeyType.RSA && rsaContext != jdkContext ? CryptoProviders.conscryptRsaKey(key) : key);
-      return jws.verifySignature();
-    } catch (JoseException | RuntimeException e) {
-      return false;
-    }
-  }
-
   private OpenResult checkClaims(String body, DnsName sender, DnsName self) throws Refused {
     StrictJson.Result parsed = StrictJson.parseObject(body);
     if (parsed instanceof StrictJson.Malformed malformed) {
@@ -847,7 +856,7 @@ public final class Envelope {
         throw new Refused(Rejection.Reason.CLAIMS_INVALID, "claim '" + name + "' is missing", sender);
       }
     }
-    claims.onlyThese(Set.copyOf(NATIVE_CLAIM_ORDER), Rejection.Reason.CLAIMS_INVALID,
+    claims.onlyThese(NATIVE_CLAIMS, Rejection.Reason.CLAIMS_INVALID,
         "a native message carries exactly the claims iss, aud, iat, exp, jti and msg");
     String iss = claims.string("iss", Rejection.Reason.CLAIMS_INVALID);
     String aud = claims.string("aud", Rejection.Reason.CLAIMS_INVALID);
@@ -856,11 +865,13 @@ public final class Envelope {
     String jti = claims.string("jti", Rejection.Reason.CLAIMS_INVALID);
     String msg = claims.string("msg", Rejection.Reason.CLAIMS_INVALID);
 
-    if (DnsName.problemWith(iss) != null || !DnsName.parse(iss).equals(sender)) {
+    DnsName issuer = DnsName.parseOrNull(iss);
+    if (issuer == null || !issuer.equals(sender)) {
       return reject(Rejection.Reason.ISSUER_MISMATCH,
           "iss '" + iss + "' differs from the signer's x5u name " + sender, sender);
     }
-    if (DnsName.problemWith(aud) != null || !DnsName.parse(aud).equals(self)) {
+    DnsName audience = DnsName.parseOrNull(aud);
+    if (audience == null || !audience.equals(self)) {
       return reject(Rejection.Reason.AUDIENCE_MISMATCH, "aud '" + aud + "' is not this node (" + self + ")", sender);
     }
     if (!isSafeMessageId(jti)) {
@@ -920,7 +931,7 @@ public final class Envelope {
   }
 
   /** Why a key is not used for a message, or {@code null}: unsupported, or RSA too short or too long. */
-  private static String keyProblem(PublicKey key) {
+  static String keyProblem(PublicKey key) {
     String problem = KeyType.problemWith(key);
     if (problem != null) {
       return problem;
@@ -993,6 +1004,9 @@ public final class Envelope {
 
   /** The bytes as UTF-8 text, or {@code null} when they are not well-formed UTF-8. */
   private static String utf8(byte[] bytes) {
+    if (isAscii(bytes)) {
+      return new String(bytes, StandardCharsets.ISO_8859_1); // ASCII is its own UTF-8, and needs no decoder
+    }
     try {
       return StandardCharsets.UTF_8.newDecoder()
           .onMalformedInput(CodingErrorAction.REPORT)
@@ -1001,6 +1015,15 @@ public final class Envelope {
     } catch (CharacterCodingException e) {
       return null;
     }
+  }
+
+  private static boolean isAscii(byte[] bytes) {
+    for (byte b : bytes) {
+      if (b < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

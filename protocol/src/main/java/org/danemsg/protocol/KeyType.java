@@ -74,11 +74,13 @@ public enum KeyType {
     return key == null ? "none" : key.getAlgorithm();
   }
 
+  private static final java.math.BigInteger P256_ORDER = new java.math.BigInteger(
+      "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
+
   static boolean isP256(ECParameterSpec params) {
     // P-256 is identified by its order; comparing curve names depends on the provider.
     return params != null
-        && params.getOrder().equals(new java.math.BigInteger(
-            "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16))
+        && params.getOrder().equals(P256_ORDER)
         && params.getCurve().getField().getFieldSize() == 256;
   }
 }

@@ -10,13 +10,24 @@ public final class SignedMessage {
   private final Profile profile;
   private final DnsName claimedSender;
   private final DnsName recipient;
-  private final String compactJws;
+  // The JWS as decrypt read it, so that verify need not read it again: its encoded protected header
+  // and payload (the signing input), the header's alg, the payload decoded and the signature decoded.
+  private final String protectedHeader;
+  private final String payload;
+  private final String alg;
+  private final byte[] body;
+  private final byte[] signature;
 
-  SignedMessage(Profile profile, DnsName claimedSender, DnsName recipient, String compactJws) {
+  SignedMessage(Profile profile, DnsName claimedSender, DnsName recipient, String protectedHeader, String payload,
+      String alg, byte[] body, byte[] signature) {
     this.profile = profile;
     this.claimedSender = claimedSender;
     this.recipient = recipient;
-    this.compactJws = compactJws;
+    this.protectedHeader = protectedHeader;
+    this.payload = payload;
+    this.alg = alg;
+    this.body = body;
+    this.signature = signature;
   }
 
   /** The wire format it came in. */
@@ -34,8 +45,29 @@ public final class SignedMessage {
     return recipient;
   }
 
-  String compactJws() {
-    return compactJws;
+  /** The encoded protected header, as received. */
+  String protectedHeader() {
+    return protectedHeader;
+  }
+
+  /** The encoded payload, as received. */
+  String payload() {
+    return payload;
+  }
+
+  /** The JWS header's alg: ES256 or RS256. */
+  String alg() {
+    return alg;
+  }
+
+  /** The payload decoded: the claims, or the text of a legacy message. Not to be changed. */
+  byte[] body() {
+    return body;
+  }
+
+  /** The signature decoded. Not to be changed. */
+  byte[] signature() {
+    return signature;
   }
 
   @Override

@@ -86,4 +86,21 @@ class DnsNameTest {
   void differentNamesDiffer() {
     assertNotEquals(DnsName.parse("a.test"), DnsName.parse("b.test"));
   }
+
+  @Test
+  void acceptsAndRefusesLabelsExactlyAsTheLabelPatternsDid() {
+    // Labels were checked with these two patterns before; the hand-written check must agree.
+    java.util.regex.Pattern ldh = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
+    java.util.regex.Pattern underscore = java.util.regex.Pattern.compile("_[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?");
+    java.util.Random random = new java.util.Random(0x1abe1);
+    String alphabet = "aZ09-_!~";
+    for (int i = 0; i < 50_000; i++) {
+      StringBuilder label = new StringBuilder();
+      for (int n = 1 + random.nextInt(6); n > 0; n--) {
+        label.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      boolean byPatterns = ldh.matcher(label).matches() || underscore.matcher(label).matches();
+      assertEquals(byPatterns, DnsName.problemWith(label + ".example.test") == null, () -> "label '" + label + "'");
+    }
+  }
 }

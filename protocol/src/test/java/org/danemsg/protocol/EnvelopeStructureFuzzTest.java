@@ -48,7 +48,7 @@ class EnvelopeStructureFuzzTest {
       .withLegacyPeers(LegacyPeers.of(List.of("alice._device.example.test"))));
 
   /** Hostile JSON values, as raw JSON text. */
-  private static final List<String> HOSTILE = List.of(
+  static final List<String> HOSTILE = List.of(
       q("\ud800"), q("\udc00x"), q("a\u0000b"), q("\u001b[2J\u001b[31mred\u001b[0m"), q("\u202egnp.exe"),
       q("line one\r\nline two"), q("\u0085\u2028\u2029"), q("\ufeff\u200b"), q(""), q(" "), q("\\"),
       q("A".repeat(100_000)), q("\u00e9\u20ac\ud83d\ude00".repeat(200)), q("none"), q("HS256"), q("RSA1_5"),
@@ -60,7 +60,7 @@ class EnvelopeStructureFuzzTest {
       "[".repeat(5000) + "]".repeat(5000), "{\"a\":".repeat(20) + "1" + "}".repeat(20));
 
   /** Member names that no header or claims set of either profile accepts, and some that one does. */
-  private static final List<String> UNKNOWN_NAMES = List.of("typ", "kid", "crit", "jku", "jwk", "x5c", "x5t",
+  static final List<String> UNKNOWN_NAMES = List.of("typ", "kid", "crit", "jku", "jwk", "x5c", "x5t",
       "x5t#S256", "zip", "cty", "epk", "apu", "apv", "p2s", "iv", "tag", "nbf", "sub", "iss", "msg", "",
       "\u0000", "alg ", "ALG", "\u202ealg", "__proto__");
 

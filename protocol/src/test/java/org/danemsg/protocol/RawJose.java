@@ -85,6 +85,12 @@ final class RawJose {
    */
   static String encrypt(String headerJson, String alg, String enc, byte[] plaintext, PublicKey recipient)
       throws GeneralSecurityException {
+    return encrypt(headerJson, alg, enc, plaintext, recipient, enc.equals("A256GCM") ? 12 : 16);
+  }
+
+  /** As {@link #encrypt(String, String, String, byte[], PublicKey)}, with an IV of {@code ivLength} bytes. */
+  static String encrypt(String headerJson, String alg, String enc, byte[] plaintext, PublicKey recipient,
+      int ivLength) throws GeneralSecurityException {
     String header = b64(headerJson);
     byte[] cek;
     byte[] encryptedKey;
@@ -101,7 +107,7 @@ final class RawJose {
     byte[] ciphertext;
     byte[] tag;
     if (enc.equals("A256GCM")) {
-      iv = new byte[12];
+      iv = new byte[ivLength];
       RANDOM.nextBytes(iv);
       Cipher gcm = Cipher.getInstance("AES/GCM/NoPadding");
       gcm.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(cek, "AES"), new GCMParameterSpec(128, iv));
@@ -110,7 +116,7 @@ final class RawJose {
       ciphertext = Arrays.copyOf(sealed, sealed.length - 16);
       tag = Arrays.copyOfRange(sealed, sealed.length - 16, sealed.length);
     } else if (enc.equals("A256CBC-HS512")) {
-      iv = new byte[16];
+      iv = new byte[ivLength];
       RANDOM.nextBytes(iv);
       Cipher cbc = Cipher.getInstance("AES/CBC/PKCS5Padding");
       cbc.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(cek, 32, 32, "AES"), new IvParameterSpec(iv));
