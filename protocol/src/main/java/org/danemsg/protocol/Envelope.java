@@ -498,6 +498,10 @@ public final class Envelope {
     String alg = checkJweHeader(header, profile, self);
 
     KeyType wanted = alg.equals(KeyManagementAlgorithmIdentifiers.ECDH_ES) ? KeyType.EC_P256 : KeyType.RSA;
+    String lengths = partLengthProblem(parts, profile, wanted);
+    if (lengths != null) {
+      throw new Refused(Rejection.Reason.NOT_A_JWE, lengths);
+    }
     String kid = profile == Profile.NATIVE ? (String) header.get(HeaderParameterNames.KEY_ID) : null;
     List<DeviceIdentity> candidates = new ArrayList<>();
     String unusable = null;
@@ -607,6 +611,28 @@ public final class Envelope {
   }
 
   /**
+   * Why the lengths of a JWE's parts are not those its algorithms fix, or null: A256GCM has a 12-byte IV
+   * and a 16-byte tag, A256CBC-HS512 a 16-byte IV and a 32-byte tag, and ECDH-ES (direct key agreement)
+   * an empty encrypted key. Checked before any crypto, so that no provider decides (Conscrypt refuses an
+   * 8- or 16-byte GCM IV, the JDK accepts one) and no unused bytes ride along. The parts are canonical
+   * base64url, so a part of n characters is n * 6 / 8 bytes.
+   */
+  static String partLengthProblem(String[] parts, Profile profile, KeyType wanted) {
+    long iv = parts[2].length() * 6L / 8;
+    long tag = parts[4].length() * 6L / 8;
+    if (profile == Profile.LEGACY && (iv != 16 || tag != 32)) {
+      return "A256CBC-HS512 has a 16-byte IV and a 32-byte tag; this JWE has " + iv + " and " + tag;
+    }
+    if (profile == Profile.NATIVE && (iv != 12 || tag != 16)) {
+      return "A256GCM has a 12-byte IV and a 16-byte tag; this JWE has " + iv + " and " + tag;
+    }
+    if (wanted == KeyType.EC_P256 && !parts[1].isEmpty()) {
+      return "ECDH-ES agrees on the key directly: its encrypted key part must be empty";
+    }
+    return null;
+  }
+
+  /**
    * The plaintext of a native JWE (every member checked) with the first of {@code candidates} it decrypts
    * with, or {@code null}. The parts are canonical base64url, so each decodes to the one byte string it
    * stands for.
@@ -630,7 +656,7 @@ public final class Envelope {
       }
       return null;
     }
-    // The encrypted key of ECDH-ES is not read (jose4j does not read it either).
+    // The encrypted key of ECDH-ES is empty (partLengthProblem).
     byte[] encryptedKey = base64url.decode(parts[1]);
     for (DeviceIdentity own : candidates) {
       byte[] plaintext = crypto.openRsaOaep(crypto.ownKey(own), encryptedKey, iv, ciphertext, tag, aad);

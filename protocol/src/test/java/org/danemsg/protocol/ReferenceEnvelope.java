@@ -158,6 +158,11 @@ final class ReferenceEnvelope {
     String alg = checkJweHeader(header, profile, self);
 
     KeyType wanted = alg.equals(KeyManagementAlgorithmIdentifiers.ECDH_ES) ? KeyType.EC_P256 : KeyType.RSA;
+    // Added with the same check in Envelope (2026-11-28): the part lengths the algorithms fix.
+    String lengths = Envelope.partLengthProblem(parts, profile, wanted);
+    if (lengths != null) {
+      throw new Refused(Rejection.Reason.NOT_A_JWE, lengths);
+    }
     String kid = profile == Profile.NATIVE ? (String) header.get(HeaderParameterNames.KEY_ID) : null;
     List<DeviceIdentity> candidates = new ArrayList<>();
     String unusable = null;
