@@ -26,88 +26,81 @@ import javax.crypto.Mac;
  */
 final class JcaEngines {
 
-  private enum Kind { CIPHER, SIGNATURE, KEY_AGREEMENT, MESSAGE_DIGEST, MAC, KEY_FACTORY }
-
   /** One kept engine. Providers are compared by identity: a Provider's equals and hashCode read all its entries. */
-  private record Engine(Kind kind, String algorithm, Provider provider, Object engine) {}
+  private record Engine(Class<?> type, String algorithm, Provider provider, Object engine) {}
 
   /** A thread needs a handful (a node's opening code uses at most eight): a list is the fastest lookup. */
   private static final ThreadLocal<List<Engine>> ENGINES = ThreadLocal.withInitial(ArrayList::new);
 
+  /** An engine class's {@code getInstance(algorithm)}: the JCA's provider order. */
+  @FunctionalInterface
+  private interface FromOrder<T> {
+    T getInstance(String algorithm) throws GeneralSecurityException;
+  }
+
+  /** An engine class's {@code getInstance(algorithm, provider)}. */
+  @FunctionalInterface
+  private interface FromProvider<T> {
+    T getInstance(String algorithm, Provider provider) throws GeneralSecurityException;
+  }
+
   private JcaEngines() {}
 
   static Cipher cipher(String transformation, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return Cipher.getInstance(transformation);
-    }
-    Object known = find(Kind.CIPHER, transformation, provider);
-    return known != null ? (Cipher) known : keep(Kind.CIPHER, transformation, provider,
-        Cipher.getInstance(transformation, provider));
+    return engine(Cipher.class, transformation, provider, Cipher::getInstance, Cipher::getInstance);
   }
 
   static Signature signature(String algorithm, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return Signature.getInstance(algorithm);
-    }
-    Object known = find(Kind.SIGNATURE, algorithm, provider);
-    return known != null ? (Signature) known : keep(Kind.SIGNATURE, algorithm, provider,
-        Signature.getInstance(algorithm, provider));
+    return engine(Signature.class, algorithm, provider, Signature::getInstance, Signature::getInstance);
   }
 
   static KeyAgreement keyAgreement(String algorithm, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return KeyAgreement.getInstance(algorithm);
-    }
-    Object known = find(Kind.KEY_AGREEMENT, algorithm, provider);
-    return known != null ? (KeyAgreement) known : keep(Kind.KEY_AGREEMENT, algorithm, provider,
-        KeyAgreement.getInstance(algorithm, provider));
+    return engine(KeyAgreement.class, algorithm, provider, KeyAgreement::getInstance, KeyAgreement::getInstance);
   }
 
   static MessageDigest messageDigest(String algorithm, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return MessageDigest.getInstance(algorithm);
-    }
-    Object known = find(Kind.MESSAGE_DIGEST, algorithm, provider);
-    MessageDigest digest = known != null ? (MessageDigest) known : keep(Kind.MESSAGE_DIGEST, algorithm, provider,
-        MessageDigest.getInstance(algorithm, provider));
+    MessageDigest digest = engine(MessageDigest.class, algorithm, provider, MessageDigest::getInstance,
+        MessageDigest::getInstance);
     digest.reset(); // a use that failed half-way may have left input behind
     return digest;
   }
 
   static Mac mac(String algorithm, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return Mac.getInstance(algorithm);
-    }
-    Object known = find(Kind.MAC, algorithm, provider);
-    return known != null ? (Mac) known : keep(Kind.MAC, algorithm, provider, Mac.getInstance(algorithm, provider));
+    return engine(Mac.class, algorithm, provider, Mac::getInstance, Mac::getInstance);
   }
 
   static KeyFactory keyFactory(String algorithm, Provider provider) throws GeneralSecurityException {
-    if (provider == null) {
-      return KeyFactory.getInstance(algorithm);
-    }
-    Object known = find(Kind.KEY_FACTORY, algorithm, provider);
-    return known != null ? (KeyFactory) known : keep(Kind.KEY_FACTORY, algorithm, provider,
-        KeyFactory.getInstance(algorithm, provider));
+    return engine(KeyFactory.class, algorithm, provider, KeyFactory::getInstance, KeyFactory::getInstance);
   }
 
-  private static Object find(Kind kind, String algorithm, Provider provider) {
+  /** A new engine from the provider order when no provider is named, else this thread's kept one. */
+  private static <T> T engine(Class<T> type, String algorithm, Provider provider, FromOrder<T> fromOrder,
+      FromProvider<T> fromProvider) throws GeneralSecurityException {
+    if (provider == null) {
+      return fromOrder.getInstance(algorithm);
+    }
+    Object known = find(type, algorithm, provider);
+    return known != null ? type.cast(known) : keep(type, algorithm, provider,
+        fromProvider.getInstance(algorithm, provider));
+  }
+
+  private static Object find(Class<?> type, String algorithm, Provider provider) {
     List<Engine> engines = ENGINES.get();
     for (int i = 0; i < engines.size(); i++) {
       Engine e = engines.get(i);
-      if (e.kind() == kind && e.provider() == provider && e.algorithm().equals(algorithm)) {
+      if (e.type() == type && e.provider() == provider && e.algorithm().equals(algorithm)) {
         return e.engine();
       }
     }
     return null;
   }
 
-  private static <T> T keep(Kind kind, String algorithm, Provider provider, T engine) {
+  private static <T> T keep(Class<T> type, String algorithm, Provider provider, T engine) {
     List<Engine> engines = ENGINES.get();
     if (engines.size() >= 32) {
       engines.clear(); // only a caller naming ever new providers gets here; bound the memory
     }
-    engines.add(new Engine(kind, algorithm, provider, engine));
+    engines.add(new Engine(type, algorithm, provider, engine));
     return engine;
   }
 }
