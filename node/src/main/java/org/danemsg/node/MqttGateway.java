@@ -202,7 +202,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     if (draining) {
       return this;
     }
-    String cause = ended.cause() == null ? "closed" : describe(ended.cause());
+    String cause = ended.cause() == null ? "closed" : RootCause.describe(ended.cause());
     if (was) {
       getContext().getLog().warn("connection to {} lost: {}; reconnecting with backoff ({} to {})",
           settings.mqtt().uri(), cause, settings.mqtt().reconnectMinBackoff().toMillis() + " ms",
@@ -232,7 +232,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
   private Behavior<Command> onPipelineEnded(PipelineEnded end) {
     ended = true;
     if (end.cause() != null && !draining) {
-      getContext().getLog().info("pipeline stopped: {}", describe(end.cause()));
+      getContext().getLog().info("pipeline stopped: {}", RootCause.describe(end.cause()));
     }
     if (drainReply != null) {
       getContext().getLog().info("drained: {} received, {} acked", counters.received.sum(),
@@ -240,14 +240,5 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
       drainReply.tell(Done.getInstance());
     }
     return this;
-  }
-
-  private static String describe(Throwable e) {
-    Throwable cause = e;
-    while (cause.getCause() != null && cause.getCause() != cause) {
-      cause = cause.getCause();
-    }
-    String message = cause.getMessage();
-    return cause.getClass().getSimpleName() + (message == null ? "" : ": " + message);
   }
 }

@@ -284,19 +284,11 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       return this; // a health query child
     }
     String reason = "the " + actor + " actor stopped" + (cause == null ? "" : " after a failure: "
-        + org.danemsg.protocol.SafeText.detail(describe(cause)));
+        + org.danemsg.protocol.SafeText.detail(RootCause.describe(cause)));
     getContext().getLog().error("{}; the node stops (exit status 1) so that its service manager starts it again",
         reason);
     options.onFatal().accept(reason);
     return Behaviors.stopped();
-  }
-
-  private static String describe(Throwable e) {
-    Throwable cause = e;
-    while (cause.getCause() != null && cause.getCause() != cause) {
-      cause = cause.getCause();
-    }
-    return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
   }
 
   private static final java.util.Set<String> actorNames = java.util.Set.of("tlsa-resolver", "identity-keeper",

@@ -190,11 +190,11 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
       } catch (IOException e) {
         getContext().getLog().error("cannot read parked message {} from {}: {}; it stays for the next start",
             entry.id(), sender, SafeText.detail(e.toString()));
-        lot.tell(new ParkingLot.Released(entry, false));
+        lot.tell(new ParkingLot.Released(entry));
         continue;
       }
       if (payload == null) {
-        lot.tell(new ParkingLot.Released(entry, true)); // settled already (a copy of it)
+        lot.tell(new ParkingLot.Released(entry)); // settled already (a copy of it)
         continue;
       }
       inFlight++;
@@ -261,7 +261,7 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
         timers.startSingleTimer(new Retry(), settings.parking().maxBackoff());
       }
     } else {
-      lot.tell(new ParkingLot.Released(entry, true)); // the Printer deleted its row with the record
+      lot.tell(new ParkingLot.Released(entry)); // the Printer deleted its row with the record
     }
     pump();
     return idleIfDone();
@@ -284,7 +284,12 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
   }
 
   private String at(Duration delay) {
-    return LocalTime.ofInstant(settings.clock().instant().plus(delay), ZoneId.systemDefault())
+    return at(settings.clock(), delay);
+  }
+
+  /** The local time, to the second, {@code delay} from now: when a retry is due, for the log. */
+  static String at(java.time.Clock clock, Duration delay) {
+    return LocalTime.ofInstant(clock.instant().plus(delay), ZoneId.systemDefault())
         .truncatedTo(ChronoUnit.SECONDS).toString();
   }
 }

@@ -3,9 +3,6 @@ package org.danemsg.node;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.LocalTime;
-import java.time.ZoneId;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -77,8 +74,8 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   /** Reply with the parking counters. */
   public record GetStats(ActorRef<Stats> replyTo) implements Command {}
 
-  /** A child is done with {@code entry}: recorded and deleted, or ({@code deleted} false) left for the next start. */
-  record Released(ParkedMessages.Parked entry, boolean deleted) implements Command {}
+  /** A child is done with {@code entry}: recorded (its row deleted with the record), or left for the next start. */
+  record Released(ParkedMessages.Parked entry) implements Command {}
 
   /** A child has nothing left to do. */
   record Idle(DnsName sender, ActorRef<ParkedSender.Command> child) implements Command {}
@@ -134,7 +131,6 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   private final Map<DnsName, Long> reservedPerZone = new HashMap<>();
   private final LogBudget logBudget = new LogBudget(LOG_LINES_PER_MINUTE);
   private long spawned;
-  private int reservedMessages;
   private long tokens;
   private final Map<Long, Held> held = new HashMap<>();
   private int count;
@@ -213,7 +209,6 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     held.put(token, new Held(message, now));
     reserved.merge(sender, (long) message.payload().length, Long::sum);
     reservedPerZone.merge(zone(sender), (long) message.payload().length, Long::sum);
-    reservedMessages++;
     reserve.replyTo().tell(new InboundPipeline.Admitted(message, new Reservation(getContext().getSelf(), token), now));
     return this;
   }
@@ -229,7 +224,6 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     reserved.remove(sender, 0L);
     reservedPerZone.merge(zone(sender), -size, Long::sum);
     reservedPerZone.remove(zone(sender), 0L);
-    reservedMessages--;
   }
 
   /**
@@ -265,8 +259,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
       // kept a few seconds by the cache, so the first retry waits the minimum backoff.
       Duration first = message.lookupPending() ? Duration.ZERO : settings.parking().minBackoff();
       logCounted("parked", "parked message from " + sender + ": " + message.why() + "; retry at "
-          + LocalTime.ofInstant(settings.clock().instant().plus(first), ZoneId.systemDefault())
-              .truncatedTo(ChronoUnit.SECONDS) + " (attempt 1)");
+          + ParkedSender.at(settings.clock(), first) + " (attempt 1)");
       admit(entry, first);
     } else {
       admit(entry, null);
@@ -280,7 +273,7 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
     long[] own = perSender.getOrDefault(sender, new long[2]);
     long pending = reserved.values().stream().mapToLong(Long::longValue).sum();
     long pendingOwn = reserved.getOrDefault(sender, 0L);
-    if (count + reservedMessages >= limits.maxMessages() || bytes + pending + size > limits.maxBytes()) {
+    if (count + held.size() >= limits.maxMessages() || bytes + pending + size > limits.maxBytes()) {
       return "parking is full (" + count + " messages, " + bytes + " of " + limits.maxBytes()
           + " bytes; parking.max-messages " + limits.maxMessages() + ")";
     }
