@@ -96,7 +96,8 @@ final class JoseCrypto {
   // The providers as Envelope's jose4j provider contexts named them; null for the JCA's order at each use.
   private final Provider ecdh;
   private final Provider es256;
-  private final Provider rsaOaep;
+  /** The provider of the RSA private operation, whose own keys {@link #ownKey} makes; null: the JCA's order. */
+  private final Provider rsaPrivate;
   private final Provider rs256;
   // AES and HMAC where no provider is named: the one the JCA's order gives when this is made (any provider
   // takes an AES or HMAC key, so the order would give that one at each use too), so that engines are kept.
@@ -114,7 +115,8 @@ final class JoseCrypto {
   /**
    * @param fastEc Envelope's {@code bouncyCastleForEc}: Conscrypt where it loads, else Bouncy Castle, for
    *     ECDH, ES256 and (Conscrypt) AES-GCM; false: the JCA's order
-   * @param conscryptForRsa Conscrypt, where it loads, for RSA-OAEP-256, RS256 and their AES-GCM
+   * @param conscryptForRsa Conscrypt, where it loads, for RS256 and the AES-GCM of RSA messages, and the
+   *     fastest native provider that loads ({@link CryptoProviders#fastRsaPrivate()}) for RSA-OAEP-256
    */
   JoseCrypto(boolean fastEc, boolean conscryptForRsa) {
     Provider conscrypt = CryptoProviders.conscrypt().orElse(null);
@@ -128,11 +130,12 @@ final class JoseCrypto {
       ecKeys = providerOf(() -> KeyFactory.getInstance("EC").getProvider());
       conscryptEc = false;
     }
+    rsaPrivate = conscryptForRsa ? CryptoProviders.fastRsaPrivate().orElse(null) : null;
     if (conscryptForRsa && conscrypt != null) {
-      rsaOaep = rs256 = rsaGcm = rsaCbc = conscrypt;
+      rs256 = rsaGcm = rsaCbc = conscrypt;
       conscryptRsa = true;
     } else {
-      rsaOaep = rs256 = null;
+      rs256 = null;
       rsaGcm = gcmOfTheOrder;
       rsaCbc = providerOf(() -> Cipher.getInstance("AES/CBC/PKCS5Padding").getProvider());
       conscryptRsa = false;
@@ -162,7 +165,7 @@ final class JoseCrypto {
     } else if (own.keyType() == KeyType.EC_P256) {
       ready = new OwnKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, null, key instanceof ECPrivateKey);
     } else {
-      PrivateKey forProvider = conscryptRsa ? CryptoProviders.conscryptKey(key) : key;
+      PrivateKey forProvider = rsaPrivate != null ? CryptoProviders.providerKey(key, rsaPrivate) : key;
       ready = new OwnKey(forProvider, null, !(forProvider instanceof RSAKey rsa)
           || rsa.getModulus().bitLength() >= KeyType.MIN_RSA_BITS);
     }
@@ -342,7 +345,9 @@ final class JoseCrypto {
 
   /** The content key RSA-OAEP-256 unwraps, or a random one where it does not unwrap to {@code length} bytes. */
   private byte[] unwrap(OwnKey own, byte[] encryptedKey, int length) throws GeneralSecurityException {
-    Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPWithSHA-256AndMGF1Padding", rsaOaep);
+    // OAEP with its parameters given: SHA-256 and MGF1 with SHA-256 (the Amazon Corretto Crypto Provider
+    // has no "OAEPWithSHA-256AndMGF1Padding" name; every provider takes this form with the same meaning)
+    Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPPadding", rsaPrivate);
     oaep.init(Cipher.DECRYPT_MODE, own.key(), OAEP_SHA256);
     byte[] cek;
     try {

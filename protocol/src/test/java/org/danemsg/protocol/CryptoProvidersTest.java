@@ -123,6 +123,44 @@ class CryptoProvidersTest {
   }
 
   @Test
+  void rsaPrivateOperationsUseTheCorrettoProviderOnlyWhereItIsAllowedAndLoads() {
+    boolean allowed = !"false".equals(System.getProperty(CryptoProviders.ACCP_PROPERTY));
+    boolean shipped = System.getProperty("os.name").equals("Linux")
+        && List.of("amd64", "x86_64").contains(System.getProperty("os.arch"));
+    if (allowed && shipped) {
+      // The jar carries the native library for this platform: it must load.
+      assertTrue(CryptoProviders.accp().isPresent(), "the Amazon Corretto Crypto Provider did not load");
+    }
+    if (CryptoProviders.accp().isPresent()) {
+      assertSame(CryptoProviders.accp().get(), CryptoProviders.fastRsaPrivate().get());
+    } else {
+      assertEquals(CryptoProviders.conscrypt(), CryptoProviders.fastRsaPrivate());
+    }
+    if (!allowed) {
+      assertEquals(java.util.Optional.empty(), CryptoProviders.accp());
+    }
+  }
+
+  @Test
+  void rebuildsAnRsaPrivateKeyAsTheRsaProvidersKeyOnce() {
+    java.security.PrivateKey key = TestIdentities.of("alice._device.example.test", KeyType.RSA).privateKey();
+    java.util.Optional<Provider> provider = CryptoProviders.fastRsaPrivate();
+    if (provider.isEmpty()) {
+      // no native provider here: the JCA's order takes the key as it is
+      assertSame(key, CryptoProviders.providerKey(key, CryptoProviders.bouncyCastle()));
+      return;
+    }
+
+    java.security.PrivateKey rebuilt = CryptoProviders.providerKey(key, provider.get());
+
+    assertSame(rebuilt, CryptoProviders.providerKey(key, provider.get()));
+    assertEquals(provider.get().getClass().getPackageName(), rebuilt.getClass().getPackageName());
+    assertEquals(((java.security.interfaces.RSAKey) key).getModulus(),
+        ((java.security.interfaces.RSAKey) rebuilt).getModulus());
+    assertSame(rebuilt, CryptoProviders.providerKey(rebuilt, provider.get()), "a provider's own key is kept");
+  }
+
+  @Test
   void installAllPutsBouncyCastleFirstAndRegistersTheNamedProvidersOnceHoweverOftenCalled() {
     CryptoProviders.installAll();
     List<Provider> once = List.of(Security.getProviders());
