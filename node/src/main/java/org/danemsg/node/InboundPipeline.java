@@ -124,9 +124,10 @@ final class InboundPipeline {
         .mapAsync(parallelism * 16, this::senderKeys)
         .mapAsync(parallelism * 2, this::verify)
         .mapAsync(parallelism * 2, this::park)
-        .via(ActorFlow.askWithContext(parallelism * 2, printer, ASK, InboundPipeline::record))
+        // as many as the broker has in flight: the Printer commits what it has together
+        .via(ActorFlow.askWithContext(parallelism * 16, printer, ASK, InboundPipeline::record))
         .asSource()
-        .mapAsync(parallelism * 2, this::ack)
+        .mapAsync(parallelism * 16, this::ack)
         .map(done -> {
           counters.acked.increment();
           return done;

@@ -203,6 +203,18 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
   private static final Duration RETENTION_CHECK_INTERVAL = Duration.ofHours(1);
 
+  /**
+   * Group commit under traffic. A commit's fsync and log writes cost more CPU than recording a message
+   * (measured at 1,000 msg/s: 60 % of the Printer's time, one commit a message, as messages came one by
+   * one); so when the batch's first message came soon after the last commit ({@link #TRAFFIC_GAP_NANOS}),
+   * the Printer waits {@link #GATHER_NANOS} once for more before committing. Its own thread waits, on the
+   * file dispatcher; a message waits at most that much longer; a quiet node commits at once.
+   */
+  private static final long GATHER_NANOS = 1_000_000;
+  private static final long TRAFFIC_GAP_NANOS = 3_000_000;
+  /** A batch this big is committed without waiting. */
+  private static final int GATHER_UP_TO = 16;
+
   private final Settings settings;
   private final TimerScheduler<Command> timers;
   private final MessageStore store;
@@ -211,6 +223,11 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private final WalCheckpoints checkpoints;
   private boolean checkpointRunning;
   private final List<String> toPrint = new ArrayList<>();
+  /** {@link System#nanoTime()} at the end of the last commit, and when the open batch's first message came. */
+  private long lastCommitEnded = System.nanoTime() - TRAFFIC_GAP_NANOS;
+  private long batchOpened;
+  /** The open batch has waited for more messages already. */
+  private boolean gathered;
   private long delivered;
   private long deletedByRetention;
   /** The hourly check came while a batch was open: done after its commit. */
@@ -443,6 +460,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
 
   private void hold(ActorRef<Outcome> replyTo, Outcome outcome, java.util.function.Consumer<Boolean> then) {
     if (held.isEmpty()) {
+      batchOpened = System.nanoTime();
       getContext().getSelf().tell(new Flush()); // after the messages already in the mailbox
     }
     held.add(new Reply(replyTo, outcome, then));
@@ -460,6 +478,13 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   }
 
   private Behavior<Command> onFlush(Flush flush) {
+    if (!gathered && held.size() < GATHER_UP_TO && batchOpened - lastCommitEnded < TRAFFIC_GAP_NANOS) {
+      gathered = true;
+      java.util.concurrent.locks.LockSupport.parkNanos(GATHER_NANOS);
+      getContext().getSelf().tell(new Flush()); // after the messages that came meanwhile
+      return this;
+    }
+    gathered = false;
     try {
       store.commit();
     } catch (IOException e) {
@@ -484,6 +509,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
     held.clear();
     toPrint.clear();
+    lastCommitEnded = System.nanoTime();
     if (retentionDue || store.overBytes()) {
       enforceRetention();
     }
