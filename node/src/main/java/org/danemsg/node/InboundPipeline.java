@@ -32,6 +32,8 @@ import org.danemsg.protocol.dns.TlsaCache;
  *   sender keys  TlsaCache (validated, cached, one query per name); a sender
  *                whose DNS cannot answer now is to be parked                  (function)
  *   verify       signature and claims, on the crypto executor                 (function)
+ *                (a sender whose keys the cache holds: keys and verify run in the decrypt
+ *                stage's task, one trip to the crypto executor a message)
  *   park         room from the ParkingLot (messages to park only)             (ask)
  *   record       print, quarantine or park: the Printer, the one writer       (ActorFlow.askWithContext)
  *   ack          in arrival order, only after the record is on disk
@@ -164,9 +166,27 @@ final class InboundPipeline {
     }
     return CompletableFuture.supplyAsync(() -> {
       Envelope.DecryptResult result = Decryptor.decrypt(envelope, keys, arrived.payload());
-      return result instanceof Envelope.Decrypted d ? new Decrypted(d.message(), arrived.payload())
+      return result instanceof Envelope.Decrypted d ? verifyIfKnown(new Decrypted(d.message(), arrived.payload()))
           : new Refused(Refusal.of(((Envelope.Rejected) result).rejection()), arrived.payload());
     }, crypto);
+  }
+
+  /**
+   * Where the sender's keys are in the cache (and none of its messages are parked), its keys and the
+   * verification in the same task as the decryption, so that a message takes one trip to the crypto pool;
+   * otherwise the decrypted message, for the sender-keys stage.
+   */
+  private Step verifyIfKnown(Decrypted decrypted) {
+    DnsName sender = decrypted.signed().claimedSender();
+    if (parked.contains(sender)) {
+      return decrypted;
+    }
+    java.util.Optional<LookupResult> known = cache.cached(sender);
+    if (known.isEmpty()) {
+      return decrypted;
+    }
+    Step keyed = keyed(decrypted, known.get(), false);
+    return keyed instanceof Keyed k ? Authenticator.verify(envelope, k.signed(), k.keys(), k.payload()) : keyed;
   }
 
   /**

@@ -259,6 +259,24 @@ public final class TlsaCache {
     return started.copy();
   }
 
+  /**
+   * The cached outcome for {@code name} if there is a fresh one (counted as a hit), else empty, without
+   * starting a lookup: for callers that do something else on a miss (then {@link #lookup} counts it).
+   */
+  public java.util.Optional<LookupResult> cached(DnsName name) {
+    if (!settings.allowedZones().allows(name)) {
+      return java.util.Optional.empty();
+    }
+    synchronized (this) {
+      Entry entry = entries.get(name);
+      if (entry == null || !settings.clock().instant().isBefore(entry.expires())) {
+        return java.util.Optional.empty();
+      }
+      hits.increment();
+      return java.util.Optional.of(entry.result());
+    }
+  }
+
   /** {@link #lookup(DnsName)}, waiting for the outcome. */
   public LookupResult lookupBlocking(DnsName name) {
     try {

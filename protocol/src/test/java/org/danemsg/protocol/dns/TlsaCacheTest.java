@@ -68,6 +68,22 @@ class TlsaCacheTest {
   }
 
   @Test
+  void givesAFreshCachedAnswerWithoutEverStartingALookup() {
+    Identity alice = published("alice");
+
+    assertEquals(java.util.Optional.empty(), cache.cached(alice.name()), "nothing known yet");
+    assertEquals(0, queries.get(), "cached() does not query");
+    LookupResult looked = cache.lookupBlocking(alice.name());
+
+    assertSame(looked, cache.cached(alice.name()).orElseThrow());
+    assertEquals(1, queries.get());
+    assertEquals(List.of(1L, 1L), List.of(cache.stats().hits(), cache.stats().misses()));
+    clock.advance(Duration.ofSeconds(60));
+    assertEquals(java.util.Optional.empty(), cache.cached(alice.name()), "expired with the record's 60 s TTL");
+    assertEquals(1, queries.get());
+  }
+
+  @Test
   void queriesAgainOnceTheRecordTtlHasPassed() {
     Identity bob = published("bob");
     cache.lookupBlocking(bob.name());
