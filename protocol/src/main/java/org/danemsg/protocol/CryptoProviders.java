@@ -9,8 +9,9 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * and, where it is measurably faster than the JDK's, for EC operations (named explicitly, see
  * {@link org.danemsg.protocol.Envelope.Settings#bouncyCastleForEc()}); and, where its native library
  * loads, Conscrypt (BoringSSL), which is faster still for the per-message EC P-256 and AES-GCM work
- * (see {@link #fastEc()}) and for RSA-OAEP-256 and RS256, which the JDK and Bouncy Castle compute in
- * Java {@code BigInteger} code.
+ * (see {@link #fastEc()}) and for RS256, which the JDK and Bouncy Castle compute in Java
+ * {@code BigInteger} code; and, where its native library loads, the Amazon Corretto Crypto Provider
+ * (AWS-LC) for the RSA private operation of RSA-OAEP-256 (see {@link #accp()}).
  *
  * <p>{@link #bouncyCastleFirst()} additionally puts it first, for code that asks for algorithms without
  * naming a provider, as dnsjava's DNSSEC validator does. Measured against a local Knot server on JDK
@@ -288,13 +289,15 @@ public final class CryptoProviders {
    * The JVM-wide provider set-up, called first by each entry point (the node's and the tools' {@code main},
    * the bench) and by test fixtures that need it, so that the provider order never depends on which class
    * happens to load first: Bouncy Castle first ({@link #bouncyCastleFirst()}), the fast P-256 key pairs
-   * registered, and Conscrypt and the Amazon Corretto Crypto Provider loaded where their native libraries
-   * load ({@link #conscrypt()}, {@link #accp()}). Idempotent.
+   * registered, and Conscrypt loaded where its native library loads ({@link #conscrypt()}). The Amazon
+   * Corretto Crypto Provider ({@link #accp()}) is loaded at its first use instead, an RSA identity's first
+   * decryption (its start costs about 0.3 s, which a {@code tools send} or an EC node need not pay); it
+   * is added at the end of the list and used only where named, so the order of the others stays.
+   * Idempotent.
    */
   public static synchronized void installAll() {
     bouncyCastleFirst();
     p256KeyPairs();
     conscrypt();
-    accp();
   }
 }

@@ -96,8 +96,13 @@ final class JoseCrypto {
   // The providers as Envelope's jose4j provider contexts named them; null for the JCA's order at each use.
   private final Provider ecdh;
   private final Provider es256;
-  /** The provider of the RSA private operation, whose own keys {@link #ownKey} makes; null: the JCA's order. */
-  private final Provider rsaPrivate;
+  /**
+   * The provider of the RSA private operation, whose own keys {@link #ownKey} makes; null: the JCA's order.
+   * Chosen at the first RSA key made ready (so that an EC node or a sender never loads it).
+   */
+  private volatile Provider rsaPrivate;
+  private volatile boolean rsaPrivateChosen;
+  private final boolean nativeRsaPrivate;
   private final Provider rs256;
   // AES and HMAC where no provider is named: the one the JCA's order gives when this is made (any provider
   // takes an AES or HMAC key, so the order would give that one at each use too), so that engines are kept.
@@ -130,7 +135,7 @@ final class JoseCrypto {
       ecKeys = providerOf(() -> KeyFactory.getInstance("EC").getProvider());
       conscryptEc = false;
     }
-    rsaPrivate = conscryptForRsa ? CryptoProviders.fastRsaPrivate().orElse(null) : null;
+    nativeRsaPrivate = conscryptForRsa;
     if (conscryptForRsa && conscrypt != null) {
       rs256 = rsaGcm = rsaCbc = conscrypt;
       conscryptRsa = true;
@@ -165,7 +170,8 @@ final class JoseCrypto {
     } else if (own.keyType() == KeyType.EC_P256) {
       ready = new OwnKey(conscryptEc ? CryptoProviders.conscryptKey(key) : key, null, key instanceof ECPrivateKey);
     } else {
-      PrivateKey forProvider = rsaPrivate != null ? CryptoProviders.providerKey(key, rsaPrivate) : key;
+      Provider provider = rsaPrivate();
+      PrivateKey forProvider = provider != null ? CryptoProviders.providerKey(key, provider) : key;
       ready = new OwnKey(forProvider, null, !(forProvider instanceof RSAKey rsa)
           || rsa.getModulus().bitLength() >= KeyType.MIN_RSA_BITS);
     }
@@ -343,11 +349,19 @@ final class JoseCrypto {
     }
   }
 
+  private Provider rsaPrivate() {
+    if (!rsaPrivateChosen) {
+      rsaPrivate = nativeRsaPrivate ? CryptoProviders.fastRsaPrivate().orElse(null) : null;
+      rsaPrivateChosen = true; // two threads may both choose: the same provider
+    }
+    return rsaPrivate;
+  }
+
   /** The content key RSA-OAEP-256 unwraps, or a random one where it does not unwrap to {@code length} bytes. */
   private byte[] unwrap(OwnKey own, byte[] encryptedKey, int length) throws GeneralSecurityException {
     // OAEP with its parameters given: SHA-256 and MGF1 with SHA-256 (the Amazon Corretto Crypto Provider
     // has no "OAEPWithSHA-256AndMGF1Padding" name; every provider takes this form with the same meaning)
-    Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPPadding", rsaPrivate);
+    Cipher oaep = JcaEngines.cipher("RSA/ECB/OAEPPadding", rsaPrivate());
     oaep.init(Cipher.DECRYPT_MODE, own.key(), OAEP_SHA256);
     byte[] cek;
     try {
