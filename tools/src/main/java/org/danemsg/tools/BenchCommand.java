@@ -99,7 +99,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "The node to start (default: node.jar next to tools.jar, or node/target/node.jar).")
   Path nodeJar;
 
-  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError",
+  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:MetaspaceSize=64m -XX:+ExitOnOutOfMemoryError",
       description = "JVM options of the receiving node (default ${DEFAULT-VALUE}: those of bin/danemsg-node).")
   String nodeJvmOptions;
 
