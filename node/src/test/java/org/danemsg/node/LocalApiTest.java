@@ -397,6 +397,40 @@ class LocalApiTest {
     }
   }
 
+  @Test
+  void withAKeyStoreTheApiSpeaksOnlyTls() throws Exception {
+    java.nio.file.Path dir = Files.createTempDirectory("api-tls-");
+    java.nio.file.Path store = dir.resolve("api.p12");
+    Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool")
+        .toString(), "-genkeypair", "-alias", "api", "-keyalg", "EC", "-groupname", "secp256r1", "-dname",
+        "CN=localhost", "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore",
+        store.toString(), "-storepass", "store-secret").redirectErrorStream(true).start();
+    assertEquals(0, keytool.waitFor(), new String(keytool.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    java.nio.file.Path password = Files.writeString(dir.resolve("password"), "store-secret\n");
+    TestDevice secure = TestDevice.published(knot, broker, "secure", KeyType.EC_P256);
+    int securePort = ApiClient.freePort();
+    secure.with("api.listen", "127.0.0.1:" + securePort).with("api.tls.key-store", store.toString())
+        .with("api.tls.key-store-password-file", password.toString());
+    try (Node secureNode = secure.start()) {
+      java.security.KeyStore trusted = java.security.KeyStore.getInstance("PKCS12");
+      try (InputStream in = Files.newInputStream(store)) {
+        trusted.load(in, "store-secret".toCharArray());
+      }
+      javax.net.ssl.TrustManagerFactory trust = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(trusted);
+      javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+      tls.init(null, trust.getTrustManagers(), null);
+      java.net.http.HttpClient https = java.net.http.HttpClient.newBuilder().sslContext(tls).build();
+      HttpResponse<String> alive = https.send(HttpRequest.newBuilder(java.net.URI.create("https://127.0.0.1:"
+          + securePort + "/health/alive")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, alive.statusCode(), alive.body());
+      assertThrows(java.io.IOException.class, () -> java.net.http.HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + securePort + "/health/alive"))
+              .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()));
+    }
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
 
   @SuppressWarnings("unchecked")
