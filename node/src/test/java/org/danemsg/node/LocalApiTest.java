@@ -308,6 +308,19 @@ class LocalApiTest {
   }
 
   @Test
+  void aLongPollWithNothingToSayAnswersWhenItsWaitIsOver() {
+    // Longer than Pekko HTTP's default request timeout (20 s), which would answer 503 instead.
+    long start = next(api.get("/v1/messages?after=0&limit=1000"));
+    long asked = System.nanoTime();
+    ApiClient.Answer answer = api.get("/v1/messages?after=" + start + "&wait=22");
+    assertEquals(200, answer.status(), answer.toString());
+    assertEquals(List.of(), messages(answer));
+    assertEquals(start, next(answer));
+    assertTrue(Duration.ofNanos(System.nanoTime() - asked).toSeconds() >= 21, "answered before its wait was over");
+    assertFalse(answer.toString().contains("pekko-http"));
+  }
+
+  @Test
   void theEventStreamDeliversEachMessageWithItsCursorAsId() throws Exception {
     long start = next(api.get("/v1/messages?after=0&limit=1000"));
     HttpResponse<InputStream> stream = api.http.send(api.request("/v1/messages/stream?after=" + start)

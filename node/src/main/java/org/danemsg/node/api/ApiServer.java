@@ -8,7 +8,9 @@ import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,6 +29,8 @@ import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.danemsg.node.KeyRing;
 import org.danemsg.node.NodeGuardian;
 import org.danemsg.node.NodeSettings;
@@ -76,6 +80,8 @@ public final class ApiServer extends AbstractBehavior<ApiServer.Command> {
 
   /** How often waiting readers wake and read again without a notice (a missed one costs at most this). */
   private static final Duration TICK = Duration.ofSeconds(5);
+  /** Connections at once (programs on the device; each event stream and long poll holds one). */
+  private static final int MAX_CONNECTIONS = 256;
   /** How long open requests (long polls, event streams) get to finish when the server stops. */
   private static final Duration UNBIND_DEADLINE = Duration.ofSeconds(2);
 
@@ -113,7 +119,17 @@ public final class ApiServer extends AbstractBehavior<ApiServer.Command> {
         context.messageAdapter(Printer.InboxAdvanced.class, advanced -> new InboxAdvanced())));
     timers.startTimerWithFixedDelay(new Tick(), TICK);
 
-    ServerBuilder server = Http.get(context.getSystem()).newServerAt(api.listen().host(), api.listen().port());
+    // In code, not in reference.conf: node.jar concatenates the modules' reference.conf files, and
+    // pekko-http's, which comes later, would win. A long poll waits up to max-wait before it answers.
+    ServerSettings serverSettings = ServerSettings.create(Adapter.toClassic(context.getSystem()));
+    Duration requestTimeout = api.maxWait().plusSeconds(30);
+    serverSettings = serverSettings
+        .withTimeouts(serverSettings.getTimeouts().withRequestTimeout(finite(requestTimeout))
+            .withIdleTimeout(finite(requestTimeout.plusSeconds(30))))
+        .withMaxConnections(MAX_CONNECTIONS)
+        .withServerHeader(Optional.empty());
+    ServerBuilder server = Http.get(context.getSystem()).newServerAt(api.listen().host(), api.listen().port())
+        .withSettings(serverSettings);
     if (api.tls() != null) {
       server = server.enableHttps(ConnectionContext.httpsServer(sslContext(api.tls())));
     } else if (!api.listen().loopback()) {
@@ -122,6 +138,10 @@ public final class ApiServer extends AbstractBehavior<ApiServer.Command> {
           + " device. Set API_TLS_KEY_STORE, or listen on 127.0.0.1.", api.listen());
     }
     context.pipeToSelf(server.bind(routes.route()), BindDone::new);
+  }
+
+  private static scala.concurrent.duration.FiniteDuration finite(Duration duration) {
+    return scala.concurrent.duration.Duration.create(duration.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private static SSLContext sslContext(ApiSettings.Tls tls) throws IOException {
