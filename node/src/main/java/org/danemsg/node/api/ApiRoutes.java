@@ -103,7 +103,7 @@ final class ApiRoutes extends AllDirectives {
       if (answer instanceof NodeGuardian.Health) {
         return json(200, Map.of("status", "alive"));
       }
-      return json(503, Map.of("status", "not alive", "error", whyUnknown(answer)));
+      return json(503, status("not alive", whyUnknown(answer)));
     });
   }
 
@@ -124,8 +124,16 @@ final class ApiRoutes extends AllDirectives {
       if (not.isEmpty()) {
         return json(200, Map.of("status", "ready"));
       }
-      return json(503, Map.of("status", "not ready", "error", String.join("; ", not)));
+      return json(503, status("not ready", String.join("; ", not)));
     });
+  }
+
+  /** {@code {"status": ..., "error": ...}} in that order. */
+  private static Map<String, Object> status(String status, String error) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", status);
+    body.put("error", error);
+    return body;
   }
 
   private CompletionStage<HttpResponse> metrics() {
