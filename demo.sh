@@ -70,7 +70,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-tools() { "$ROOT/bin/danemsg-tools" "$@"; }
+tools() { env -u API_LISTEN "$ROOT/bin/danemsg-tools" "$@"; }   # sends directly unless told --via-node
 
 # A port nothing listens on (TCP probe); the servers' own start is checked afterwards too.
 TEMPLATES=$ROOT/testservers/src/main/resources/org/danemsg/testing
@@ -162,9 +162,11 @@ done
 
 # --- 6. nodes -----------------------------------------------------------------------------------
 NODE_PIDS=()
-start_node() { # start_node DEVICE
+start_node() { # start_node DEVICE: its local API on a free port of its own, the same after a restart
   local device=$1 short=${1%%.*}
+  [ -n "$(eval echo "\${API_PORT_$short:-}")" ] || eval "API_PORT_$short=$(free_port)"
   IDENTITY_NAME=$device CRYPTO_PATH=$RUN/$short/identity DATA_PATH=$RUN/$short/data \
+    API_LISTEN=127.0.0.1:$(eval echo "\$API_PORT_$short") \
     "$ROOT/bin/danemsg-node" >> "$RUN/$short/stdout.txt" 2>> "$RUN/$short/node.log" &
   local pid=$!
   PIDS+=($pid)
@@ -215,6 +217,17 @@ step "What each node showed (stdout) — the sender's name is authenticated thro
 for device in "$ALICE" "$BOB" "$CAROL"; do
   sed "s/^/     [${device%%.*}] /" "$RUN/${device%%.*}/stdout.txt"
 done
+
+step "Sending through a running node's local API (bob's node looks up, seals and publishes: POST /v1/messages)"
+BOB_API=127.0.0.1:$API_PORT_bob
+if command -v curl > /dev/null; then
+  info "curl http://$BOB_API/health/ready -> $(curl -s "http://$BOB_API/health/ready")"
+fi
+info "tools send --via-node $BOB_API --data $RUN/bob/data $ALICE \"...\"  (the token: bob's DATA_PATH/api.token)"
+tools send --via-node "$BOB_API" --data "$RUN/bob/data" "$ALICE" "Sent through bob's node (local API)." \
+  | sed "s/^/     bob's API: /"
+wait_says "$ALICE" 3
+info "alice showed: $(tail -1 "$RUN/alice/stdout.txt")"
 
 # --- 8. protections -------------------------------------------------------------------------------
 step "A forged message: someone with another key claims to be Alice"
@@ -267,6 +280,9 @@ if [ "$KEEP" = 1 ]; then
        IDENTITY_NAME=$ALICE CRYPTO_PATH=$RUN/alice/identity bin/danemsg-tools send $BOB "hello again"
      Watch a node:  tail -f $RUN/bob/stdout.txt $RUN/bob/node.log
      Its inbox:     bin/danemsg-tools inbox --data $RUN/bob/data --follow
+     Its local API: TOKEN=\$(cat $RUN/bob/data/api.token)
+                    curl -H "Authorization: Bearer \$TOKEN" -d '{"to":"$ALICE","text":"hi"}' http://127.0.0.1:$API_PORT_bob/v1/messages
+                    curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$API_PORT_bob/v1/messages?after=0&wait=30"
      Stop it all:   kill ${PIDS[*]}; rm -rf $RUN
 EOF
 else

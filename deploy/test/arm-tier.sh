@@ -70,7 +70,8 @@ for arch in "${ARCHES[@]}"; do make_identity "$arch-pi._device.$ZONE" "$RUN/$arc
 
 start_node() { # start_node FOLDER NAME [java wrapper]: node stdout/stderr in FOLDER
   local dir=$1 name=$2 java=${3:-}
-  IDENTITY_NAME=$name CRYPTO_PATH=$dir/identity DATA_PATH=$dir/data JAVA=$java \
+  # API_LISTEN: several nodes share this host; each local API on a free port of its own.
+  IDENTITY_NAME=$name CRYPTO_PATH=$dir/identity DATA_PATH=$dir/data JAVA=$java API_LISTEN=127.0.0.1:0 \
     bin/danemsg-node > "$dir/stdout.txt" 2> "$dir/node.log" &
   NODE_PIDS+=($!)
   LAST_NODE_PID=$!
@@ -126,7 +127,7 @@ for arch in "${ARCHES[@]}"; do
   arch_opts=""
   [ "$arch" = armhf ] && arch_opts="-Dorg.sqlite.osinfo.architecture=armv7"
   IDENTITY_NAME=$name CRYPTO_PATH=$dir/identity DATA_PATH=$dir/data JAVA=$java DNSSEC_TRUST_ANCHOR=$anchor \
-    JAVA_OPTS="$arch_opts" "$launchers/danemsg-node" > "$dir/stdout.txt" 2> "$dir/node.log" &
+    API_LISTEN=127.0.0.1:0 JAVA_OPTS="$arch_opts" "$launchers/danemsg-node" > "$dir/stdout.txt" 2> "$dir/node.log" &
   NODE_PIDS+=($!)
   arm_node=$!
   wait_for 300 "the $arch node to subscribe (log: $dir/node.log)" grep -q "subscribed to" "$dir/node.log"

@@ -7,7 +7,9 @@
 #     servers.Dockerfile), in place of cznic/knot and eclipse-mosquitto:2,
 # chosen through the compose file's DANEMSG_IMAGE, DANEMSG_KNOT_IMAGE and DANEMSG_MOSQUITTO_IMAGE.
 # Then `tools send` in alice's container reaches bob's node (EC) and carol's (RSA), each printing
-# "alice._device.demo.test says: …", and `docker-compose down -v` removes everything it made.
+# "alice._device.demo.test says: …" (tools send goes through alice's local API: the compose file sets
+# API_LISTEN), each node's HEALTHCHECK (GET /health/ready) passes, and `docker-compose down -v` removes
+# everything it made.
 # Needs root (apt-get, podman's storage) and the jars (mvn -B package -DskipTests). The servers' tar
 # and podman's storage are kept in $DANEMSG_IMAGE_CACHE (default /var/cache/danemsg-images), shared
 # with image-test.sh. DANEMSG_SKIP_COMPOSE=1 skips it.
@@ -161,4 +163,10 @@ for to in bob carol; do
   wait_for 30 "$to's container to print alice's message" logs_contain "$to" "alice._device.demo.test says: $text"
   echo "$SCRIPT: [$((SECONDS - started)) s] $to's container printed: $(compose logs --no-color "$to" 2>/dev/null | grep -F "says: $text" | tail -1)"
 done
+# The nodes' HEALTHCHECK asks each node's GET /health/ready (subscribed, own TLSA record validated).
+node_healthy() { "${PODMAN[@]}" healthcheck run "$(container "$1")" > /dev/null 2>&1; }
+for node in alice bob carol; do
+  wait_for 60 "$node's HEALTHCHECK (GET /health/ready) to pass" node_healthy "$node"
+done
+echo "$SCRIPT: the three nodes' HEALTHCHECK (GET /health/ready) passed"
 echo "$SCRIPT: passed in $((SECONDS - started)) s (docker-compose down -v follows)"

@@ -91,11 +91,13 @@ for who in alice bob; do
     --server "127.0.0.1:$DNS_PORT" --tsig-key "$TSIG_KEY_FILE" --ttl 60 > /dev/null
   mkdir -p "$RUN/$who/data"
   chown -R 10001:10001 "$RUN/$who"   # the image's user
+  # Both containers share the host's network: each node's local API (and HEALTHCHECK) on its own port.
   name=danemsg-test-$who-$$
   "${PODMAN[@]}" run -d --name "$name" "${RUN_OPTIONS[@]}" \
     -v "$RUN/$who/identity:/identity" -v "$RUN/$who/data:/data" -v "$ANCHOR_FILE:/anchor.ds:ro" \
     -e "IDENTITY_NAME=$who._device.$ZONE" -e "MQTT_HOST=127.0.0.1" -e "MQTT_PORT=$MQTT_PORT" \
     -e "DNS_SERVER=127.0.0.1:$DNS_PORT" -e "DNSSEC_TRUST_ANCHOR=/anchor.ds" \
+    -e "API_LISTEN=127.0.0.1:$(free_port)" \
     localhost/danemsg:amd64 > "$RUN/run-$who.log" 2>&1 || { cat "$RUN/run-$who.log" >&2; die "starting the $who container failed"; }
   # (podman logs "unable to get systemd connection to add healthchecks" there: without systemd it
   # cannot schedule the HEALTHCHECK; the test runs it itself below, with podman healthcheck run.)

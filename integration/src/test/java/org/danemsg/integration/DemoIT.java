@@ -44,6 +44,8 @@ class DemoIT {
     assertTrue(out.contains("[alice] bob._device.demo.test says: Hi Alice! 10:00 works."), out);
     assertTrue(out.contains("[alice] carol._device.demo.test says: Carol here, with an RSA key."), out);
     assertTrue(out.contains("[carol] alice._device.demo.test says: Welcome, Carol."), out);
+    assertTrue(out.contains("alice showed: bob._device.demo.test says: Sent through bob's node (local API)."), out);
+    assertTrue(out.contains("through the node at 127.0.0.1:"), out);
     assertTrue(out.contains("SIGNATURE_INVALID"), () -> "forged message not shown rejected:\n" + out);
     assertTrue(out.contains("REPLAY"), () -> "replayed message not shown rejected:\n" + out);
     assertTrue(out.contains("carol's node is back and showed: bob._device.demo.test says: Sent while you were away."), out);

@@ -45,7 +45,8 @@ public final class Main {
               + " MQTT_PORT, MAX_MESSAGE_SIZE, DNS_SERVER, DNSSEC_TRUST_ANCHOR, DNSSEC_OFF, DATA_PATH,"
               + " MQTT_USERNAME, MQTT_PASSWORD, MQTT_PASSWORD_FILE, MQTT_TLS, MQTT_CA_FILE, MQTT_CLIENT_ID,"
               + " LEGACY_PEERS, DNS_ALLOWED_ZONES, MESSAGE_LIFETIME, HEALTH_INTERVAL, INBOX_MAX_BYTES,"
-              + " INBOX_MAX_AGE, QUARANTINE_MAX_BYTES, QUARANTINE_MAX_AGE.\n"
+              + " INBOX_MAX_AGE, QUARANTINE_MAX_BYTES, QUARANTINE_MAX_AGE, API_LISTEN, API_ALLOW_REMOTE,"
+              + " API_TLS_KEY_STORE, API_TLS_KEY_STORE_PASSWORD_FILE, API_MQTT_USERNAME, API_MQTT_PASSWORD_FILE.\n"
               + "Received and refused messages: java -jar tools.jar inbox|quarantine --data DATA_PATH [--json].");
           System.exit(0);
         }

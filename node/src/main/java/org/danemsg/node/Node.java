@@ -15,6 +15,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.danemsg.client.BrokerTls;
 import org.danemsg.client.SettingsException;
+import org.danemsg.node.api.ApiServer;
+import org.danemsg.node.api.ApiToken;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.IdentityException;
 import org.slf4j.Logger;
@@ -76,6 +78,14 @@ public final class Node implements AutoCloseable {
     NodeSettings settings = configured.withMqttClientId(
         MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
+    if (settings.api().enabled()) {
+      try {
+        ApiToken.loadOrCreate(settings.dataPath()); // made here, so that a bad one stops the node at once
+      } catch (IOException | RuntimeException e) {
+        throw new SettingsException("the API's token file " + settings.dataPath().resolve(ApiToken.FILE)
+            + " cannot be used: " + e.getMessage());
+      }
+    }
     CryptoSelfTest.run(new org.danemsg.protocol.Envelope(settings.envelopeSettings()), identity);
     // Opened once here (and the files of an older node imported) so that a platform without SQLite's
     // native library, or a database of a newer node, stops the node with one line.
@@ -114,7 +124,27 @@ public final class Node implements AutoCloseable {
                   drain.toSeconds());
               return Done.getInstance();
             }));
-    return new Node(system, settings, fatal);
+    Node node = new Node(system, settings, fatal);
+    if (settings.api().enabled()) {
+      ApiServer.BindingState bound = node.apiBinding();
+      if (bound instanceof ApiServer.NotBound not) {
+        node.stop();
+        throw new SettingsException("setting danemsg.api.listen (API_LISTEN) " + settings.api().listen()
+            + ": cannot listen there: " + not.reason() + " (another node on this host? give each its own"
+            + " API_LISTEN, or off)");
+      }
+    }
+    return node;
+  }
+
+  /** Where the local API listens, or why it does not (waits for its bind, at most 30 s). */
+  public ApiServer.BindingState apiBinding() {
+    try {
+      return AskPattern.<NodeGuardian.Command, ApiServer.BindingState>ask(system, NodeGuardian.GetApiBinding::new,
+          Duration.ofSeconds(30), system.scheduler()).toCompletableFuture().get();
+    } catch (Exception e) {
+      return new ApiServer.NotBound("no answer from the API server: " + e);
+    }
   }
 
   /**

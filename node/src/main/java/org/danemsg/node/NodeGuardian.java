@@ -19,6 +19,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.danemsg.node.api.ApiServer;
+import org.danemsg.node.api.NodeMetrics;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.dns.DaneLookup;
@@ -39,6 +41,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
   /** Reply with whether DNS publishes this node's key (the {@link IdentityKeeper}'s status). */
   public record GetIdentityStatus(ActorRef<IdentityKeeper.Status> replyTo) implements Command {}
+
+  /** Reply once the local API listens, or could not ({@code Node.start} waits for it). */
+  public record GetApiBinding(ActorRef<ApiServer.BindingState> replyTo) implements Command {}
 
   /** Stop taking messages and finish those in flight (SIGTERM). */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
@@ -116,6 +121,8 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final java.util.Map<String, Throwable> startFailures = new java.util.concurrent.ConcurrentHashMap<>();
   private final ActorRef<MqttGateway.Command> gateway;
   private final ActorRef<IdentityKeeper.Command> keeper;
+  /** The local API, or null when it is off. */
+  private final ActorRef<ApiServer.Command> apiServer;
   /** The read side of parked messages (its own database connection), closed when the node stops. */
   private final ParkedMessages parkedMessages;
 
@@ -145,7 +152,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
     // DNS trouble is outside our control: restart with backoff (the cache survives, it is not the
     // actor's state but the TlsaCache's).
-    TlsaCache cache = new TlsaCache(DaneLookup.create(settings.lookupSettings()), dns, settings.cacheSettings());
+    // With the local API on, DNS lookups are counted and timed for its /metrics.
+    NodeMetrics metrics = settings.api().enabled() ? new NodeMetrics() : null;
+    DaneLookup lookup = DaneLookup.create(settings.lookupSettings());
+    TlsaCache cache = new TlsaCache(metrics == null ? lookup : metrics.measured(lookup), dns, settings.cacheSettings());
     resolver = context.spawn(Behaviors.supervise(started("tlsa-resolver", TlsaResolver.create(cache, settings.dns().negativeTtl())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1)),
         "tlsa-resolver");
@@ -200,6 +210,13 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
 
+    // The local API serves programs on the device and is no part of the message path: a failure
+    // restarts it with backoff (it binds again). A bind that fails at start stops the node in Node.start.
+    apiServer = !settings.api().enabled() ? null : context.spawn(Behaviors.supervise(ApiServer.create(
+            new ApiServer.Services(settings, cache, keys, crypto, context.getSelf(), metrics)))
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
+        "api-server");
+
     // An actor that stops (a failure while it starts, where its supervision resumes rather than
     // restarts) would leave a half-dead node: subscribed, acking nothing or printing nothing. Watch
     // them all: one stopping stops the node (onSignal below).
@@ -246,6 +263,14 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         .onMessage(HealthGathered.class, this::onHealthGathered)
         .onMessage(GetIdentityStatus.class, get -> {
           keeper.tell(new IdentityKeeper.GetStatus(get.replyTo()));
+          return this;
+        })
+        .onMessage(GetApiBinding.class, get -> {
+          if (apiServer == null) {
+            get.replyTo().tell(new ApiServer.NotBound("the API is off (API_LISTEN=off)"));
+          } else {
+            apiServer.tell(new ApiServer.GetBinding(get.replyTo()));
+          }
           return this;
         })
         .onMessage(Drain.class, drain -> {

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.danemsg.client.ClientSettings;
 import org.danemsg.client.SettingsException;
 import org.danemsg.client.SettingsReader;
+import org.danemsg.node.api.ApiSettings;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.IdentityFiles;
@@ -20,7 +21,7 @@ import org.danemsg.protocol.dns.TlsaCache;
  * The node's configuration, read and checked once at start: the settings it shares with the tools
  * ({@link ClientSettings}: identity, broker, DNS, message size, legacy peers; the client module's
  * {@code reference.conf}) and the node's own (data folder, parking, records, intervals, parallelism;
- * this module's {@code reference.conf}). {@link #from(Config)} throws a {@link SettingsException} whose
+ * this module's {@code reference.conf}; the local API's, {@link ApiSettings}). {@link #from(Config)} throws a {@link SettingsException} whose
  * one-line message names the first bad setting, its environment variable and what is wrong. The shared
  * settings' accessors are repeated here so that node code reads {@code settings.mqtt()} as before.
  */
@@ -34,7 +35,8 @@ public record NodeSettings(
     Duration drainTimeout,
     int quarantinePayloadLimit,
     int parallelism,
-    Records records) {
+    Records records,
+    ApiSettings api) {
 
   /**
    * Retrying messages whose sender's DNS answer is transiently unavailable.
@@ -78,6 +80,7 @@ public record NodeSettings(
     env.put("records.inbox-max-age", "INBOX_MAX_AGE");
     env.put("records.quarantine-max-bytes", "QUARANTINE_MAX_BYTES");
     env.put("records.quarantine-max-age", "QUARANTINE_MAX_AGE");
+    env.putAll(ApiSettings.ENVIRONMENT);
     ENV = Map.copyOf(env);
   }
 
@@ -126,13 +129,14 @@ public record NodeSettings(
         parallelism == 0 ? Runtime.getRuntime().availableProcessors() : parallelism,
         new Records(r.bytes("records.inbox-max-bytes"), r.duration("records.inbox-max-age", true),
             r.bytes("records.quarantine-max-bytes"), r.duration("records.quarantine-max-age", true),
-            r.duration("legacy-replay-window", false), r.integer("warn-lines-per-minute", 1, 100_000)));
+            r.duration("legacy-replay-window", false), r.integer("warn-lines-per-minute", 1, 100_000)),
+        ApiSettings.from(r));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */
   public NodeSettings withMqttClientId(String clientId) {
     return new NodeSettings(client.withMqttClientId(clientId), dataPath, parking, publicationCheckInterval,
-        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records);
+        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api);
   }
 
   /** This node's DNS name. */

@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -152,6 +153,12 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
 
   /** Could not be written; do not ack. */
   public record Failed(String reason) implements Outcome {}
+
+  /**
+   * Published on the actor system's event stream after a commit that delivered messages: the inbox
+   * has rows a reader following it by cursor (the local API's long polls) has not seen.
+   */
+  public record InboxAdvanced() {}
 
   /**
    * Counters since start.
@@ -499,6 +506,9 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       return this;
     }
     // Only now: what is printed and acked is on disk, and a crash from here on cannot print it twice.
+    if (!toPrint.isEmpty()) {
+      getContext().getSystem().eventStream().tell(new EventStream.Publish<>(new InboxAdvanced()));
+    }
     for (String line : toPrint) {
       settings.out().println(line);
       delivered++;

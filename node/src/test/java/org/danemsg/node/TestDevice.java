@@ -98,6 +98,8 @@ final class TestDevice {
     values.put("danemsg.dns.timeout", "2s");
     values.put("danemsg.health-interval", "0s");
     values.put("danemsg.drain-timeout", "5s");
+    // Many test nodes share this host: the local API only where a test asks for it (api.listen).
+    values.put("danemsg.api.listen", "off");
     values.putAll(overrides);
     return ConfigFactory.parseMap(values).withFallback(ConfigFactory.load()).resolve();
   }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.danemsg.client.ClientSettings;
 import org.danemsg.client.MessageSender;
@@ -27,7 +28,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "send", mixinStandardHelpOptions = true,
     description = {"Send a signed and encrypted message to a device.",
         "Identity, DNS and broker settings are the node's: IDENTITY_NAME, CRYPTO_PATH, MQTT_HOST, MQTT_PORT,"
-            + " DNS_SERVER, DNSSEC_TRUST_ANCHOR, ... or --config FILE."},
+            + " DNS_SERVER, DNSSEC_TRUST_ANCHOR, ... or --config FILE.",
+        "With API_LISTEN set (or --via-node), the running node sends it through its local API instead (its"
+            + " token: DATA_PATH/api.token)."},
     footer = {"", "Exit status: 0 sent (the broker acknowledged it), 1 not sent, 2 bad usage."})
 final class SendCommand implements Callable<Integer> {
 
@@ -46,6 +49,19 @@ final class SendCommand implements Callable<Integer> {
 
   @Option(names = "--config", paramLabel = "FILE", description = "The node's configuration file (HOCON).")
   Path config;
+
+  @Option(names = "--via-node", arity = "0..1", paramLabel = "HOST:PORT", fallbackValue = "",
+      description = "Send through the running node's local API (HOST:PORT, default API_LISTEN, else "
+          + NodeApi.DEFAULT_ADDRESS + "): the node looks up, seals and publishes on its broker connection."
+          + " The default when API_LISTEN is set.")
+  String viaNode;
+
+  @Option(names = "--direct", description = "Send with a broker connection of its own, even when API_LISTEN is set.")
+  boolean direct;
+
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "With the node's API: the node's data folder, which holds api.token (default: DATA_PATH).")
+  Path data;
 
   @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
       description = "How long connecting and the broker's acknowledgement may take (default: ${DEFAULT-VALUE}).")
@@ -67,6 +83,10 @@ final class SendCommand implements Callable<Integer> {
       throw CommandFailure.usage("--timeout must be at least 1 second");
     }
     DnsName to = DnsName.parse(recipient);
+    String viaApi = NodeApi.address(viaNode, direct);
+    if (viaApi != null) {
+      return sendViaNode(NodeApi.at(viaApi, data), to);
+    }
     ClientSettings settings;
     DeviceIdentity identity;
     try {
@@ -89,6 +109,17 @@ final class SendCommand implements Callable<Integer> {
     } catch (SendException e) {
       throw CommandFailure.failed(e.getMessage(), e);
     }
+  }
+
+  /** The node seals and publishes; its answer is printed as a direct send's would be. */
+  private int sendViaNode(NodeApi api, DnsName to) {
+    String text = stdin ? readStdin() : message;
+    Map<String, Object> sent = api.send(to.toString(), text, legacy, Duration.ofSeconds(timeoutSeconds + 5L));
+    spec.commandLine().getOut().println("sent to " + sent.get("to") + " (" + sent.get("bytes") + " bytes, "
+        + sent.get("profile") + ("validated".equals(sent.get("dnssec")) ? "" : ", recipient key NOT DNSSEC-validated")
+        + ") through the node at " + api.where());
+    spec.commandLine().getOut().flush();
+    return 0;
   }
 
   private static String readStdin() {

@@ -160,6 +160,8 @@ public final class Benchmark {
       env.put("DNS_SERVER", dns.toString());
       env.put("DNSSEC_TRUST_ANCHOR", anchor.toAbsolutePath().toString());
       env.put("HEALTH_INTERVAL", "60s");
+      // The local API as deployed (on), on any free port: another node on this host may hold 8710.
+      env.put("API_LISTEN", "127.0.0.1:0");
       err.println("bench: starting the receiving node " + receiver.name() + " ("
           + String.join(" ", options.nodeCommandPrefix()) + (options.nodeCommandPrefix().isEmpty() ? "" : " ") + "java "
           + String.join(" ", options.nodeJvmOptions()) + " -jar " + options.nodeJar() + ")");
