@@ -285,36 +285,57 @@ public final class Envelope {
    */
   public byte[] seal(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey,
       Profile profile) throws SealException {
+    return sealMessage(text, sender, recipient, recipientKey, profile).payload();
+  }
+
+  /**
+   * A sealed message: the MQTT payload and the message's id, the {@link OpenedMessage#id()} its recipient
+   * will see (a native message's {@code jti}; for a legacy one, which carries none, the digest the
+   * recipient computes).
+   */
+  public record Sealed(byte[] payload, String id) {}
+
+  /**
+   * {@link #seal(String, DeviceIdentity, DnsName, PublicKey, Profile)}, with the message's id.
+   *
+   * @throws SealException when a key is unusable for the profile or the result exceeds the payload limit
+   */
+  public Sealed sealMessage(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey,
+      Profile profile) throws SealException {
     Objects.requireNonNull(text, "text");
     String problem = KeyType.problemWith(recipientKey);
     if (problem != null) {
       throw new SealException("cannot encrypt to " + recipient + ": " + problem);
     }
-    String payload;
+    SealedText sealed;
     try {
-      payload = profile == Profile.NATIVE
+      sealed = profile == Profile.NATIVE
           ? sealNative(text, sender, recipient, recipientKey)
           : sealLegacy(text, sender, recipient, recipientKey);
     } catch (JoseException e) {
       throw new IllegalStateException("sealing failed: " + e.getMessage(), e);
     }
-    byte[] bytes = payload.getBytes(StandardCharsets.US_ASCII);
+    byte[] bytes = sealed.payload().getBytes(StandardCharsets.US_ASCII);
     if (bytes.length > settings.maxPayloadBytes()) {
       throw new SealException("message too large: sealed it is " + bytes.length
           + " bytes, the limit is " + settings.maxPayloadBytes() + " bytes (MAX_MESSAGE_SIZE)");
     }
-    return bytes;
+    return new Sealed(bytes, sealed.id());
   }
 
-  private String sealNative(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey)
+  /** A payload as text, and its message's id. */
+  private record SealedText(String payload, String id) {}
+
+  private SealedText sealNative(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey)
       throws JoseException {
+    String id = newMessageId();
     long now = settings.clock().instant().getEpochSecond();
     Map<String, Object> claims = new LinkedHashMap<>();
     claims.put("iss", sender.name().toString());
     claims.put("aud", recipient.toString());
     claims.put("iat", now);
     claims.put("exp", now + settings.lifetime().toSeconds());
-    claims.put("jti", newMessageId());
+    claims.put("jti", id);
     claims.put("msg", text);
 
     JsonWebSignature jws = new JsonWebSignature();
@@ -340,10 +361,10 @@ public final class Envelope {
     jwe.setPayload(signed);
     jwe.setKey(recipientKey);
     jwe.setProviderContext(contextFor(rsa ? KeyType.RSA : KeyType.EC_P256));
-    return jwe.getCompactSerialization();
+    return new SealedText(jwe.getCompactSerialization(), id);
   }
 
-  private String sealLegacy(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey)
+  private SealedText sealLegacy(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey)
       throws JoseException, SealException {
     if (sender.keyType() != KeyType.RSA) {
       throw new SealException("the legacy profile needs an RSA sender identity (create one with"
@@ -379,7 +400,7 @@ public final class Envelope {
     flattenedJwe.put("iv", jweParts[2]);
     flattenedJwe.put("protected", jweParts[0]);
     flattenedJwe.put("tag", jweParts[4]);
-    return compactJson(flattenedJwe);
+    return new SealedText(compactJson(flattenedJwe), legacyId(jwsParts[0], jwsParts[1]));
   }
 
   /** JSON of string members without escaping '/', as Python's json.dumps writes it. */

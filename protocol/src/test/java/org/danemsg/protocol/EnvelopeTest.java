@@ -107,6 +107,17 @@ class EnvelopeTest {
   }
 
   @Test
+  void aSealedMessageNamesTheIdItsRecipientWillSee() throws Exception {
+    Envelope.Sealed nativeSealed = envelope.sealMessage("n", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey(),
+        Profile.NATIVE);
+    assertEquals(nativeSealed.id(), opened(openAsBob(nativeSealed.payload(), BOB_EC, publishing(ALICE_EC))).id());
+    Envelope.Sealed legacySealed = envelope.sealMessage("l", ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey(),
+        Profile.LEGACY);
+    assertEquals(legacySealed.id(), opened(legacyEnvelope.open(legacySealed.payload(), BOB_RSA.name(),
+        List.of(BOB_RSA), publishing(ALICE_RSA))).id());
+  }
+
+  @Test
   void legacyRoundTrip() throws Exception {
     byte[] payload = envelope.seal("old style", ALICE_RSA, BOB_RSA.name(), BOB_RSA.publicKey(), Profile.LEGACY);
     OpenedMessage message = opened(legacyEnvelope.open(payload, BOB_RSA.name(), List.of(BOB_RSA),

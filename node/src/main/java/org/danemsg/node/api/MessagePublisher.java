@@ -1,9 +1,6 @@
 package org.danemsg.node.api;
 
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
-import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -43,7 +40,7 @@ final class MessagePublisher implements AutoCloseable {
   /**
    * The broker acknowledged the message.
    *
-   * @param id this send's id: the first 128 bits of the SHA-256 of the sealed payload, in hex
+   * @param id the message's id, as its recipient's inbox will show it
    * @param bytes the sealed payload's size
    */
   record Accepted(String id, DnsName to, int bytes, Profile profile, boolean dnssecValidated) implements Outcome {}
@@ -56,6 +53,7 @@ final class MessagePublisher implements AutoCloseable {
     final Send send;
     final CompletableFuture<Outcome> answer = new CompletableFuture<>();
     byte[] payload;
+    String id;
     boolean validated;
 
     Pending(Send send) {
@@ -115,7 +113,9 @@ final class MessagePublisher implements AutoCloseable {
       PublicKey key = found.newestKey().orElseThrow();
       DeviceIdentity self = keys.current().identities().get(0);
       try {
-        p.payload = envelope.seal(p.send.text(), self, p.send.to(), key, p.send.profile());
+        Envelope.Sealed sealed = envelope.sealMessage(p.send.text(), self, p.send.to(), key, p.send.profile());
+        p.payload = sealed.payload();
+        p.id = sealed.id();
         p.validated = found instanceof LookupResult.Secure;
       } catch (SealException e) {
         p.answer.complete(new Refused(e.getMessage().startsWith("message too large") ? 400 : 422, e.getMessage()));
@@ -131,7 +131,7 @@ final class MessagePublisher implements AutoCloseable {
     return link.publish(p.send.to().toString(), p.payload).handle((ok, e) -> {
       if (e == null) {
         metrics.publishAcked();
-        p.answer.complete(new Accepted(idOf(p.payload), p.send.to(), p.payload.length, p.send.profile(), p.validated));
+        p.answer.complete(new Accepted(p.id, p.send.to(), p.payload.length, p.send.profile(), p.validated));
       } else {
         p.answer.complete(new Refused(503, describe(e)));
       }
@@ -149,14 +149,4 @@ final class MessagePublisher implements AutoCloseable {
     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
   }
-
-  private static String idOf(byte[] payload) {
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(payload);
-      return HexFormat.of().formatHex(digest, 0, 16);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e);
-    }
-  }
-
 }
