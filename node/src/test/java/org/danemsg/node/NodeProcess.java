@@ -23,7 +23,8 @@ final class NodeProcess implements AutoCloseable {
 
   /** The launcher's options (bin/danemsg-node). */
   static final List<String> LAUNCHER_OPTIONS =
-      List.of("-Xmx128m", "-Xms16m", "-XX:+UseSerialGC", "-XX:MetaspaceSize=64m", "-XX:+ExitOnOutOfMemoryError");
+      List.of("-Xmx128m", "-Xms16m", "-XX:+UseSerialGC", "-XX:MetaspaceSize=64m", "-XX:+ExitOnOutOfMemoryError",
+          "-XX:TieredStopAtLevel=1");
 
   private final List<String> command;
   private final Path folder;

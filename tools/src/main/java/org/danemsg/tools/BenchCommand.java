@@ -99,8 +99,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "The node to start (default: node.jar next to tools.jar, or node/target/node.jar).")
   Path nodeJar;
 
-  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:MetaspaceSize=64m -XX:+ExitOnOutOfMemoryError",
-      description = "JVM options of the receiving node (default ${DEFAULT-VALUE}: those of bin/danemsg-node).")
+  @Option(names = "--node-jvm-options", paramLabel = "OPTIONS", defaultValue = "-Xmx128m -Xms16m -XX:+UseSerialGC -XX:MetaspaceSize=64m -XX:+ExitOnOutOfMemoryError"
+      + " -XX:TieredStopAtLevel=1",
+      description = "JVM options of the receiving node (default ${DEFAULT-VALUE}: those of bin/danemsg-node on"
+          + " x86-64 and aarch64).")
   String nodeJvmOptions;
 
   @Option(names = "--profile", paramLabel = "PROFILE", defaultValue = "default",
@@ -161,7 +163,8 @@ final class BenchCommand implements Callable<Integer> {
         // A Pi 4's Cortex-A72 has no AES or PMULL instructions, and the 32-bit OS gets no Conscrypt:
         // the node's AES-GCM then runs in Java, which is what this profile measures. One core, so that
         // the node's CPU per message is not spread over an x86 machine's cores.
-        jvm.addAll(List.of("-Xmx64m", "-XX:+UnlockDiagnosticVMOptions", "-XX:-UseAES", "-XX:-UseAESIntrinsics",
+        // Tiered compilation back (a later option wins): the launcher keeps it where the crypto is Java code.
+        jvm.addAll(List.of("-Xmx64m", "-XX:TieredStopAtLevel=4", "-XX:+UnlockDiagnosticVMOptions", "-XX:-UseAES", "-XX:-UseAESIntrinsics",
             "-XX:-UseGHASHIntrinsics", "-XX:ActiveProcessorCount=1", "-Ddanemsg.crypto.conscrypt=false"));
         nodePrefix = List.of("taskset", "-c", "0");
       }
