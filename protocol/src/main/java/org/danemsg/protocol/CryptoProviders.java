@@ -35,10 +35,78 @@ public final class CryptoProviders {
    */
   public static final String ACCP_PROPERTY = "danemsg.crypto.accp";
 
-  private static volatile Provider conscrypt;
-  private static volatile boolean conscryptTried;
-  private static volatile Provider accp;
-  private static volatile boolean accpTried;
+  private static final NativeProvider CONSCRYPT = new NativeProvider(CONSCRYPT_PROPERTY, () -> {
+    if (!org.conscrypt.Conscrypt.isAvailable()) {
+      return null;
+    }
+    Provider existing = Security.getProvider("Conscrypt");
+    return existing != null ? existing : org.conscrypt.Conscrypt.newProvider();
+  });
+
+  private static final NativeProvider ACCP = new NativeProvider(ACCP_PROPERTY, () -> {
+    com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider provider =
+        com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider.INSTANCE;
+    if (provider.getLoadingError() != null) {
+      return null; // no native library for this platform
+    }
+    provider.assertHealthy();
+    return provider;
+  });
+
+  /**
+   * A provider with a native library, loaded once at its first use where the library loads and its system
+   * property does not say {@code false}, and registered at the end of the JCA list (used only where named).
+   */
+  private static final class NativeProvider {
+    private final String property;
+    private final java.util.function.Supplier<Provider> load;
+    private volatile Provider provider;
+    private volatile boolean tried;
+
+    NativeProvider(String property, java.util.function.Supplier<Provider> load) {
+      this.property = property;
+      this.load = load;
+    }
+
+    java.util.Optional<Provider> get() {
+      if (!tried) {
+        load();
+      }
+      Provider loaded = provider;
+      if (loaded != null && Security.getProvider(loaded.getName()) == null) {
+        Security.addProvider(loaded); // someone reset the provider list; callers name it
+      }
+      return java.util.Optional.ofNullable(loaded);
+    }
+
+    /** The provider, or null before it loaded or where it does not. */
+    Provider loaded() {
+      return provider;
+    }
+
+    private synchronized void load() {
+      if (tried) {
+        return;
+      }
+      tried = true;
+      if ("false".equalsIgnoreCase(System.getProperty(property, "true"))) {
+        return;
+      }
+      try {
+        Provider candidate = load.get();
+        if (candidate == null) {
+          return;
+        }
+        Provider existing = Security.getProvider(candidate.getName());
+        if (existing == null) {
+          Security.addProvider(candidate);
+        }
+        provider = existing != null ? existing : candidate;
+      } catch (LinkageError | RuntimeException e) {
+        // not loadable (no native library for this platform) or not healthy: others do the work
+      }
+    }
+  }
 
   private CryptoProviders() {}
 
@@ -53,37 +121,7 @@ public final class CryptoProviders {
    * of 400 bytes 1 µs (12, 8).
    */
   public static java.util.Optional<Provider> conscrypt() {
-    if (!conscryptTried) {
-      loadConscrypt();
-    }
-    Provider provider = conscrypt;
-    if (provider != null && Security.getProvider(provider.getName()) == null) {
-      Security.addProvider(provider); // someone reset the provider list; callers name it
-    }
-    return java.util.Optional.ofNullable(provider);
-  }
-
-  private static synchronized void loadConscrypt() {
-    if (conscryptTried) {
-      return;
-    }
-    conscryptTried = true;
-    if ("false".equalsIgnoreCase(System.getProperty(CONSCRYPT_PROPERTY, "true"))) {
-      return;
-    }
-    try {
-      if (!org.conscrypt.Conscrypt.isAvailable()) {
-        return;
-      }
-      Provider existing = Security.getProvider("Conscrypt");
-      Provider provider = existing != null ? existing : org.conscrypt.Conscrypt.newProvider();
-      if (existing == null) {
-        Security.addProvider(provider);
-      }
-      conscrypt = provider;
-    } catch (LinkageError | RuntimeException e) {
-      // no native library for this platform: Bouncy Castle does the work
-    }
+    return CONSCRYPT.get();
   }
 
   /**
@@ -99,39 +137,7 @@ public final class CryptoProviders {
    * {@code openssl speed rsa2048} signs in 290 µs on the same machine at the same time.
    */
   public static java.util.Optional<Provider> accp() {
-    if (!accpTried) {
-      loadAccp();
-    }
-    Provider provider = accp;
-    if (provider != null && Security.getProvider(provider.getName()) == null) {
-      Security.addProvider(provider); // someone reset the provider list; callers name it
-    }
-    return java.util.Optional.ofNullable(provider);
-  }
-
-  private static synchronized void loadAccp() {
-    if (accpTried) {
-      return;
-    }
-    accpTried = true;
-    if ("false".equalsIgnoreCase(System.getProperty(ACCP_PROPERTY, "true"))) {
-      return;
-    }
-    try {
-      com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider provider =
-          com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider.INSTANCE;
-      if (provider.getLoadingError() != null) {
-        return; // no native library for this platform
-      }
-      provider.assertHealthy();
-      Provider existing = Security.getProvider(provider.getName());
-      if (existing == null) {
-        Security.addProvider(provider);
-      }
-      accp = existing != null ? existing : provider;
-    } catch (LinkageError | RuntimeException e) {
-      // not loadable or not healthy here: Conscrypt or the JDK does the work
-    }
+    return ACCP.get();
   }
 
   /**
@@ -192,8 +198,8 @@ public final class CryptoProviders {
     String algorithm = key.getAlgorithm();
     boolean rsa = "RSA".equals(algorithm);
     boolean ec = algorithm != null && algorithm.startsWith("EC");
-    java.util.Map<java.security.Key, java.security.Key> rebuilt = provider == conscrypt ? CONSCRYPT_KEYS
-        : provider == accp ? ACCP_KEYS : null;
+    java.util.Map<java.security.Key, java.security.Key> rebuilt = provider == CONSCRYPT.loaded() ? CONSCRYPT_KEYS
+        : provider == ACCP.loaded() ? ACCP_KEYS : null;
     if (rebuilt == null || !(rsa || ec)
         || key.getClass().getPackageName().equals(provider.getClass().getPackageName())) {
       return key;
