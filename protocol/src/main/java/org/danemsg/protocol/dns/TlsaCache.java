@@ -227,13 +227,9 @@ public final class TlsaCache {
     }
     CompletableFuture<LookupResult> started;
     synchronized (this) {
-      Entry entry = entries.get(name);
-      if (entry != null) {
-        if (settings.clock().instant().isBefore(entry.expires())) {
-          hits.increment();
-          return CompletableFuture.completedFuture(entry.result());
-        }
-        remove(name);
+      LookupResult known = freshHit(name);
+      if (known != null) {
+        return CompletableFuture.completedFuture(known);
       }
       CompletableFuture<LookupResult> running = inFlight.get(name);
       if (running != null) {
@@ -261,20 +257,30 @@ public final class TlsaCache {
 
   /**
    * The cached outcome for {@code name} if there is a fresh one (counted as a hit), else empty, without
-   * starting a lookup: for callers that do something else on a miss (then {@link #lookup} counts it).
+   * starting a lookup (an expired entry is dropped, as {@link #lookup} drops it): for callers that do
+   * something else on a miss (then {@link #lookup} counts it).
    */
   public java.util.Optional<LookupResult> cached(DnsName name) {
     if (!settings.allowedZones().allows(name)) {
       return java.util.Optional.empty();
     }
     synchronized (this) {
-      Entry entry = entries.get(name);
-      if (entry == null || !settings.clock().instant().isBefore(entry.expires())) {
-        return java.util.Optional.empty();
-      }
-      hits.increment();
-      return java.util.Optional.of(entry.result());
+      return java.util.Optional.ofNullable(freshHit(name));
     }
+  }
+
+  /** The fresh cached outcome for {@code name}, counted as a hit; else null (an expired entry goes). Locked. */
+  private LookupResult freshHit(DnsName name) {
+    Entry entry = entries.get(name);
+    if (entry == null) {
+      return null;
+    }
+    if (!settings.clock().instant().isBefore(entry.expires())) {
+      remove(name);
+      return null;
+    }
+    hits.increment();
+    return entry.result();
   }
 
   /** {@link #lookup(DnsName)}, waiting for the outcome. */
