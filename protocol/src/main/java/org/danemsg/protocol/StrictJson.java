@@ -15,14 +15,17 @@ import java.util.Map;
  *
  * <p>Values: {@link String} (which may hold lone surrogates, as JSON allows; the member checks refuse
  * them), {@link Boolean}, {@link Num}, {@link #NULL}, {@link List} and {@link Map} (in member order).
+ *
+ * <p>Public for other readers of untrusted JSON objects (the node's local API reads its requests with
+ * it); a {@link Malformed}'s problem names a position and may quote a member's name, not yet made safe.
  */
-final class StrictJson {
+public final class StrictJson {
 
   /** The deepest nesting of arrays and objects read; no message member needs more than 3. */
-  static final int MAX_DEPTH = 16;
+  public static final int MAX_DEPTH = 16;
 
   /** JSON {@code null}, distinct from a missing member. */
-  static final Object NULL = new Object() {
+  public static final Object NULL = new Object() {
     @Override
     public String toString() {
       return "null";
@@ -30,21 +33,21 @@ final class StrictJson {
   };
 
   /** A JSON number, as written. */
-  record Num(String literal) {
+  public record Num(String literal) {
     /** Whether it is written as an integer: an optional minus and digits, no fraction or exponent. */
-    boolean isInteger() {
+    public boolean isInteger() {
       return literal.indexOf('.') < 0 && literal.indexOf('e') < 0 && literal.indexOf('E') < 0;
     }
   }
 
   /** What reading gave. */
-  sealed interface Result permits Parsed, Malformed {}
+  public sealed interface Result permits Parsed, Malformed {}
 
   /** The text is one JSON object; its members in order. */
-  record Parsed(Map<String, Object> members) implements Result {}
+  public record Parsed(Map<String, Object> members) implements Result {}
 
   /** The text is not one JSON object, and why (for people; may quote the input, not yet made safe). */
-  record Malformed(String problem) implements Result {}
+  public record Malformed(String problem) implements Result {}
 
   private final String text;
   private int pos;
@@ -54,7 +57,7 @@ final class StrictJson {
   }
 
   /** Reads {@code text} as exactly one JSON object, with optional whitespace around it. */
-  static Result parseObject(String text) {
+  public static Result parseObject(String text) {
     StrictJson reader = new StrictJson(text);
     try {
       reader.skipWhitespace();
@@ -74,7 +77,7 @@ final class StrictJson {
   }
 
   /** What a value is, in words, for a detail: never its content. */
-  static String describe(Object value) {
+  public static String describe(Object value) {
     if (value == null) {
       return "nothing";
     } else if (value == NULL) {
