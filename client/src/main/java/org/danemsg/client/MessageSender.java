@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.concurrent.ThreadLocalRandom;
-import javax.net.ssl.SSLSocketFactory;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
@@ -85,21 +84,7 @@ public final class MessageSender implements AutoCloseable {
     } catch (MqttException | IllegalArgumentException e) {
       throw new SendException("broker address " + mqtt.uri() + " is not usable: " + e.getMessage(), e);
     }
-    MqttConnectOptions options = new MqttConnectOptions();
-    options.setCleanSession(true);
-    options.setAutomaticReconnect(false);
-    options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    options.setConnectionTimeout((int) Math.max(1, timeout.toSeconds()));
-    options.setKeepAliveInterval((int) Math.max(1, mqtt.keepAlive().toSeconds()));
-    options.setMaxInflight(1000);
-    if (!mqtt.username().isEmpty()) {
-      options.setUserName(mqtt.username());
-      options.setPassword(mqtt.password().toCharArray());
-    }
-    SSLSocketFactory tls = BrokerTls.socketFactory(mqtt);
-    if (tls != null) {
-      options.setSocketFactory(tls);
-    }
+    MqttConnectOptions options = PublisherConnection.options(mqtt, mqtt.username(), mqtt.password(), timeout, 1000);
     return new MessageSender(settings, identity, timeout, client, options);
   }
 
@@ -189,18 +174,7 @@ public final class MessageSender implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      if (client.isConnected()) {
-        client.disconnect(1000).waitForCompletion(2000);
-      }
-    } catch (MqttException e) {
-      // best effort
-    }
-    try {
-      client.close(true);
-    } catch (MqttException e) {
-      // best effort
-    }
+    PublisherConnection.close(client);
   }
 
   private String describe(MqttException e, String what) {

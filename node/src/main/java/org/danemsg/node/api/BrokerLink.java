@@ -7,9 +7,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import javax.net.ssl.SSLSocketFactory;
-import org.danemsg.client.BrokerTls;
 import org.danemsg.client.ClientSettings;
+import org.danemsg.client.PublisherConnection;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
 import org.eclipse.paho.client.mqttv3.IMqttDeliveryToken;
 import org.eclipse.paho.client.mqttv3.IMqttToken;
@@ -69,23 +68,11 @@ final class BrokerLink implements AutoCloseable {
     } catch (MqttException e) {
       throw new IllegalStateException("broker address " + uri + " is not usable: " + e.getMessage(), e);
     }
-    options = new MqttConnectOptions();
-    options.setCleanSession(true);
-    options.setAutomaticReconnect(false);
-    options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    options.setConnectionTimeout((int) Math.max(1, Math.min(mqtt.connectTimeout().toSeconds(), timeout.toSeconds())));
-    options.setKeepAliveInterval((int) Math.max(1, mqtt.keepAlive().toSeconds()));
-    options.setMaxInflight(Math.max(10, api.sendsInFlight()));
-    String username = api.mqttUsername().isEmpty() ? mqtt.username() : api.mqttUsername();
-    String password = api.mqttUsername().isEmpty() ? mqtt.password() : api.mqttPassword();
-    if (!username.isEmpty()) {
-      options.setUserName(username);
-      options.setPassword(password.toCharArray());
-    }
-    SSLSocketFactory tls = BrokerTls.socketFactory(mqtt);
-    if (tls != null) {
-      options.setSocketFactory(tls);
-    }
+    boolean ownAccount = !api.mqttUsername().isEmpty();
+    options = PublisherConnection.options(mqtt, ownAccount ? api.mqttUsername() : mqtt.username(),
+        ownAccount ? api.mqttPassword() : mqtt.password(),
+        Duration.ofSeconds(Math.min(mqtt.connectTimeout().toSeconds(), timeout.toSeconds())),
+        Math.max(10, api.sendsInFlight()));
     client.setCallback(new MqttCallback() {
       @Override
       public void connectionLost(Throwable cause) {
@@ -189,18 +176,7 @@ final class BrokerLink implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      if (client.isConnected()) {
-        client.disconnect(1000).waitForCompletion(2000);
-      }
-    } catch (MqttException e) {
-      // best effort
-    }
-    try {
-      client.close(true);
-    } catch (MqttException e) {
-      // best effort
-    }
+    PublisherConnection.close(client);
   }
 
   private static String describe(Throwable e) {
