@@ -76,6 +76,34 @@ public final class StrictJson {
     }
   }
 
+  /**
+   * Appends {@code text} to {@code sb} as a JSON string that any reader takes, whatever it holds: made
+   * well-formed first ({@link SafeText#wellFormed}: a lone surrogate becomes U+FFFD, so the JSON is valid
+   * UTF-8), with every control character, DEL and U+2028/U+2029 escaped.
+   */
+  public static void appendString(StringBuilder sb, String text) {
+    String s = SafeText.wellFormed(text);
+    sb.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\r' -> sb.append("\\r");
+        case '\t' -> sb.append("\\t");
+        default -> {
+          if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+    }
+    sb.append('"');
+  }
+
   /** What a value is, in words, for a detail: never its content. */
   public static String describe(Object value) {
     if (value == null) {

@@ -2,13 +2,13 @@ package org.danemsg.node.api;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import org.danemsg.protocol.SafeText;
+import org.danemsg.protocol.StrictJson;
 
 /**
  * Writes the API's answers as JSON: objects of strings, whole numbers, booleans, nulls, lists and
- * nested objects, in the order given. Strings are made well-formed first ({@link SafeText#wellFormed}:
- * a lone surrogate becomes U+FFFD) and every control character, U+2028/U+2029 and DEL are escaped,
- * so the output is valid UTF-8 JSON whatever a sender put in a message.
+ * nested objects, in the order given. Strings are written by {@link StrictJson#appendString} (made
+ * well-formed, every control character, U+2028/U+2029 and DEL escaped), so the output is valid UTF-8
+ * JSON whatever a sender put in a message.
  */
 final class ResponseJson {
 
@@ -35,7 +35,7 @@ final class ResponseJson {
     if (value == null) {
       sb.append("null");
     } else if (value instanceof String s) {
-      string(sb, s);
+      StrictJson.appendString(sb, s);
     } else if (value instanceof Long || value instanceof Integer || value instanceof Boolean) {
       sb.append(value);
     } else if (value instanceof Map<?, ?> map) {
@@ -46,7 +46,7 @@ final class ResponseJson {
           sb.append(',');
         }
         first = false;
-        string(sb, String.valueOf(member.getKey()));
+        StrictJson.appendString(sb, String.valueOf(member.getKey()));
         sb.append(':');
         write(sb, member.getValue());
       }
@@ -65,28 +65,5 @@ final class ResponseJson {
     } else {
       throw new IllegalArgumentException("no JSON form for " + value.getClass().getSimpleName());
     }
-  }
-
-  private static void string(StringBuilder sb, String raw) {
-    String s = SafeText.wellFormed(raw);
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    sb.append('"');
   }
 }

@@ -2,6 +2,7 @@ package org.danemsg.tools.bench;
 
 import java.util.List;
 import java.util.Map;
+import org.danemsg.protocol.StrictJson;
 
 /** The bench report as a table for people and as JSON for tools. */
 public final class ReportFormat {
@@ -77,7 +78,7 @@ public final class ReportFormat {
       int i = 0;
       for (var e : map.entrySet()) {
         sb.append(indent).append("  ");
-        string(sb, e.getKey().toString());
+        StrictJson.appendString(sb, e.getKey().toString());
         sb.append(": ");
         write(sb, e.getValue(), indent + "  ");
         sb.append(++i < map.size() ? ",\n" : "\n");
@@ -96,33 +97,11 @@ public final class ReportFormat {
       }
       sb.append(indent).append(']');
     } else if (value instanceof String s) {
-      string(sb, s);
+      StrictJson.appendString(sb, s);
     } else if (value instanceof Double d && (d.isNaN() || d.isInfinite())) {
       sb.append("null");
     } else {
       sb.append(value); // numbers, booleans, null
     }
-  }
-
-  private static void string(StringBuilder sb, String s) {
-    sb.append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"' -> sb.append("\\\"");
-        case '\\' -> sb.append("\\\\");
-        case '\n' -> sb.append("\\n");
-        case '\r' -> sb.append("\\r");
-        case '\t' -> sb.append("\\t");
-        default -> {
-          if (c < 0x20) {
-            sb.append(String.format("\\u%04x", (int) c));
-          } else {
-            sb.append(c);
-          }
-        }
-      }
-    }
-    sb.append('"');
   }
 }
