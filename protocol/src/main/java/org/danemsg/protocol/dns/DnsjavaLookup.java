@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -67,6 +68,7 @@ final class DnsjavaLookup implements DaneLookup {
     this.settings = settings;
     SimpleResolver simple = new SimpleResolver(socketAddress(settings.server()));
     simple.setTimeout(settings.timeout());
+    simple.setIoClientFactory(new BlockingDnsTransport());
     // Truncated UDP answers (an RSA "3 0 0" record with its RRSIG rarely fits) are retried over TCP
     // by SimpleResolver itself: ignoreTruncation stays false.
     simple.setEDNS(0, UDP_PAYLOAD, 0, List.of());
@@ -100,7 +102,7 @@ final class DnsjavaLookup implements DaneLookup {
     }
     Message response;
     try {
-      response = resolver.send(query);
+      response = onThisThread(resolver, query, deadline);
     } catch (IOException | RuntimeException e) {
       return failure(server, name, e);
     }
@@ -109,6 +111,34 @@ final class DnsjavaLookup implements DaneLookup {
       return explainCnameLoop(bogus, query, deadline);
     }
     return result;
+  }
+
+  /**
+   * {@code query} through {@code through}, every step on this thread: the queries by the
+   * {@link BlockingDnsTransport} (each ending by {@code deadline}), the parsing and the validation by
+   * a direct executor. No other thread is woken for a lookup.
+   */
+  private static Message onThisThread(Resolver through, Message query, long deadline) throws IOException {
+    CompletableFuture<Message> answer = BlockingDnsTransport.withDeadline(deadline,
+        () -> through.sendAsync(query, Runnable::run).toCompletableFuture());
+    try {
+      // Done by now: every stage ran on this thread. The wait is a guard should dnsjava ever hand a
+      // stage to another thread.
+      return answer.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+          ? c.getCause() : e.getCause();
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(cause);
+    } catch (TimeoutException e) {
+      answer.cancel(false);
+      throw new IOException("timed out waiting for the answer to " + query.getQuestion().getName(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while waiting for DNS", e);
+    }
   }
 
   /**
@@ -126,11 +156,8 @@ final class DnsjavaLookup implements DaneLookup {
     unvalidated.getHeader().setFlag(Flags.CD); // a validating recursive resolver would SERVFAIL it
     Message raw;
     try {
-      raw = upstream.sendAsync(unvalidated).toCompletableFuture().get(remaining, TimeUnit.NANOSECONDS);
-    } catch (ExecutionException | TimeoutException | RuntimeException e) {
-      return bogus;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      raw = onThisThread(upstream, unvalidated, deadline);
+    } catch (IOException | RuntimeException e) {
       return bogus;
     }
     List<Name> loop = cnameLoop(query.getQuestion().getName(), raw);

@@ -11,13 +11,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Type;
 
 /**
  * A broken DNS server for tests, on 127.0.0.1: every UDP query is answered with what {@code reply}
- * makes of the query's bytes (nothing when it gives {@code null}). The same port is held on TCP by a
+ * makes of the query's bytes (nothing when it gives {@code null}; several datagrams in a row with
+ * {@link #startSending}). The same port is held on TCP by a
  * bound socket that never listens, so a TCP connection to it is refused at once, and no other process
  * can start listening there during the test.
  */
@@ -30,7 +32,7 @@ final class MisbehavingDnsServer implements AutoCloseable {
   private final AtomicInteger queries = new AtomicInteger();
   private final List<String> questions = new CopyOnWriteArrayList<>();
 
-  private MisbehavingDnsServer(DatagramSocket udp, Socket tcpHeldClosed, UnaryOperator<byte[]> reply) {
+  private MisbehavingDnsServer(DatagramSocket udp, Socket tcpHeldClosed, Function<byte[], List<byte[]>> reply) {
     this.udp = udp;
     this.tcpHeldClosed = tcpHeldClosed;
     Thread responder = new Thread(() -> serve(reply), "misbehaving DNS server :" + udp.getLocalPort());
@@ -40,6 +42,14 @@ final class MisbehavingDnsServer implements AutoCloseable {
 
   /** Starts answering queries with {@code reply}. */
   static MisbehavingDnsServer start(UnaryOperator<byte[]> reply) {
+    return startSending(query -> {
+      byte[] answer = reply.apply(query);
+      return answer == null ? List.of() : List.of(answer);
+    });
+  }
+
+  /** Starts answering each query with the datagrams {@code replies} makes of it, in order. */
+  static MisbehavingDnsServer startSending(Function<byte[], List<byte[]>> replies) {
     IOException last = null;
     for (int attempt = 0; attempt < 10; attempt++) { // the TCP side of a free UDP port may be taken
       DatagramSocket udp = null;
@@ -47,7 +57,7 @@ final class MisbehavingDnsServer implements AutoCloseable {
         udp = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
         Socket tcp = new Socket();
         tcp.bind(new InetSocketAddress(LOOPBACK, udp.getLocalPort()));
-        return new MisbehavingDnsServer(udp, tcp, reply);
+        return new MisbehavingDnsServer(udp, tcp, replies);
       } catch (IOException e) {
         last = e;
         if (udp != null) {
@@ -99,7 +109,7 @@ final class MisbehavingDnsServer implements AutoCloseable {
     }
   }
 
-  private void serve(UnaryOperator<byte[]> reply) {
+  private void serve(Function<byte[], List<byte[]>> reply) {
     byte[] buffer = new byte[65535];
     while (!udp.isClosed()) {
       DatagramPacket query = new DatagramPacket(buffer, buffer.length);
@@ -108,8 +118,7 @@ final class MisbehavingDnsServer implements AutoCloseable {
         queries.incrementAndGet();
         byte[] bytes = Arrays.copyOf(query.getData(), query.getLength());
         questions.add(question(bytes));
-        byte[] answer = reply.apply(bytes);
-        if (answer != null) {
+        for (byte[] answer : reply.apply(bytes)) {
           udp.send(new DatagramPacket(answer, answer.length, query.getSocketAddress()));
         }
       } catch (IOException closed) {
