@@ -23,8 +23,9 @@ import org.xbill.DNS.io.UdpIoClient;
  * thread that asked, which waits (a lookup is blocking work, run on a thread made for it). dnsjava's
  * own transport hands every query to its selector thread and every answer to the common fork-join
  * pool, and the validation runs there: three threads woken for one lookup. Measured in the node
- * (a new sender's name, the zone's keys known): a lookup took 3-10 ms for Knot's 0.3 ms answer, and
- * the common pool has one thread on a two-core machine, shared by every lookup in flight.
+ * (a new sender's name, the zone's keys known): a lookup took 3-10 ms for Knot's 0.3 ms answer; and
+ * on a two-core machine the common pool has one thread (two in the node), shared by every lookup in
+ * flight and everything else that uses it. Each hand-over wakes a thread, often on an idle core.
  *
  * <p>What dnsjava's transport guarantees is kept: a random source port for each UDP query (picked
  * with {@link SecureRandom}, as dnsjava does), answers taken only from the server's address and port
