@@ -114,8 +114,23 @@ public final class Node implements AutoCloseable {
       fatal.compareAndSet(null, reason);
       told.accept(reason);
     });
-    ActorSystem<NodeGuardian.Command> system =
-        ActorSystem.create(NodeGuardian.create(settings, identity, watched), "danemsg-node", config);
+    ActorSystem<NodeGuardian.Command> system;
+    if (settings.clustered()) {
+      ClusterSettings cluster = settings.cluster();
+      LOG.info("cluster mode: member at {} (Artery TCP), seeds {}, split brain resolver keep-majority",
+          cluster.listen(), cluster.seeds());
+      try {
+        system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
+            cluster.pekkoConfig().withFallback(config));
+      } catch (RuntimeException e) {
+        throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
+            + ": cannot listen there: " + org.danemsg.protocol.SafeText.detail(RootCause.describe(e))
+            + " (another member on this host? give each its own port)");
+      }
+    } else {
+      system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
+          config);
+    }
     Duration drain = settings.drainTimeout();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->
         AskPattern.<NodeGuardian.Command, Done>ask(system, NodeGuardian.Drain::new, drain, system.scheduler())
