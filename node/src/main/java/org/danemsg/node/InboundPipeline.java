@@ -267,8 +267,12 @@ final class InboundPipeline {
   /**
    * Cluster mode: an authentic message's id is claimed for this member in the cluster's replay window
    * before it is recorded. Claimed by another member first: a replay, quarantined (the Printer's own
-   * replay check still runs for ids this member holds: its own redeliveries). No answer: the stream
-   * fails without acking it, and the broker sends it again after the reconnect.
+   * replay check still runs for ids this member holds: its own redeliveries). No answer (its bucket is
+   * on a member that is gone and not yet downed, no majority reachable): the claim is asked again every
+   * {@link #CLAIM_RETRY_AFTER} while the message waits unacked, the messages behind it too (acks are in
+   * order). The stream is not failed for it: a reconnect would only bring the same messages back, and
+   * failing it once a second for seconds lost messages (ClusterCrashTest, before: 41 of 2,100 after two
+   * quick stream failures on each surviving member; cause not yet pinned down, see the README).
    */
   CompletionStage<Step> claim(Step step) {
     if (!(step instanceof Authentic authentic)) {
@@ -279,13 +283,25 @@ final class InboundPipeline {
         return done(new Refused(heldBy(authentic.message(), held), authentic.payload()));
       }
       if (answer instanceof ClaimBucket.Unavailable unavailable) {
-        return CompletableFuture.failedFuture(new NotRecordedException("the cluster's replay window did not"
-            + " answer for a message from " + authentic.message().sender() + " (" + unavailable.reason()
-            + "); reconnecting so that the broker delivers it again"));
+        long now = System.nanoTime();
+        long last = claimWaitLogged.get();
+        if (now - last > CLAIM_WAIT_LOG_EVERY.toNanos() && claimWaitLogged.compareAndSet(last, now)) {
+          org.slf4j.LoggerFactory.getLogger(InboundPipeline.class).warn("the cluster's replay window did not answer"
+              + " for a message from {} ({}); it waits unacked (and the messages behind it) and is claimed again"
+              + " every {} ms (logged at most every {} s)", authentic.message().sender(), unavailable.reason(),
+              CLAIM_RETRY_AFTER.toMillis(), CLAIM_WAIT_LOG_EVERY.toSeconds());
+        }
+        return CompletableFuture.supplyAsync(() -> step, CompletableFuture.delayedExecutor(
+            CLAIM_RETRY_AFTER.toMillis(), TimeUnit.MILLISECONDS, crypto)).thenCompose(this::claim);
       }
       return done(step);
     });
   }
+
+  static final Duration CLAIM_RETRY_AFTER = Duration.ofMillis(500);
+  private static final Duration CLAIM_WAIT_LOG_EVERY = Duration.ofSeconds(10);
+  private final java.util.concurrent.atomic.AtomicLong claimWaitLogged =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - CLAIM_WAIT_LOG_EVERY.toNanos() - 1);
 
   /** The refusal of a message whose id another member of the cluster claimed first. */
   static Refusal heldBy(OpenedMessage m, ClaimBucket.HeldBy held) {
