@@ -51,13 +51,17 @@ class ClusterCrashTest {
   void threeMembersPrintEveryMessageOnceAcrossAKilledMemberAndReplays() throws Exception {
     TestDevice collector = TestDevice.published(knot, broker, "collector", KeyType.EC_P256)
         .with("cluster.claim-timeout", "3s").with("cluster.down-unreachable-after", "3s");
-    List<Integer> ports = freePorts(3);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
+    List<Integer> ports = freePorts(4);
+    int apiPort = ports.get(3); // member 1's local API: its own health and metrics
+    String seeds = ports.subList(0, 3).stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> members = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       TestDevice member = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(i))
           .with("cluster.seeds", seeds);
+      if (i == 0) {
+        member.with("api.listen", "127.0.0.1:" + apiPort);
+      }
       members.add(member);
       nodes.add(NodeProcess.of(member, NodeProcess.LAUNCHER_OPTIONS, "-" + (i + 1)));
     }
@@ -170,6 +174,17 @@ class ClusterCrashTest {
           printedBy.size(), lost.size(), duplicates, stdoutLines, replayed, rejected, sentWhileAwayPrintedByVictim,
           (System.nanoTime() - started) / 1_000_000);
 
+      // Health and metrics are a member's own: member 1 is ready (subscribed, hence Up), sees 3 members Up,
+      // counts the claims it asked and delivered what its own inbox holds.
+      ApiClient api = new ApiClient(apiPort, members.get(0).dataPath);
+      ApiClient.Answer ready = api.get("/health/ready");
+      assertEquals(200, ready.status(), ready.toString());
+      String metrics = api.get("/metrics").body();
+      assertEquals(3.0, metric(metrics, "danemsg_cluster_members_up"), metrics);
+      assertEquals((double) perMember.get(0), metric(metrics, "danemsg_messages_delivered_total"));
+      assertTrue(metric(metrics, "danemsg_cluster_claims_total{answer=\"granted\"}") >= perMember.get(0), metrics);
+      assertTrue(metric(metrics, "danemsg_cluster_claim_duration_seconds_count") > 0, metrics);
+
       // A member that leaves (SIGTERM) drains first; the others log it leaving and removed.
       nodes.get(2).stop();
       Poll.until(Duration.ofSeconds(30), () -> nodes.get(0).log().contains("removed (was"),
@@ -180,6 +195,12 @@ class ClusterCrashTest {
         node.close();
       }
     }
+  }
+
+  /** The value of the sample {@code name} (with its labels) in a Prometheus text scrape. */
+  private static double metric(String scrape, String name) {
+    return scrape.lines().filter(l -> l.startsWith(name + " ")).map(l -> Double.parseDouble(l.substring(name.length() + 1)))
+        .findFirst().orElseThrow(() -> new AssertionError("no " + name + " in the metrics"));
   }
 
   private static int inboxRows(List<TestDevice> members) {
