@@ -59,6 +59,21 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
    */
   public record Claim(String key, String member, long until, ActorRef<Answer> replyTo) implements Command, Wire {}
 
+  /**
+   * Add {@code member}'s own earlier deliveries (from its database: key → until, epoch seconds) where the
+   * bucket holds no claim for them yet; answered {@link Seeded} once written. A member sends its replay
+   * window when it starts, so that the cluster's window is whole again after every member was stopped.
+   */
+  public record Seed(String member, java.util.Map<String, Long> untilByKey, ActorRef<Seeded> replyTo)
+      implements Command, Wire {
+    public Seed {
+      untilByKey = java.util.Map.copyOf(untilByKey);
+    }
+  }
+
+  /** The seed is written ({@code added} claims were new here). */
+  public record Seeded(int added) implements Wire {}
+
   private record Loaded(Replicator.GetResponse<LWWMap<String, String>> response) implements Command {}
 
   private record Load() implements Command {}
@@ -144,6 +159,12 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
           }
           return Behaviors.same();
         })
+        .onMessage(Seed.class, seed -> {
+          if (!stash.isFull()) {
+            stash.stash(seed); // else no answer: the seeding member asks again
+          }
+          return Behaviors.same();
+        })
         .build();
   }
 
@@ -176,6 +197,7 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Claim.class, this::onClaim)
+        .onMessage(Seed.class, this::onSeed)
         .onMessage(Written.class, this::onWritten)
         .onMessage(Prune.class, prune -> {
           long now = now();
@@ -208,6 +230,53 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
       claim.replyTo().tell(new Granted());
     }
     return this;
+  }
+
+  /**
+   * Seeds go through the claims' write path: each new key is a claim of the seeding member (granted to
+   * nobody: a stand-in reply collects the grants and answers the seed once all are written).
+   */
+  private Behavior<Command> onSeed(Seed seed) {
+    long now = now();
+    List<Map.Entry<String, Long>> fresh = new ArrayList<>();
+    for (Map.Entry<String, Long> entry : seed.untilByKey().entrySet()) {
+      Held held = claims.get(entry.getKey());
+      if ((held == null || held.until() < now) && entry.getValue() >= now) {
+        fresh.add(entry);
+      }
+    }
+    if (fresh.isEmpty()) {
+      seed.replyTo().tell(new Seeded(0));
+      return this;
+    }
+    ActorRef<Answer> collector = getContext().spawnAnonymous(SeedReplies.create(fresh.size(), seed.replyTo()));
+    for (Map.Entry<String, Long> entry : fresh) {
+      onClaim(new Claim(entry.getKey(), seed.member(), entry.getValue(), collector));
+    }
+    return this;
+  }
+
+  /**
+   * Counts the answers to a seed's claims and answers the seed once all are written; a claim not written
+   * (no majority) ends it without an answer: the seeding member's ask times out and it sends the seed again.
+   */
+  private static final class SeedReplies {
+    static Behavior<Answer> create(int expected, ActorRef<Seeded> replyTo) {
+      return counting(expected, 0, replyTo);
+    }
+
+    private static Behavior<Answer> counting(int expected, int answered, ActorRef<Seeded> replyTo) {
+      return Behaviors.receive(Answer.class)
+          .onMessage(Unavailable.class, u -> Behaviors.stopped())
+          .onAnyMessage(answer -> {
+            if (answered + 1 == expected) {
+              replyTo.tell(new Seeded(expected));
+              return Behaviors.stopped();
+            }
+            return counting(expected, answered + 1, replyTo);
+          })
+          .build();
+    }
   }
 
   private void writeIfIdle() {

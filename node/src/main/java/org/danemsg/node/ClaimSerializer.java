@@ -22,6 +22,8 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
   private static final String GRANTED = "G";
   private static final String HELD_BY = "H";
   private static final String UNAVAILABLE = "U";
+  private static final String SEED = "S";
+  private static final String SEEDED = "D";
 
   private final ActorRefResolver resolver;
 
@@ -45,6 +47,10 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
       return HELD_BY;
     } else if (o instanceof ClaimBucket.Unavailable) {
       return UNAVAILABLE;
+    } else if (o instanceof ClaimBucket.Seed) {
+      return SEED;
+    } else if (o instanceof ClaimBucket.Seeded) {
+      return SEEDED;
     }
     throw new IllegalArgumentException("not a claim message: " + o.getClass().getName());
   }
@@ -62,6 +68,16 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
         out.writeUTF(held.member());
       } else if (o instanceof ClaimBucket.Unavailable unavailable) {
         out.writeUTF(unavailable.reason());
+      } else if (o instanceof ClaimBucket.Seed seed) {
+        out.writeUTF(seed.member());
+        out.writeInt(seed.untilByKey().size());
+        for (java.util.Map.Entry<String, Long> entry : seed.untilByKey().entrySet()) {
+          out.writeUTF(entry.getKey());
+          out.writeLong(entry.getValue());
+        }
+        out.writeUTF(resolver.toSerializationFormat(seed.replyTo()));
+      } else if (o instanceof ClaimBucket.Seeded seeded) {
+        out.writeInt(seeded.added());
       } else if (!(o instanceof ClaimBucket.Granted)) {
         throw new IllegalArgumentException("not a claim message: " + o.getClass().getName());
       }
@@ -88,6 +104,21 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
           return new ClaimBucket.HeldBy(in.readUTF());
         case UNAVAILABLE:
           return new ClaimBucket.Unavailable(in.readUTF());
+        case SEED: {
+          String member = in.readUTF();
+          int size = in.readInt();
+          if (size < 0 || size > 100_000) {
+            throw new NotSerializableException("a seed of " + size + " claims");
+          }
+          java.util.Map<String, Long> untilByKey = new java.util.HashMap<>();
+          for (int i = 0; i < size; i++) {
+            untilByKey.put(in.readUTF(), in.readLong());
+          }
+          ActorRef<ClaimBucket.Seeded> replyTo = resolver.resolveActorRef(in.readUTF());
+          return new ClaimBucket.Seed(member, untilByKey, replyTo);
+        }
+        case SEEDED:
+          return new ClaimBucket.Seeded(in.readInt());
         default:
           throw new NotSerializableException("unknown claim message manifest '" + manifest + "'");
       }

@@ -19,7 +19,8 @@ import org.danemsg.protocol.DnsName;
  *
  * @param listen this member's Pekko remoting address (Artery TCP)
  * @param seeds the members that a starting member asks to join (this member may be one of them)
- * @param shareGroup the MQTT shared subscription group ({@code $share/GROUP/TOPIC})
+ * @param shareGroup the MQTT shared subscription group ({@code $share/GROUP/TOPIC}); empty until
+ *     {@code Node.start} derives it from the identity's key ({@link #derivedShareGroup}) unless set
  * @param buckets how many claim buckets the replay claims are spread over (the same on every member)
  * @param claimTimeout how long a message may wait for its claim before the stream gives it back unacked
  * @param downUnreachableAfter how long the split brain resolver waits for a stable view before downing
@@ -85,10 +86,7 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
       }
     }
     String group = r.string("cluster.share-group").strip();
-    if (group.isEmpty()) {
-      group = "danemsg-" + identity.toString().split("\\.", 2)[0].toLowerCase(Locale.ROOT);
-    }
-    if (!group.matches("[A-Za-z0-9._-]{1,64}")) {
+    if (!group.isEmpty() && !group.matches("[A-Za-z0-9._-]{1,64}")) {
       throw r.bad("cluster.share-group", "'" + SettingsReader.printable(group) + "' is not a share group name:"
           + " 1 to 64 of A-Z a-z 0-9 . _ - (it is one MQTT topic level)");
     }
@@ -114,6 +112,30 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
           + " brackets: [::1]:2552)");
     }
     return new HostPort(host.toLowerCase(Locale.ROOT), port);
+  }
+
+  /** These settings with {@code group} as the share group. */
+  public ClusterSettings withShareGroup(String group) {
+    return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter);
+  }
+
+  /**
+   * The share group when none is set: derived from the identity's private key, so that every member (they
+   * share the key files) finds the same group and nobody else can name it. Mosquitto accepts a
+   * subscription to {@code $share/GROUP/topic} from any account and deals it its round-robin share, even
+   * when the ACL lets that account read nothing: the broker then drops those messages. A group an outsider
+   * can guess would let any account of the broker make the identity's messages vanish.
+   */
+  static String derivedShareGroup(org.danemsg.protocol.DeviceIdentity identity) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(identity.privateKey().getEncoded(), "HmacSHA256"));
+      byte[] digest = mac.doFinal(("danemsg cluster share group " + identity.name())
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return "danemsg-" + java.util.HexFormat.of().formatHex(digest, 0, 12);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is missing", e);
+    }
   }
 
   /** The Pekko settings of a member: the cluster provider, remoting on {@link #listen}, the seeds. */

@@ -67,7 +67,8 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
 
   private record PipelineEnded(Throwable cause) implements Command {}
 
-  private record Start() implements Command {}
+  /** Time to connect, or why not ({@code cannot} is null to connect). */
+  private record Start(Throwable cannot) implements Command {}
 
 
   private final NodeSettings settings;
@@ -101,9 +102,17 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
         return new MqttGateway(context, settings, pipeline, oversized);
       }
       context.getLog().info("not connecting to the broker until this member is Up in the cluster");
-      context.pipeToSelf(startWhen, (done, error) -> new Start());
+      context.pipeToSelf(startWhen, (done, error) -> new Start(error));
       return Behaviors.receive(Command.class)
-          .onMessage(Start.class, start -> new MqttGateway(context, settings, pipeline, oversized))
+          .onMessage(Start.class, start -> {
+            if (start.cannot() != null) {
+              // Fail closed: without this member's replay window in the cluster's, it must not take messages.
+              context.getLog().error("cannot start taking messages: {}", org.danemsg.protocol.SafeText.detail(
+                  RootCause.describe(start.cannot())));
+              return Behaviors.stopped();
+            }
+            return new MqttGateway(context, settings, pipeline, oversized);
+          })
           .onMessage(Drain.class, drain -> {
             drain.replyTo().tell(Done.getInstance());
             return Behaviors.stopped();

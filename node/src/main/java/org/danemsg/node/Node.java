@@ -77,6 +77,9 @@ public final class Node implements AutoCloseable {
     }
     NodeSettings settings = configured.withMqttClientId(
         MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
+    if (settings.clustered() && settings.cluster().shareGroup().isEmpty()) {
+      settings = settings.withCluster(settings.cluster().withShareGroup(ClusterSettings.derivedShareGroup(identity)));
+    }
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
     if (settings.api().enabled()) {
       try {

@@ -219,7 +219,12 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       CompletableFuture<Done> up = new CompletableFuture<>();
       org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(context.getSystem()))
           .registerOnMemberUp(() -> up.complete(Done.getInstance()));
-      memberUp = up;
+      // Once Up, this member's own replay window goes into the cluster's (it may have been stopped
+      // together with every other member: the cluster's window is in memory), then it connects.
+      ReplayClaims seeding = claims;
+      Executor blocking = context.getSystem().dispatchers().lookup(files);
+      memberUp = up.thenCompose(done -> ReplayWindowSeed.run(settings.dataPath(), seeding, blocking, options.clock()))
+          .thenApply(ids -> Done.getInstance()).toCompletableFuture();
       context.getLog().info("cluster member {} of identity {}: shared subscription $share/{}/{}, replay claims in {}"
           + " buckets as member {}", cluster.listen(), settings.identityName(), cluster.shareGroup(),
           settings.identityName(), cluster.buckets(), claims.member());

@@ -143,6 +143,12 @@ public record NodeSettings(
         cluster);
   }
 
+  /** These settings with {@code cluster} as the cluster settings. */
+  public NodeSettings withCluster(ClusterSettings cluster) {
+    return new NodeSettings(client, dataPath, parking, publicationCheckInterval, identityFileCheckInterval,
+        healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api, cluster);
+  }
+
   /** Whether this node is a member of a cluster ({@code CLUSTER_LISTEN} set). */
   public boolean clustered() {
     return cluster != null;

@@ -67,6 +67,17 @@ public final class ReplayClaims {
     return Integer.toString(Math.floorMod(key.hashCode(), buckets));
   }
 
+  /** Seeds bucket {@code bucket} with this member's own earlier deliveries (key → until, epoch seconds). */
+  CompletionStage<ClaimBucket.Seeded> seed(String bucket, java.util.Map<String, Long> untilByKey) {
+    return this.bucket.apply(bucket).<ClaimBucket.Seeded>ask((ActorRef<ClaimBucket.Seeded> replyTo) ->
+        new ClaimBucket.Seed(settings.member(), untilByKey, replyTo), settings.timeout().multipliedBy(2));
+  }
+
+  /** How many buckets the window has. */
+  int buckets() {
+    return settings.buckets();
+  }
+
   /**
    * Claims {@code m} for this member, until its expiry (a legacy message: the legacy replay window).
    * Never fails: no answer in time is {@link ClaimBucket.Unavailable}.

@@ -129,6 +129,20 @@ class ClaimBucketTest {
   }
 
   @Test
+  void aSeedAddsAMembersOwnIdsWhereTheWindowHasNone() {
+    ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "erin 2", "m-b", Duration.ofHours(1)));
+    long until = now.get().plusSeconds(3600).getEpochSecond();
+    TestProbe<ClaimBucket.Seeded> seeded = testKit.createTestProbe();
+    bucket.tell(new ClaimBucket.Seed("m-a", java.util.Map.of("erin 1", until, "erin 2", until,
+        "erin 3", now.get().minusSeconds(1).getEpochSecond()), seeded.getRef()));
+    assertEquals(new ClaimBucket.Seeded(1), seeded.receiveMessage(Duration.ofSeconds(10)));
+    assertEquals(new ClaimBucket.HeldBy("m-a"), claim(bucket, "erin 1", "m-c", Duration.ofHours(1)));
+    assertEquals(new ClaimBucket.HeldBy("m-b"), claim(bucket, "erin 2", "m-a", Duration.ofHours(1)));
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "erin 3", "m-c", Duration.ofHours(1)));
+  }
+
+  @Test
   void claimMessagesCrossTheWireUnchanged() {
     TestProbe<ClaimBucket.Answer> reply = testKit.createTestProbe();
     var serialization = testKit.serializationTestKit();
@@ -137,5 +151,9 @@ class ClaimBucketTest {
     serialization.verifySerialization(new ClaimBucket.Granted(), true);
     serialization.verifySerialization(new ClaimBucket.HeldBy("m-0123"), true);
     serialization.verifySerialization(new ClaimBucket.Unavailable("no majority"), true);
+    TestProbe<ClaimBucket.Seeded> seeded = testKit.createTestProbe();
+    serialization.verifySerialization(new ClaimBucket.Seed("m-0123", java.util.Map.of("a 1", 5L, "b 2", 6L),
+        seeded.getRef()), true);
+    serialization.verifySerialization(new ClaimBucket.Seeded(2), true);
   }
 }

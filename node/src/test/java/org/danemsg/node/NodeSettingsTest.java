@@ -53,12 +53,25 @@ class NodeSettingsTest {
     assertEquals(new ClusterSettings.HostPort("127.0.0.1", 2552), cluster.listen());
     assertEquals(3, cluster.seeds().size(), cluster.seeds().toString());
     assertEquals("[::1]:2554", cluster.seeds().get(2).toString());
-    assertEquals("danemsg-alice", cluster.shareGroup());
+    assertEquals("", cluster.shareGroup(), "derived from the identity's key at start");
     assertEquals(256, cluster.buckets());
     Config pekko = cluster.pekkoConfig();
     assertEquals("cluster", pekko.getString("pekko.actor.provider"));
     assertEquals(java.util.List.of("pekko://danemsg-node@127.0.0.1:2552", "pekko://danemsg-node@127.0.0.1:2553",
         "pekko://danemsg-node@[::1]:2554"), pekko.getStringList("pekko.cluster.seed-nodes"));
+  }
+
+  @Test
+  void theDefaultShareGroupIsTheSameForEveryMemberAndCannotBeNamedWithoutTheKey() {
+    org.danemsg.protocol.DnsName name = org.danemsg.protocol.DnsName.parse("collector._device.example.test");
+    org.danemsg.protocol.DeviceIdentity identity = org.danemsg.protocol.DeviceIdentity.generate(name,
+        org.danemsg.protocol.KeyType.EC_P256, java.time.Duration.ofDays(1));
+    org.danemsg.protocol.DeviceIdentity sameNameOtherKey = org.danemsg.protocol.DeviceIdentity.generate(name,
+        org.danemsg.protocol.KeyType.EC_P256, java.time.Duration.ofDays(1));
+    String group = ClusterSettings.derivedShareGroup(identity);
+    assertTrue(group.matches("danemsg-[0-9a-f]{24}"), group);
+    assertEquals(group, ClusterSettings.derivedShareGroup(identity));
+    assertTrue(!group.equals(ClusterSettings.derivedShareGroup(sameNameOtherKey)));
   }
 
   @Test
