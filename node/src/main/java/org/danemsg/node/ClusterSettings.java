@@ -138,7 +138,10 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
     }
   }
 
-  /** The Pekko settings of a member: the cluster provider, remoting on {@link #listen}, the seeds. */
+  /**
+   * The Pekko settings that make this node a member: the cluster provider, remoting on {@link #listen},
+   * the seeds (the rest of cluster mode's settings: {@code org/danemsg/node/cluster.conf}).
+   */
   Config pekkoConfig() {
     List<String> seedAddresses = seeds.stream().map(HostPort::pekkoAddress).toList();
     return ConfigFactory.empty()

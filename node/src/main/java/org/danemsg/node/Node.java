@@ -118,13 +118,14 @@ public final class Node implements AutoCloseable {
       told.accept(reason);
     });
     ActorSystem<NodeGuardian.Command> system;
+    Config pekko = NodePekkoConfig.over(config, NodePekkoConfig.NODE);
     if (settings.clustered()) {
       ClusterSettings cluster = settings.cluster();
       LOG.info("cluster mode: member at {} (Artery TCP), seeds {}, split brain resolver keep-majority",
           cluster.listen(), cluster.seeds());
       try {
         system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
-            cluster.pekkoConfig().withFallback(config));
+            cluster.pekkoConfig().withFallback(NodePekkoConfig.over(pekko, NodePekkoConfig.CLUSTER)));
       } catch (RuntimeException e) {
         throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
             + ": cannot listen there: " + org.danemsg.protocol.SafeText.detail(RootCause.describe(e))
@@ -132,7 +133,7 @@ public final class Node implements AutoCloseable {
       }
     } else {
       system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
-          config);
+          pekko);
     }
     Duration drain = settings.drainTimeout();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->

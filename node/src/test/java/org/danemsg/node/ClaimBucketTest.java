@@ -52,7 +52,7 @@ class ClaimBucketTest {
         pekko.actor.provider = cluster
         pekko.remote.artery.canonical.hostname = 127.0.0.1
         pekko.remote.artery.canonical.port = 0
-        """).withFallback(ConfigFactory.load()));
+        """).withFallback(ConfigFactory.parseResources(NodePekkoConfig.CLUSTER)).withFallback(ConfigFactory.load()));
     Cluster cluster = Cluster.get(testKit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
     TestProbe<Object> probe = testKit.createTestProbe();
