@@ -205,6 +205,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
               metrics.clusterMembersUp(up);
             }
           })).onFailure(SupervisorStrategy.restart()), "cluster-membership");
+      // Distributed Data's replicator starts with its extension: on every member at once, not when the member
+      // first hosts a bucket, or the other members' majority reads and writes would wait for it in vain.
+      org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(context.getSystem());
       ClusterSharding sharding = ClusterSharding.get(context.getSystem());
       // A majority read or write must give up before the claim's own timeout, so that its answer arrives.
       Duration consistency = cluster.claimTimeout().multipliedBy(3).dividedBy(5);
