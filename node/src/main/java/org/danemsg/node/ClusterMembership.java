@@ -3,7 +3,6 @@ package org.danemsg.node;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.function.IntConsumer;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -16,8 +15,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * Logs each change of the cluster's membership as one INFO line (WARN when a member becomes
- * unreachable or is downed) saying what happens to the messages in flight, and keeps what the health
- * check needs: whether this member is Up, how many are.
+ * unreachable or is downed) saying what happens to the messages in flight, and counts the members Up
+ * for the metrics. (Readiness needs no question to it: a member subscribes only once it is Up.)
  *
  * <p>What happens to messages is decided by the broker, not the cluster: Mosquitto keeps a member's
  * persistent session while it is away, with its unacked messages and its round-robin share of new
@@ -30,15 +29,9 @@ public final class ClusterMembership extends AbstractBehavior<ClusterMembership.
   /** What the membership actor does. */
   public sealed interface Command {}
 
-  /** Reply with this member's view. */
-  public record GetState(ActorRef<State> replyTo) implements Command {}
-
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
   private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event) implements Command {}
-
-  /** This member's view of the cluster. */
-  public record State(boolean selfUp, int membersUp, int unreachable) {}
 
   private final Cluster cluster;
   private final IntConsumer membersUpGauge;
@@ -68,16 +61,7 @@ public final class ClusterMembership extends AbstractBehavior<ClusterMembership.
     return newReceiveBuilder()
         .onMessage(MemberChanged.class, changed -> onMember(changed.event()))
         .onMessage(ReachabilityChanged.class, changed -> onReachability(changed.event()))
-        .onMessage(GetState.class, get -> {
-          get.replyTo().tell(state());
-          return this;
-        })
         .build();
-  }
-
-  private State state() {
-    return new State(up.contains(cluster.selfMember()) || cluster.selfMember().status()
-        == org.apache.pekko.cluster.MemberStatus.up(), up.size(), unreachable.size());
   }
 
   private String who(Member member) {
@@ -105,7 +89,8 @@ public final class ClusterMembership extends AbstractBehavior<ClusterMembership.
     } else if (event instanceof ClusterEvent.MemberRemoved removed) {
       up.remove(m);
       unreachable.remove(m);
-      log.info("{} removed (was {}), {} Up", who(m), removed.previousStatus(), up.size());
+      log.info("{} removed (was {}), {} Up, {} unreachable", who(m), removed.previousStatus(), up.size(),
+          unreachable.size());
     }
     membersUpGauge.accept(up.size());
     return this;
