@@ -59,12 +59,12 @@ class ClusterBenchmark {
     TestDevice identity = TestDevice.published(knot, broker, "bench-collector", KeyType.EC_P256)
         .with("cluster.claim-timeout", "5s");
     int count = Math.max(1, members);
-    List<Integer> ports = ClusterCrashTest.freePorts(count);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
+    List<Integer> ports = ClusterCrashTest.freePorts(2 * count); // remoting, then the local API
+    String seeds = ports.subList(0, count).stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> devices = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      TestDevice member = identity.member();
+      TestDevice member = identity.member().with("api.listen", "127.0.0.1:" + ports.get(count + i));
       if (members > 0) {
         member.with("cluster.listen", "127.0.0.1:" + ports.get(i)).with("cluster.seeds", seeds);
       }
@@ -95,12 +95,37 @@ class ClusterBenchmark {
         perMember.append(String.format(Locale.ROOT, "%s member %d: %d printed, %.2f ms CPU/msg", i == 0 ? "" : ";",
             i + 1, printed, printed == 0 ? 0.0 : (double) cpu / printed));
       }
-      return String.format(Locale.ROOT, "  %-9s %6.0f msg/s (%.1f s), all members %.2f ms CPU/msg |%s",
+      String latency = "";
+      if (members > 0) {
+        // Claim latency over the whole run (warm-up included), member 1's histogram.
+        String scrape = new ApiClient(ports.get(count), devices.get(0).dataPath).get("/metrics").body();
+        latency = String.format(Locale.ROOT, "; member 1's claims: p50 <= %s ms, p99 <= %s ms",
+            quantile(scrape, 0.50), quantile(scrape, 0.99));
+      }
+      return String.format(Locale.ROOT, "  %-9s %6.0f msg/s (%.1f s), all members %.2f ms CPU/msg |%s%s",
           members == 0 ? "alone" : members + " member" + (members > 1 ? "s" : ""), MESSAGES / seconds, seconds,
-          (double) cpuTotal / MESSAGES, perMember);
+          (double) cpuTotal / MESSAGES, perMember, latency);
     } finally {
       nodes.forEach(NodeProcess::close);
     }
+  }
+
+  /** The upper bound (ms) of the first bucket of the claim histogram holding the quantile {@code q}. */
+  private static String quantile(String scrape, double q) {
+    String prefix = "danemsg_cluster_claim_duration_seconds_bucket{le=\"";
+    List<double[]> buckets = new ArrayList<>();
+    for (String line : scrape.lines().filter(l -> l.startsWith(prefix)).toList()) {
+      String le = line.substring(prefix.length(), line.indexOf('"', prefix.length()));
+      double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+      buckets.add(new double[] {bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1))});
+    }
+    double total = buckets.isEmpty() ? 0 : buckets.get(buckets.size() - 1)[1];
+    for (double[] bucket : buckets) {
+      if (bucket[1] >= q * total) {
+        return Double.isInfinite(bucket[0]) ? "inf" : String.format(Locale.ROOT, "%.1f", bucket[0] * 1000);
+      }
+    }
+    return "?";
   }
 
   private static List<List<byte[]>> seal(List<TestDevice> senders, TestDevice to, int total) throws Exception {
