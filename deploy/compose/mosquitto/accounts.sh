@@ -40,6 +40,26 @@ for device in $DEVICES; do
   printf '%s:%s\nsend@%s:%s\n' "$name" "$node_password" "$name" "$send_password" >> "$plain"
   log "$name: accounts $name and send@$name"
 done
+# Members of a device run as a cluster (CLUSTER_MEMBERS: "NAME:N ..."): accounts member<i>@NAME (the
+# member's node; one session per account) and send<i>@NAME (its tools send and local API), passwords
+# member<i>.password and send<i>.password on the device's volume. The ACL (acl) lets member<i>@NAME
+# read NAME's topic.
+for cluster in ${CLUSTER_MEMBERS:-}; do
+  name=${cluster%%:*}
+  members=${cluster#*:}
+  dir=/devices/${name%%.*}
+  [ -d "$dir" ] || { log "$name: no volume mounted at $dir"; exit 1; }
+  i=1
+  while [ "$i" -le "$members" ]; do
+    member_password=$(password "$dir/member$i.password")
+    send_password=$(password "$dir/send$i.password")
+    chown "$APP_UID:$APP_UID" "$dir/member$i.password" "$dir/send$i.password"
+    chmod 0400 "$dir/member$i.password" "$dir/send$i.password"
+    printf 'member%s@%s:%s\nsend%s@%s:%s\n' "$i" "$name" "$member_password" "$i" "$name" "$send_password" >> "$plain"
+    i=$((i + 1))
+  done
+  log "$name: $members cluster members: accounts member1..$members@$name and send1..$members@$name"
+done
 health_password=$(password "$ACCOUNTS/healthcheck.password")
 printf 'healthcheck:%s\n' "$health_password" >> "$plain"
 # Hash the plain file in place (-U), then put it where mosquitto reads it, in one rename.

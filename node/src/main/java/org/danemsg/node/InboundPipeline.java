@@ -93,11 +93,14 @@ final class InboundPipeline {
   private final OversizedPublishes oversized;
   private final Scheduler scheduler;
   private final Counters counters = new Counters();
+  /** The cluster's replay window (cluster mode), or null when the node runs alone. */
+  private final ReplayClaims claims;
 
   InboundPipeline(NodeSettings settings, Envelope envelope, KeyRing keys, TlsaCache cache, Executor crypto,
       ActorRef<TlsaResolver.Command> resolver, ActorRef<Printer.Command> printer,
       ActorRef<ParkingLot.Command> parking, ParkedSenders parked, OversizedPublishes oversized,
-      Scheduler scheduler) {
+      Scheduler scheduler, ReplayClaims claims) {
+    this.claims = claims;
     this.settings = settings;
     this.envelope = envelope;
     this.keys = keys;
@@ -118,14 +121,19 @@ final class InboundPipeline {
   /** The whole path behind {@code mqtt}: one element per acked message. */
   <M> Source<Done, M> run(Source<MqttMessageWithAck, M> mqtt) {
     int parallelism = settings.parallelism();
-    return SourceWithContext.fromPairs(mqtt.map(m -> {
+    SourceWithContext<Step, MqttMessageWithAck, M> checked = SourceWithContext.fromPairs(mqtt.map(m -> {
           counters.received.increment();
           return Pair.create(admit(m), m);
         }))
         .mapAsync(parallelism * 2, this::decrypt)
         .mapAsync(parallelism * 16, this::senderKeys)
         .mapAsync(parallelism * 2, this::verify)
-        .mapAsync(parallelism * 2, this::park)
+        .mapAsync(parallelism * 2, this::park);
+    if (claims != null) {
+      // as many as the broker has in flight: a claim is a round trip to another member or two
+      checked = checked.mapAsync(parallelism * 16, this::claim);
+    }
+    return checked
         // as many as the broker has in flight: the Printer commits what it has together
         .via(ActorFlow.askWithContext(parallelism * 16, printer, ASK, InboundPipeline::record))
         .asSource()
@@ -254,6 +262,51 @@ final class InboundPipeline {
     }
     return AskPattern.<ParkingLot.Command, Step>ask(parking, ref -> new ParkingLot.Reserve(toPark, ref), ASK,
         scheduler);
+  }
+
+  /**
+   * Cluster mode: an authentic message's id is claimed for this member in the cluster's replay window
+   * before it is recorded. Claimed by another member first: a replay, quarantined (the Printer's own
+   * replay check still runs for ids this member holds: its own redeliveries). No answer (its bucket is
+   * on a member that is gone and not yet downed, no majority reachable): the claim is asked again every
+   * {@link #CLAIM_RETRY_AFTER} while the message waits unacked, the messages behind it too (acks are in
+   * order). The stream is not failed for it: a reconnect would only bring the same messages back, and
+   * failing it once a second for seconds lost messages (ClusterCrashTest, before: 41 of 2,100 after two
+   * quick stream failures on each surviving member; cause not yet pinned down, see the README).
+   */
+  CompletionStage<Step> claim(Step step) {
+    if (!(step instanceof Authentic authentic)) {
+      return done(step);
+    }
+    return claims.claim(authentic.message()).thenCompose(answer -> {
+      if (answer instanceof ClaimBucket.HeldBy held) {
+        return done(new Refused(heldBy(authentic.message(), held), authentic.payload()));
+      }
+      if (answer instanceof ClaimBucket.Unavailable unavailable) {
+        long now = System.nanoTime();
+        long last = claimWaitLogged.get();
+        if (now - last > CLAIM_WAIT_LOG_EVERY.toNanos() && claimWaitLogged.compareAndSet(last, now)) {
+          org.slf4j.LoggerFactory.getLogger(InboundPipeline.class).warn("the cluster's replay window did not answer"
+              + " for a message from {} ({}); it waits unacked (and the messages behind it) and is claimed again"
+              + " every {} ms (logged at most every {} s)", authentic.message().sender(), unavailable.reason(),
+              CLAIM_RETRY_AFTER.toMillis(), CLAIM_WAIT_LOG_EVERY.toSeconds());
+        }
+        return CompletableFuture.supplyAsync(() -> step, CompletableFuture.delayedExecutor(
+            CLAIM_RETRY_AFTER.toMillis(), TimeUnit.MILLISECONDS, crypto)).thenCompose(this::claim);
+      }
+      return done(step);
+    });
+  }
+
+  static final Duration CLAIM_RETRY_AFTER = Duration.ofMillis(500);
+  private static final Duration CLAIM_WAIT_LOG_EVERY = Duration.ofSeconds(10);
+  private final java.util.concurrent.atomic.AtomicLong claimWaitLogged =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - CLAIM_WAIT_LOG_EVERY.toNanos() - 1);
+
+  /** The refusal of a message whose id another member of the cluster claimed first. */
+  static Refusal heldBy(OpenedMessage m, ClaimBucket.HeldBy held) {
+    return new Refusal(Refusal.REPLAY, "message id " + m.id() + " was delivered already by cluster member "
+        + held.member() + " (a replayed capture, sent to the group again)", m.sender());
   }
 
   /**

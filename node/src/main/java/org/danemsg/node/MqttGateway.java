@@ -1,5 +1,6 @@
 package org.danemsg.node;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import javax.net.ssl.SSLSocketFactory;
 import org.apache.pekko.Done;
@@ -66,8 +67,13 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
 
   private record PipelineEnded(Throwable cause) implements Command {}
 
+  /** Time to connect, or why not ({@code cannot} is null to connect). */
+  private record Start(Throwable cannot) implements Command {}
+
 
   private final NodeSettings settings;
+  /** The node's topic, or in cluster mode the members' shared subscription to it. */
+  private final String topicFilter;
   private final UniqueKillSwitch outer;
   private UniqueKillSwitch current;
   private boolean subscribed;
@@ -82,7 +88,42 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
    */
   public static Behavior<Command> create(NodeSettings settings, InboundPipeline pipeline,
       OversizedPublishes oversized) {
-    return Behaviors.setup(context -> new MqttGateway(context, settings, pipeline, oversized));
+    return create(settings, pipeline, oversized, CompletableFuture.completedFuture(Done.getInstance()));
+  }
+
+  /**
+   * A gateway that connects once {@code startWhen} completes (a cluster member: once it is Up, so that
+   * its messages can be claimed).
+   */
+  public static Behavior<Command> create(NodeSettings settings, InboundPipeline pipeline,
+      OversizedPublishes oversized, CompletionStage<Done> startWhen) {
+    return Behaviors.setup(context -> {
+      if (startWhen.toCompletableFuture().isDone()) {
+        return new MqttGateway(context, settings, pipeline, oversized);
+      }
+      context.getLog().info("not connecting to the broker until this member is Up in the cluster");
+      context.pipeToSelf(startWhen, (done, error) -> new Start(error));
+      return Behaviors.receive(Command.class)
+          .onMessage(Start.class, start -> {
+            if (start.cannot() != null) {
+              // Fail closed: without this member's replay window in the cluster's, it must not take messages.
+              context.getLog().error("cannot start taking messages: {}", org.danemsg.protocol.SafeText.detail(
+                  RootCause.describe(start.cannot())));
+              return Behaviors.stopped();
+            }
+            return new MqttGateway(context, settings, pipeline, oversized);
+          })
+          .onMessage(Drain.class, drain -> {
+            drain.replyTo().tell(Done.getInstance());
+            return Behaviors.stopped();
+          })
+          .onMessage(Abort.class, abort -> Behaviors.stopped())
+          .onMessage(GetStats.class, get -> {
+            get.replyTo().tell(new Stats(false, 0, 0));
+            return Behaviors.same();
+          })
+          .build();
+    });
   }
 
   private MqttGateway(ActorContext<Command> context, NodeSettings settings, InboundPipeline pipeline,
@@ -90,6 +131,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     super(context);
     this.settings = settings;
     this.counters = pipeline.counters();
+    this.topicFilter = settings.clustered()
+        ? "$share/" + settings.cluster().shareGroup() + "/" + settings.identityName()
+        : settings.identityName().toString();
     ActorRef<Command> self = context.getSelf();
     ClientSettings.Mqtt mqtt = settings.mqtt();
     if (mqtt.clientId().isEmpty()) {
@@ -116,7 +160,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
           GuardedSocketFactory.plain(settings.maxMessageSize(), oversized));
     }
     MqttSubscriptions subscription =
-        MqttSubscriptions.create(settings.identityName().toString(), MqttQoS.atLeastOnce());
+        MqttSubscriptions.create(topicFilter, MqttQoS.atLeastOnce());
     MqttConnectionSettings finalConnection = connection;
     RestartSettings restart = RestartSettings
         .create(mqtt.reconnectMinBackoff(), mqtt.reconnectMaxBackoff(), 0.2)
@@ -130,7 +174,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.outer = materialized.first();
     context.pipeToSelf(materialized.second(), (done, error) -> new PipelineEnded(error));
     context.getLog().info("connecting to {} as client id {} (persistent session), topic {}", mqtt.uri(),
-        mqtt.clientId(), settings.identityName());
+        mqtt.clientId(), topicFilter);
   }
 
   /** The MQTT source, telling the gateway when it subscribed, when it ended and how to stop it. */
@@ -159,7 +203,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
   /**
    * Why a message on {@code topic} is not for this node, or {@code null} when the topic is its name.
    * The subscription is to this node's name only; a message on any other topic (a broker that routes
-   * wrongly, a wildcard) is not addressed to this node, whatever its {@code aud} says.
+   * wrongly, a wildcard) is not addressed to this node, whatever its {@code aud} says. A shared
+   * subscription ({@code $share/GROUP/name}, cluster mode) delivers with the topic it was published
+   * on, so the same check holds.
    */
   static Refusal wrongTopic(String topic, org.danemsg.protocol.DnsName self) {
     return self.toString().equals(topic) ? null : new Refusal(Refusal.WRONG_TOPIC,
@@ -179,7 +225,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
         .onMessage(Subscribed.class, s -> {
           subscribed = true;
           getContext().getLog().info("connected to {}, subscribed to {} at QoS 1", settings.mqtt().uri(),
-              settings.identityName());
+              topicFilter);
           return this;
         })
         .onMessage(ConnectionEnded.class, this::onConnectionEnded)

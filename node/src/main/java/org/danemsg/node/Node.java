@@ -77,6 +77,9 @@ public final class Node implements AutoCloseable {
     }
     NodeSettings settings = configured.withMqttClientId(
         MqttClientId.resolve(configured.mqtt().clientId(), configured.dataPath()));
+    if (settings.clustered() && settings.cluster().shareGroup().isEmpty()) {
+      settings = settings.withCluster(settings.cluster().withShareGroup(ClusterSettings.derivedShareGroup(identity)));
+    }
     BrokerTls.socketFactory(settings.mqtt()); // a bad CA file is a start-up error
     if (settings.api().enabled()) {
       try {
@@ -114,8 +117,24 @@ public final class Node implements AutoCloseable {
       fatal.compareAndSet(null, reason);
       told.accept(reason);
     });
-    ActorSystem<NodeGuardian.Command> system =
-        ActorSystem.create(NodeGuardian.create(settings, identity, watched), "danemsg-node", config);
+    ActorSystem<NodeGuardian.Command> system;
+    Config pekko = NodePekkoConfig.over(config, NodePekkoConfig.NODE);
+    if (settings.clustered()) {
+      ClusterSettings cluster = settings.cluster();
+      LOG.info("cluster mode: member at {} (Artery TCP), seeds {}, split brain resolver keep-majority",
+          cluster.listen(), cluster.seeds());
+      try {
+        system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
+            cluster.pekkoConfig().withFallback(NodePekkoConfig.over(pekko, NodePekkoConfig.CLUSTER)));
+      } catch (RuntimeException e) {
+        throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
+            + ": cannot listen there: " + org.danemsg.protocol.SafeText.detail(RootCause.describe(e))
+            + " (another member on this host? give each its own port)");
+      }
+    } else {
+      system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
+          pekko);
+    }
     Duration drain = settings.drainTimeout();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->
         AskPattern.<NodeGuardian.Command, Done>ask(system, NodeGuardian.Drain::new, drain, system.scheduler())

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -16,6 +17,9 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
@@ -189,6 +193,46 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         startedOrStopped("authenticator", Authenticator.create(envelope, crypto))).onFailure(SupervisorStrategy.resume()),
         "authenticator");
 
+    // Cluster mode: the membership log, the replay claims' buckets (sharded) and this member's side of them.
+    // The broker connection waits until this member is Up, so that every message it takes can be claimed.
+    ReplayClaims claims = null;
+    CompletableFuture<Done> memberUp = CompletableFuture.completedFuture(Done.getInstance());
+    if (settings.clustered()) {
+      ClusterSettings cluster = settings.cluster();
+      // It only logs and counts: a bug in it restarts it with a fresh subscription (which replays the state).
+      context.spawn(Behaviors.supervise(ClusterMembership.create(up -> {
+            if (metrics != null) {
+              metrics.clusterMembersUp(up);
+            }
+          })).onFailure(SupervisorStrategy.restart()), "cluster-membership");
+      // Distributed Data's replicator starts with its extension: on every member at once, not when the member
+      // first hosts a bucket, or the other members' majority reads and writes would wait for it in vain.
+      org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData.get(context.getSystem());
+      ClusterSharding sharding = ClusterSharding.get(context.getSystem());
+      // A majority read or write must give up before the claim's own timeout, so that its answer arrives.
+      Duration consistency = cluster.claimTimeout().multipliedBy(3).dividedBy(5);
+      // A bucket's state is in Distributed Data: on a failure, restart it (it reads its claims back).
+      sharding.init(Entity.of(ClaimBucket.TYPE, entity -> Behaviors.supervise(
+          ClaimBucket.create(entity.getEntityId(), ClaimBucket.Settings.of(consistency)))
+          .onFailure(SupervisorStrategy.restart())));
+      claims = new ReplayClaims(new ReplayClaims.Settings(ReplayClaims.memberOf(settings.mqtt().clientId()),
+          cluster.buckets(), cluster.claimTimeout(), settings.records().legacyReplayWindow(), options.clock()),
+          bucket -> sharding.entityRefFor(ClaimBucket.TYPE, bucket),
+          metrics == null ? (answer, nanos) -> { } : metrics::claimAnswered);
+      CompletableFuture<Done> up = new CompletableFuture<>();
+      org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(context.getSystem()))
+          .registerOnMemberUp(() -> up.complete(Done.getInstance()));
+      // Once Up, this member's own replay window goes into the cluster's (it may have been stopped
+      // together with every other member: the cluster's window is in memory), then it connects.
+      ReplayClaims seeding = claims;
+      Executor blocking = context.getSystem().dispatchers().lookup(files);
+      memberUp = up.thenCompose(done -> ReplayWindowSeed.run(settings.dataPath(), seeding, blocking, options.clock()))
+          .thenApply(ids -> Done.getInstance()).toCompletableFuture();
+      context.getLog().info("cluster member {} of identity {}: shared subscription $share/{}/{}, replay claims in {}"
+          + " buckets as member {}", cluster.listen(), settings.identityName(), cluster.shareGroup(),
+          settings.identityName(), cluster.buckets(), claims.member());
+    }
+
     try {
       parkedMessages = new ParkedMessages(settings.dataPath());
     } catch (IOException e) {
@@ -199,14 +243,15 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     ParkedSenders parkedSenders = new ParkedSenders();
     parking = context.spawn(Behaviors.supervise(startedOrStopped("parking-lot", ParkingLot.create(
             new ParkingLot.Services(parkedMessages, decryptor, authenticator, printer, cache::lookup,
-                (name, result) -> resolver.tell(new TlsaResolver.Report(name, result)), parkedSenders),
+                (name, result) -> resolver.tell(new TlsaResolver.Report(name, result)), parkedSenders, claims),
             new ParkingLot.Settings(settings.parking(), options.clock()))))
         .onFailure(SupervisorStrategy.resume()), "parking-lot", files);
 
     OversizedPublishes oversized = new OversizedPublishes();
     InboundPipeline pipeline = new InboundPipeline(settings, envelope, keys, cache, crypto, resolver, printer,
-        parking, parkedSenders, oversized, context.getSystem().scheduler());
-    gateway = context.spawn(Behaviors.supervise(started("mqtt-gateway", MqttGateway.create(settings, pipeline, oversized)))
+        parking, parkedSenders, oversized, context.getSystem().scheduler(), claims);
+    gateway = context.spawn(Behaviors.supervise(started("mqtt-gateway", MqttGateway.create(settings, pipeline, oversized,
+            memberUp)))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
 

@@ -21,7 +21,8 @@ import org.danemsg.protocol.dns.TlsaCache;
  * The node's configuration, read and checked once at start: the settings it shares with the tools
  * ({@link ClientSettings}: identity, broker, DNS, message size, legacy peers; the client module's
  * {@code reference.conf}) and the node's own (data folder, parking, records, intervals, parallelism;
- * this module's {@code reference.conf}; the local API's, {@link ApiSettings}). {@link #from(Config)} throws a {@link SettingsException} whose
+ * this module's {@code reference.conf}; the local API's, {@link ApiSettings}; cluster mode's,
+ * {@link ClusterSettings}, null when the node runs alone). {@link #from(Config)} throws a {@link SettingsException} whose
  * one-line message names the first bad setting, its environment variable and what is wrong. The shared
  * settings' accessors are repeated here so that node code reads {@code settings.mqtt()} as before.
  */
@@ -36,7 +37,8 @@ public record NodeSettings(
     int quarantinePayloadLimit,
     int parallelism,
     Records records,
-    ApiSettings api) {
+    ApiSettings api,
+    ClusterSettings cluster) {
 
   /**
    * Retrying messages whose sender's DNS answer is transiently unavailable.
@@ -81,6 +83,7 @@ public record NodeSettings(
     env.put("records.quarantine-max-bytes", "QUARANTINE_MAX_BYTES");
     env.put("records.quarantine-max-age", "QUARANTINE_MAX_AGE");
     env.putAll(ApiSettings.ENVIRONMENT);
+    env.putAll(ClusterSettings.ENVIRONMENT);
     ENV = Map.copyOf(env);
   }
 
@@ -130,13 +133,25 @@ public record NodeSettings(
         new Records(r.bytes("records.inbox-max-bytes"), r.duration("records.inbox-max-age", true),
             r.bytes("records.quarantine-max-bytes"), r.duration("records.quarantine-max-age", true),
             r.duration("legacy-replay-window", false), r.integer("warn-lines-per-minute", 1, 100_000)),
-        ApiSettings.from(r));
+        ApiSettings.from(r), ClusterSettings.from(r, client.identityName()));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */
   public NodeSettings withMqttClientId(String clientId) {
     return new NodeSettings(client.withMqttClientId(clientId), dataPath, parking, publicationCheckInterval,
-        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api);
+        identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api,
+        cluster);
+  }
+
+  /** These settings with {@code cluster} as the cluster settings. */
+  public NodeSettings withCluster(ClusterSettings cluster) {
+    return new NodeSettings(client, dataPath, parking, publicationCheckInterval, identityFileCheckInterval,
+        healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api, cluster);
+  }
+
+  /** Whether this node is a member of a cluster ({@code CLUSTER_LISTEN} set). */
+  public boolean clustered() {
+    return cluster != null;
   }
 
   /** This node's DNS name. */

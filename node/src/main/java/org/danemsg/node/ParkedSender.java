@@ -55,6 +55,9 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
 
   private record Recorded(ParkedMessages.Parked entry, Printer.Outcome outcome) implements Command {}
 
+  private record Claimed(ParkedMessages.Parked entry, byte[] payload, InboundPipeline.Authentic authentic,
+      ClaimBucket.Answer answer) implements Command {}
+
   /** Messages read, decrypted, verified and recorded at once: the payloads on the heap. */
   static final int SETTLE_AT_ONCE = 4;
   private static final Duration ASK = Duration.ofSeconds(30);
@@ -110,6 +113,7 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
         .onMessage(Decrypted.class, this::onDecrypted)
         .onMessage(Verified.class, this::onVerified)
         .onMessage(Recorded.class, this::onRecorded)
+        .onMessage(Claimed.class, this::onClaimed)
         .build();
   }
 
@@ -227,13 +231,33 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
   }
 
   private Behavior<Command> onVerified(Verified verified) {
-    if (verified.step() instanceof InboundPipeline.Authentic a) {
+    if (verified.step() instanceof InboundPipeline.Authentic a && services.claims() != null) {
+      // Cluster mode: a replay of this message may have reached another member meanwhile.
+      getContext().pipeToSelf(services.claims().claim(a.message()), (answer, error) -> new Claimed(verified.entry(),
+          verified.payload(), a, answer != null ? answer : new ClaimBucket.Unavailable(String.valueOf(error))));
+    } else if (verified.step() instanceof InboundPipeline.Authentic a) {
       record(verified.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), verified.payload(),
           verified.entry().id(), ref));
     } else {
       Refusal refused = verified.step() instanceof InboundPipeline.Refused r ? r.refusal()
           : new Refusal(Rejection.Reason.SIGNATURE_INVALID.name(), "not verified", sender);
       record(verified.entry(), ref -> new Printer.Quarantine(refused, verified.payload(), verified.entry().id(), ref));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onClaimed(Claimed claimed) {
+    InboundPipeline.Authentic a = claimed.authentic();
+    if (claimed.answer() instanceof ClaimBucket.HeldBy held) {
+      Refusal replay = InboundPipeline.heldBy(a.message(), held);
+      record(claimed.entry(), ref -> new Printer.Quarantine(replay, claimed.payload(), claimed.entry().id(), ref));
+    } else if (claimed.answer() instanceof ClaimBucket.Unavailable unavailable) {
+      // Kept parked and tried again later, as when the Printer cannot write it.
+      return onRecorded(new Recorded(claimed.entry(), new Printer.Failed("the cluster's replay window did not"
+          + " answer: " + unavailable.reason())));
+    } else {
+      record(claimed.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), claimed.payload(),
+          claimed.entry().id(), ref));
     }
     return this;
   }

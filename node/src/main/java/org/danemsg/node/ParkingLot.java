@@ -108,7 +108,16 @@ public final class ParkingLot extends AbstractBehavior<ParkingLot.Command> {
   public record Services(ParkedMessages store, ActorRef<Decryptor.Command> decryptor,
       ActorRef<Authenticator.Command> authenticator, ActorRef<Printer.Command> printer,
       Function<DnsName, CompletionStage<LookupResult>> lookup, BiConsumer<DnsName, LookupResult> report,
-      ParkedSenders senders) {}
+      ParkedSenders senders, ReplayClaims claims) {
+
+    /** Services of a node that runs alone (no cluster-wide replay claims). */
+    public Services(ParkedMessages store, ActorRef<Decryptor.Command> decryptor,
+        ActorRef<Authenticator.Command> authenticator, ActorRef<Printer.Command> printer,
+        Function<DnsName, CompletionStage<LookupResult>> lookup, BiConsumer<DnsName, LookupResult> report,
+        ParkedSenders senders) {
+      this(store, decryptor, authenticator, printer, lookup, report, senders, null);
+    }
+  }
 
   private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
   private static final Duration ASK = Duration.ofSeconds(30);

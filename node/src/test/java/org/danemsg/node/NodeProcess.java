@@ -38,9 +38,14 @@ final class NodeProcess implements AutoCloseable {
 
   /** A node for {@code device}, run with {@code jvmOptions}; not started yet. */
   static NodeProcess of(TestDevice device, List<String> jvmOptions) {
+    return of(device, jvmOptions, "");
+  }
+
+  /** A node for {@code device} whose folder's name ends in {@code suffix} (members of one identity). */
+  static NodeProcess of(TestDevice device, List<String> jvmOptions, String suffix) {
     try {
       String label = device.name.toString().substring(0, device.name.toString().indexOf('.'));
-      Path folder = TestLogs.path("node-" + label);
+      Path folder = TestLogs.path("node-" + label + suffix);
       Files.createDirectories(folder);
       Path config = device.writeConfigFile(folder.resolve("node.conf"));
       String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
@@ -65,6 +70,23 @@ final class NodeProcess implements AutoCloseable {
 
   /** Starts (again) and waits until this run has subscribed. */
   NodeProcess start(Duration within) {
+    launch();
+    return awaitSubscribed(within);
+  }
+
+  /** Waits until this run has subscribed (a run started with {@link #launch}). */
+  NodeProcess awaitSubscribed(Duration within) {
+    Process started = process;
+    Poll.until(within, () -> !started.isAlive() || log().contains("subscribed to"),
+        () -> "the node did not subscribe: " + tail());
+    if (!started.isAlive()) {
+      throw new AssertionError("the node exited at start (" + started.exitValue() + "): " + tail());
+    }
+    return this;
+  }
+
+  /** Starts (again) without waiting for anything. */
+  NodeProcess launch() {
     Path log = folder.resolve("node.log");
     try {
       logStart = Files.exists(log) ? Files.size(log) : 0;
@@ -77,12 +99,21 @@ final class NodeProcess implements AutoCloseable {
     }
     Process started = process;
     Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly));
-    Poll.until(within, () -> !started.isAlive() || log().contains("subscribed to"),
-        () -> "the node did not subscribe: " + tail());
-    if (!started.isAlive()) {
-      throw new AssertionError("the node exited at start (" + started.exitValue() + "): " + tail());
-    }
     return this;
+  }
+
+  /**
+   * The CPU time this run used so far, user + system, in milliseconds (/proc/PID/stat, in clock ticks
+   * of 10 ms on Linux), or -1.
+   */
+  long cpuMillis() {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10; // utime, stime
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   /** Starts the node and waits for it to exit; its exit status. */

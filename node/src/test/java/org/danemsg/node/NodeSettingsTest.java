@@ -39,6 +39,58 @@ class NodeSettingsTest {
   }
 
   @Test
+  void withoutClusterListenTheNodeRunsAlone() {
+    NodeSettings settings = NodeSettings.from(config(Map.of()));
+    assertEquals(null, settings.cluster());
+    assertTrue(!settings.clustered());
+  }
+
+  @Test
+  void clusterSettingsAreReadAndTheShareGroupDerivedFromTheIdentity() {
+    NodeSettings settings = NodeSettings.from(config(Map.of("danemsg.cluster.listen", "127.0.0.1:2552",
+        "danemsg.cluster.seeds", "127.0.0.1:2552, 127.0.0.1:2553,127.0.0.1:2553,[::1]:2554")));
+    ClusterSettings cluster = settings.cluster();
+    assertEquals(new ClusterSettings.HostPort("127.0.0.1", 2552), cluster.listen());
+    assertEquals(3, cluster.seeds().size(), cluster.seeds().toString());
+    assertEquals("[::1]:2554", cluster.seeds().get(2).toString());
+    assertEquals("", cluster.shareGroup(), "derived from the identity's key at start");
+    assertEquals(256, cluster.buckets());
+    Config pekko = cluster.pekkoConfig();
+    assertEquals("cluster", pekko.getString("pekko.actor.provider"));
+    assertEquals(java.util.List.of("pekko://danemsg-node@127.0.0.1:2552", "pekko://danemsg-node@127.0.0.1:2553",
+        "pekko://danemsg-node@[::1]:2554"), pekko.getStringList("pekko.cluster.seed-nodes"));
+  }
+
+  @Test
+  void theDefaultShareGroupIsTheSameForEveryMemberAndCannotBeNamedWithoutTheKey() {
+    org.danemsg.protocol.DnsName name = org.danemsg.protocol.DnsName.parse("collector._device.example.test");
+    org.danemsg.protocol.DeviceIdentity identity = org.danemsg.protocol.DeviceIdentity.generate(name,
+        org.danemsg.protocol.KeyType.EC_P256, java.time.Duration.ofDays(1));
+    org.danemsg.protocol.DeviceIdentity sameNameOtherKey = org.danemsg.protocol.DeviceIdentity.generate(name,
+        org.danemsg.protocol.KeyType.EC_P256, java.time.Duration.ofDays(1));
+    String group = ClusterSettings.derivedShareGroup(identity);
+    assertTrue(group.matches("danemsg-[0-9a-f]{24}"), group);
+    assertEquals(group, ClusterSettings.derivedShareGroup(identity));
+    assertTrue(!group.equals(ClusterSettings.derivedShareGroup(sameNameOtherKey)));
+  }
+
+  @Test
+  void badClusterSettingsNameTheSetting() {
+    assertTrue(problem(Map.of("danemsg.cluster.seeds", "127.0.0.1:2552"))
+        .startsWith("setting danemsg.cluster.seeds (CLUSTER_SEEDS) is set but danemsg.cluster.listen"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:2552"))
+        .startsWith("setting danemsg.cluster.seeds (CLUSTER_SEEDS) is empty"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1", "danemsg.cluster.seeds", "127.0.0.1:1"))
+        .startsWith("setting danemsg.cluster.listen (CLUSTER_LISTEN) '127.0.0.1' is not host:port"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:0", "danemsg.cluster.seeds", "127.0.0.1:1"))
+        .contains("has port 0"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1,,b:2"))
+        .startsWith("setting danemsg.cluster.seeds (CLUSTER_SEEDS) '' is not host:port"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
+        "danemsg.cluster.share-group", "a/b")).startsWith("setting danemsg.cluster.share-group (CLUSTER_SHARE_GROUP)"));
+  }
+
+  @Test
   void missingIdentityNameNamesTheSettingAndVariable() {
     String message = problem(Map.of("danemsg.identity-name", ""));
     assertTrue(message.contains("danemsg.identity-name (IDENTITY_NAME) is not set"), message);

@@ -56,6 +56,28 @@ final class TestDevice {
     }
   }
 
+  private TestDevice(TestDevice identityOf) {
+    this.knot = identityOf.knot;
+    this.broker = identityOf.broker;
+    this.name = identityOf.name;
+    this.identity = identityOf.identity;
+    this.cryptoPath = identityOf.cryptoPath;
+    this.overrides.putAll(identityOf.overrides);
+    try {
+      this.dataPath = Files.createTempDirectory("data-");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Another node of this device's identity (the same identity files and settings so far), with a data
+   * folder of its own, and so its own MQTT client id: a member of a cluster.
+   */
+  TestDevice member() {
+    return new TestDevice(this);
+  }
+
   /** A published device named {@code <label>-<n>._device.example.test}. */
   static TestDevice published(KnotServer knot, MosquittoBroker broker, String label, KeyType type) {
     DnsName name = knot.uniqueName(label);

@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Locale;
+import org.danemsg.node.ClaimBucket;
 import org.danemsg.node.IdentityKeeper;
 import org.danemsg.node.NodeGuardian;
 import org.danemsg.protocol.dns.DaneLookup;
@@ -27,6 +28,8 @@ import org.danemsg.protocol.dns.LookupResult;
  *       what the periodic {@code health:} line says;
  *   <li>DNS lookups by outcome and their latency, measured where they happen ({@link #measured});
  *   <li>the API's sends by outcome and the broker's PUBACKs for them;
+ *   <li>cluster mode: the members Up, the replay claims by answer and their latency (this member's
+ *       own view and claims: each member has its own /metrics, Prometheus sums them);
  *   <li>JVM memory (the Prometheus Java client's {@code jvm_memory_*}).
  * </ul>
  * Thread-safe.
@@ -43,6 +46,9 @@ public final class NodeMetrics {
   private final Counter sends;
   private final Counter publishAcks;
   private final Gauge apiBrokerConnected;
+  private final Gauge clusterMembersUp;
+  private final Counter claims;
+  private final Histogram claimSeconds;
 
   /** A registry with every metric at zero. */
   public NodeMetrics() {
@@ -82,7 +88,28 @@ public final class NodeMetrics {
         .help("PUBACKs the broker gave for messages sent through the API").register(registry);
     apiBrokerConnected = Gauge.builder().name("danemsg_api_broker_connected")
         .help("1 while the API's publishing connection to the broker is up").register(registry);
+    clusterMembersUp = Gauge.builder().name("danemsg_cluster_members_up")
+        .help("cluster mode: members Up as this member sees them (0 when the node runs alone)").register(registry);
+    claims = Counter.builder().name("danemsg_cluster_claims")
+        .help("cluster mode: replay claims this member asked, by answer (granted, held_by_other, unavailable)")
+        .labelNames("answer").register(registry);
+    claimSeconds = Histogram.builder().name("danemsg_cluster_claim_duration_seconds")
+        .help("cluster mode: time from asking a replay claim to its answer")
+        .classicOnly().classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
+        .register(registry);
     JvmMemoryMetrics.builder().register(registry);
+  }
+
+  /** Cluster mode: the number of members Up. */
+  public void clusterMembersUp(int up) {
+    clusterMembersUp.set(up);
+  }
+
+  /** Cluster mode: a replay claim was answered after {@code nanos}. */
+  public void claimAnswered(ClaimBucket.Answer answer, long nanos) {
+    claims.labelValues(answer instanceof ClaimBucket.Granted ? "granted"
+        : answer instanceof ClaimBucket.HeldBy ? "held_by_other" : "unavailable").inc();
+    claimSeconds.observe(nanos / 1e9);
   }
 
   /** Takes the node's counters as a health question gathered them. */

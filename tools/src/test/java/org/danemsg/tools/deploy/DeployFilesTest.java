@@ -49,21 +49,31 @@ class DeployFilesTest {
 
   /** The demo's devices, as ./demo.sh also names them; carol is the RSA one. */
   private static final List<String> DEMO_DEVICES =
-      List.of("alice._device.demo.test", "bob._device.demo.test", "carol._device.demo.test:rsa");
+      List.of("alice._device.demo.test", "bob._device.demo.test", "carol._device.demo.test:rsa",
+          "collector._device.demo.test");
+
+  /** The members of the collector's cluster (profile cluster). */
+  private static final List<String> COLLECTOR_MEMBERS = List.of("collector-1", "collector-2", "collector-3");
 
   // ---------------------------------------------------------------- compose files, both
 
   @Test
   void demoComposeFileRunsKnotMosquittoInitAndThreeNodes() {
     ComposeFile demo = ComposeFile.read(DEMO);
-    assertEquals(Set.of("knot", "mosquitto", "accounts", "init", "alice", "bob", "carol"),
-        demo.services().keySet());
+    assertEquals(Set.of("knot", "mosquitto", "accounts", "init", "alice", "bob", "carol", "collector-1",
+        "collector-2", "collector-3"), demo.services().keySet());
     // By default (no variable set) the registry's images, as before.
     assertTrue(demo.image("knot").orElseThrow().startsWith("cznic/knot:"));
     assertTrue(demo.image("mosquitto").orElseThrow().startsWith("eclipse-mosquitto:2"));
     // the accounts service needs mosquitto_passwd, which the broker's image has
     assertTrue(demo.image("accounts").orElseThrow().startsWith("eclipse-mosquitto:2"));
-    assertEquals(Set.of("init", "alice", "bob", "carol"), Set.copyOf(danemsgServices(demo)));
+    assertEquals(Set.of("init", "alice", "bob", "carol", "collector-1", "collector-2", "collector-3"),
+        Set.copyOf(danemsgServices(demo)));
+    // The cluster's members run only with --profile cluster: `up` alone (./demo.sh's compose test) is unchanged.
+    for (String service : demo.services().keySet()) {
+      assertEquals(COLLECTOR_MEMBERS.contains(service) ? List.of("cluster") : null, demo.service(service).get("profiles"),
+          service);
+    }
     for (String service : danemsgServices(demo)) {
       assertEquals(Optional.of("danemsg:local"), demo.image(service), service);
     }
@@ -303,8 +313,15 @@ class DeployFilesTest {
     List<String> rules = Files.readAllLines(demo.hostPathOf("mosquitto", aclFile.group(1))
         .orElseThrow(() -> new AssertionError(aclFile.group(1) + " is not bind-mounted"))).stream()
         .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-    // The rules BrokerAccountsTest runs a real Mosquitto with.
-    assertEquals(List.of("pattern read %u", "pattern write +"), rules);
+    // The rules BrokerAccountsTest runs a real Mosquitto with; then the collector's cluster members (profile
+    // cluster), each allowed to read the collector's topic only.
+    assertEquals(List.of("pattern read %u", "pattern write +"), rules.subList(0, 2));
+    List<String> members = new java.util.ArrayList<>();
+    for (int i = 1; i <= COLLECTOR_MEMBERS.size(); i++) {
+      members.add("user member" + i + "@collector._device.demo.test");
+      members.add("topic read collector._device.demo.test");
+    }
+    assertEquals(members, rules.subList(2, rules.size()));
   }
 
   @Test
@@ -319,6 +336,9 @@ class DeployFilesTest {
       Map<String, String> env = demo.environment(node);
       String name = env.get("IDENTITY_NAME");
       String label = name.substring(0, name.indexOf('.'));
+      if (COLLECTOR_MEMBERS.contains(node)) {
+        continue; // a cluster member: theCollectorRunsAsThreeMembersOfOneClusterInProfileCluster
+      }
       assertEquals(name, env.get("MQTT_USERNAME"), node + ": the account is the device's name (its topic)");
       assertFalse(env.containsKey("MQTT_PASSWORD") || env.containsKey("SEND_MQTT_PASSWORD"),
           node + ": no password in the compose file");
@@ -336,6 +356,43 @@ class DeployFilesTest {
         assertEquals(file.getValue(), path.substring(read.target().length() + 1), node + ": " + file.getKey());
       }
     }
+  }
+
+  @Test
+  void theCollectorRunsAsThreeMembersOfOneClusterInProfileCluster() throws IOException {
+    ComposeFile demo = ComposeFile.read(DEMO);
+    String name = "collector._device.demo.test";
+    assertEquals(name + ":3", demo.environment("accounts").get("CLUSTER_MEMBERS"));
+    String script = read(entrypointScript(demo, "accounts").orElseThrow());
+    assertTrue(script.contains("$dir/member$i.password") && script.contains("$dir/send$i.password")
+        && script.contains("member%s@%s:%s"), script);
+    String acl = read(ROOT.resolve("deploy/compose/mosquitto/acl"));
+    Mount written = demo.mountAt("accounts", "/devices/collector").orElseThrow();
+    Set<String> identityVolumes = new LinkedHashSet<>();
+    Set<String> dataVolumes = new LinkedHashSet<>();
+    for (int i = 1; i <= COLLECTOR_MEMBERS.size(); i++) {
+      String member = COLLECTOR_MEMBERS.get(i - 1);
+      Map<String, String> env = demo.environment(member);
+      assertEquals(name, env.get("IDENTITY_NAME"), member);
+      assertEquals("member" + i + "@" + name, env.get("MQTT_USERNAME"), member + ": an account of its own");
+      assertTrue(acl.contains("user member" + i + "@" + name + "\ntopic read " + name + "\n"),
+          "the ACL lets member" + i + " read the collector's topic");
+      for (Map.Entry<String, String> file : Map.of("MQTT_PASSWORD_FILE", "member" + i + ".password",
+          "SEND_MQTT_PASSWORD_FILE", "send" + i + ".password", "API_MQTT_PASSWORD_FILE", "send" + i + ".password")
+          .entrySet()) {
+        Mount read = demo.mountHolding(member, env.get(file.getKey())).orElseThrow();
+        assertEquals(written.source(), read.source(), member + ": " + file.getKey());
+        assertEquals(file.getValue(), env.get(file.getKey()).substring(read.target().length() + 1), member);
+      }
+      assertEquals("send" + i + "@" + name, env.get("SEND_MQTT_USERNAME"), member);
+      assertEquals("send" + i + "@" + name, env.get("API_MQTT_USERNAME"), member);
+      assertEquals(member + ":2552", env.get("CLUSTER_LISTEN"), member + " listens on its service name");
+      assertEquals("collector-1:2552,collector-2:2552,collector-3:2552", env.get("CLUSTER_SEEDS"), member);
+      identityVolumes.add(demo.mountAt(member, env.get("CRYPTO_PATH")).orElseThrow().source());
+      dataVolumes.add(demo.mountAt(member, env.get("DATA_PATH")).orElseThrow().source());
+    }
+    assertEquals(1, identityVolumes.size(), "the members share one identity: " + identityVolumes);
+    assertEquals(3, dataVolumes.size(), "each member has its own data folder: " + dataVolumes);
   }
 
   @Test
