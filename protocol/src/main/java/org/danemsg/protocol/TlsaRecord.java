@@ -261,12 +261,21 @@ public final class TlsaRecord {
     }
     PublicKey key;
     if (selector == Selector.FULL_CERTIFICATE.code()) {
+      byte[] spki;
       try {
-        X509Certificate certificate = (X509Certificate) CertificateFactory.getInstance("X.509")
-            .generateCertificate(new ByteArrayInputStream(data));
-        key = certificate.getPublicKey();
-      } catch (CertificateException | RuntimeException e) {
+        CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(data));
+        // The key from the certificate's SubjectPublicKeyInfo, decoded as a selector 1 record's is, not
+        // by certificate.getPublicKey(): the certificate factory in use is Bouncy Castle's, whose RSA
+        // keys run Miller-Rabin rounds on the modulus as they are made, 2048-bit BigInteger powers
+        // that took 30-50 ms per new RSA peer where that code is not compiled with intrinsics (a node
+        // under C1, any cold JVM: every `tools send` to an RSA peer).
+        spki = org.bouncycastle.asn1.x509.Certificate.getInstance(data).getSubjectPublicKeyInfo().getEncoded("DER");
+      } catch (CertificateException | java.io.IOException | RuntimeException e) {
         return new UnusableRecord("selector 0 data is not a DER X.509 certificate");
+      }
+      key = decodeSpki(spki);
+      if (key == null) {
+        return new UnusableRecord("the certificate's key is not an EC or RSA key");
       }
     } else if (selector == Selector.PUBLIC_KEY.code()) {
       key = decodeSpki(data);
@@ -311,15 +320,25 @@ public final class TlsaRecord {
     return null;
   }
 
+  /**
+   * An EC or RSA key from DER SubjectPublicKeyInfo. RSA keys are made by the JDK's own key factory
+   * (SunRsaSign, in java.base, so in every runtime): Bouncy Castle's, first in the provider list, tests
+   * the modulus for primality on every key it makes (see {@link #publicKey()}). A prime or otherwise weak modulus
+   * would only let others sign as its owner, who published it; sizes and exponents are still checked
+   * ({@link KeyType#problemWith}).
+   */
   private static PublicKey decodeSpki(byte[] spki) {
-    for (String algorithm : new String[] {"EC", "RSA"}) {
-      try {
-        return KeyFactory.getInstance(algorithm).generatePublic(new X509EncodedKeySpec(spki));
-      } catch (GeneralSecurityException | RuntimeException e) {
-        // try the next algorithm
-      }
+    X509EncodedKeySpec spec = new X509EncodedKeySpec(spki);
+    try {
+      return KeyFactory.getInstance("EC").generatePublic(spec);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      // not an EC key: RSA?
     }
-    return null;
+    try {
+      return KeyFactory.getInstance("RSA", "SunRsaSign").generatePublic(spec);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return null;
+    }
   }
 
   private static void checkOctet(String field, int value) {
