@@ -8,8 +8,9 @@
 # chosen through the compose file's DANEMSG_IMAGE, DANEMSG_KNOT_IMAGE and DANEMSG_MOSQUITTO_IMAGE.
 # Then `tools send` in alice's container reaches bob's node (EC) and carol's (RSA), each printing
 # "alice._device.demo.test says: …" (tools send goes through alice's local API: the compose file sets
-# API_LISTEN), each node's HEALTHCHECK (GET /health/ready) passes, and `docker-compose down -v` removes
-# everything it made.
+# API_LISTEN), each node's HEALTHCHECK (GET /health/ready) passes; then the profile `cluster` starts the
+# identity collector as three members, alice sends it readings and each is printed by exactly one member
+# (more than one member printing); and `docker-compose down -v` removes everything it made.
 # Needs root (apt-get, podman's storage) and the jars (mvn -B package -DskipTests). The servers' tar
 # and podman's storage are kept in $DANEMSG_IMAGE_CACHE (default /var/cache/danemsg-images), shared
 # with image-test.sh. DANEMSG_SKIP_COMPOSE=1 skips it.
@@ -169,4 +170,37 @@ for node in alice bob carol; do
   wait_for 60 "$node's HEALTHCHECK (GET /health/ready) to pass" node_healthy "$node"
 done
 echo "$SCRIPT: the three nodes' HEALTHCHECK (GET /health/ready) passed"
+
+# --- the profile `cluster`: the identity collector as three members of one Pekko Cluster ----------
+# Each member subscribes to the identity's shared subscription only once it is Up in the cluster.
+members=(collector-1 collector-2 collector-3)
+timeout 300 "${COMPOSE[@]}" --profile cluster up -d --no-build "${members[@]}" > "$RUN/up-cluster.log" 2>&1 \
+  || { cat "$RUN/up-cluster.log" >&2; die "docker-compose --profile cluster up failed"; }
+for member in "${members[@]}"; do
+  wait_for 120 "$member to join the cluster and subscribe" logs_contain "$member" "subscribed to \$share/"
+done
+echo "$SCRIPT: [$((SECONDS - started)) s] the collector's three members are Up and subscribed to its shared subscription"
+sent=4
+for i in $(seq 1 $sent); do
+  compose exec -T alice tools send collector._device.demo.test "reading $i $stamp" > "$RUN/send-collector.log" 2>&1 \
+    || { cat "$RUN/send-collector.log" >&2; die "tools send to collector in alice's container failed"; }
+done
+printed_by() { "${PODMAN[@]}" logs "$(container "$1")" 2>&1 | grep -cF "alice._device.demo.test says: reading " || true; }
+printed_total() { local n=0; for m in "${members[@]}"; do n=$((n + $(printed_by "$m"))); done; echo "$n"; }
+all_printed() { [ "$(printed_total)" -ge "$sent" ]; }
+wait_for 60 "the collector's members to print alice's $sent readings" all_printed
+sleep 2 # a copy printed twice would show by now
+counts=""; working=0
+for m in "${members[@]}"; do
+  n=$(printed_by "$m"); counts="$counts $m $n"; [ "$n" = 0 ] || working=$((working + 1))
+done
+[ "$(printed_total)" = "$sent" ] || die "the collector's members printed $(printed_total) readings for $sent sent:$counts"
+[ "$working" -ge 2 ] || die "only one member of the collector printed (the shared subscription did not spread):$counts"
+for i in $(seq 1 $sent); do
+  n=0; for m in "${members[@]}"; do
+    n=$((n + $("${PODMAN[@]}" logs "$(container "$m")" 2>&1 | grep -cF "says: reading $i $stamp" || true)))
+  done
+  [ "$n" = 1 ] || die "reading $i was printed $n times across the collector's members"
+done
+echo "$SCRIPT: [$((SECONDS - started)) s] alice sent $sent readings to collector._device.demo.test: each printed once,$counts"
 echo "$SCRIPT: passed in $((SECONDS - started)) s (docker-compose down -v follows)"
