@@ -122,8 +122,8 @@ public final class Node implements AutoCloseable {
     ActorSystem<NodeGuardian.Command> system;
     Config pekko = NodePekkoConfig.over(config, NodePekkoConfig.NODE);
     // The keys the node decrypts with, kept up to date by the IdentityKeeper; in cluster mode also the
-    // keys cluster remoting's TLS presents and trusts.
-    KeyRing keys = new KeyRing(new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)));
+    // keys cluster remoting's TLS presents and trusts, from its first connection (a rollover's too).
+    KeyRing keys = new KeyRing(IdentityKeeper.atStart(settings.identityFiles(), identity));
     if (settings.clustered()) {
       ClusterSettings cluster = settings.cluster();
       IdentityPinnedTls tls;
