@@ -179,9 +179,13 @@ public final class IdentityPinnedTls implements SSLEngineProvider {
         built = build(now);
         context = built;
       } catch (IllegalStateException e) {
-        // A new key TLS cannot use (the keeper loaded it, so it is a valid identity): keep the last one.
-        LOG.warn("cluster remoting keeps its TLS key {}: the new key cannot be used for TLS: {}",
-            built.keys().identities().get(0).fingerprint(), e.getMessage());
+        // A new key TLS cannot use (the keeper loaded it, so it is a valid identity): keep the last
+        // context, for this snapshot too, so that this is tried and logged once per change, not per
+        // connection.
+        LOG.warn("cluster remoting keeps its TLS key {} and the keys it trusted: the new key cannot be used"
+            + " for TLS: {}", built.presented(), e.getMessage());
+        built = new Context(now, built.ssl(), built.pins(), built.presented());
+        context = built;
       }
     }
     return built;
@@ -200,8 +204,11 @@ public final class IdentityPinnedTls implements SSLEngineProvider {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
-  /** One snapshot of the keys, its TLS context and the keys a peer may present. */
-  private record Context(IdentityKeeper.Keys keys, SSLContext ssl, List<byte[]> pins) {}
+  /**
+   * One snapshot of the keys, its TLS context, the keys a peer may present and the fingerprint of the
+   * key this member presents.
+   */
+  private record Context(IdentityKeeper.Keys keys, SSLContext ssl, List<byte[]> pins, String presented) {}
 
   private Context build(IdentityKeeper.Keys snapshot) {
     DeviceIdentity own = snapshot.identities().get(0);
@@ -215,7 +222,7 @@ public final class IdentityPinnedTls implements SSLEngineProvider {
       // No other code resumes these sessions, and a rotation builds a new context with its own caches.
       ssl.getClientSessionContext().setSessionTimeout(3600);
       ssl.getServerSessionContext().setSessionTimeout(3600);
-      return new Context(snapshot, ssl, List.copyOf(pins));
+      return new Context(snapshot, ssl, List.copyOf(pins), own.fingerprint());
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot build TLS for key " + own.fingerprint() + ": " + e.getMessage(), e);
     }
