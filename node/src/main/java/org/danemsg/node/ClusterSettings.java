@@ -17,7 +17,7 @@ import org.danemsg.protocol.DnsName;
  * "seen" together ({@link ClaimBucket}). Off (null in {@link NodeSettings#cluster()}) unless
  * {@code CLUSTER_LISTEN} is set: then the node runs alone, exactly as without this section.
  *
- * @param listen this member's Pekko remoting address (Artery TCP)
+ * @param listen this member's Pekko remoting address (Artery over mutual TLS, {@link IdentityPinnedTls})
  * @param seeds the members that a starting member asks to join (this member may be one of them)
  * @param shareGroup the MQTT shared subscription group ({@code $share/GROUP/TOPIC}); empty until
  *     {@code Node.start} derives it from the identity's key ({@link #derivedShareGroup}) unless set
@@ -139,14 +139,18 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
   }
 
   /**
-   * The Pekko settings that make this node a member: the cluster provider, remoting on {@link #listen},
-   * the seeds (the rest of cluster mode's settings: {@code org/danemsg/node/cluster.conf}).
+   * The Pekko settings that make this node a member: the cluster provider, remoting on {@link #listen}
+   * over mutual TLS pinned to the identity ({@link IdentityPinnedTls}), the seeds (the rest of cluster
+   * mode's settings: {@code org/danemsg/node/cluster.conf}). These win over any configuration file:
+   * there is no plain TCP remoting.
    */
   Config pekkoConfig() {
     List<String> seedAddresses = seeds.stream().map(HostPort::pekkoAddress).toList();
     return ConfigFactory.empty()
         .withValue("pekko.actor.provider", ConfigValueFactory.fromAnyRef("cluster"))
-        .withValue("pekko.remote.artery.transport", ConfigValueFactory.fromAnyRef("tcp"))
+        .withValue("pekko.remote.artery.transport", ConfigValueFactory.fromAnyRef("tls-tcp"))
+        .withValue("pekko.remote.artery.ssl.ssl-engine-provider",
+            ConfigValueFactory.fromAnyRef(IdentityPinnedTls.class.getName()))
         .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(listen.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(listen.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(seedAddresses))

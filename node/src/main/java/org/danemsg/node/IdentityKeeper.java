@@ -130,6 +130,23 @@ public final class IdentityKeeper extends AbstractBehavior<IdentityKeeper.Comman
   private final KeyRing ring;
   private Status status = new Unchecked();
 
+  /**
+   * The keys at start, before the keeper runs: {@code current} and, when a rollover is under way, the
+   * staged and retired keys whose files load (those that do not are the keeper's to report). Cluster
+   * remoting's TLS trusts them from its first connection on.
+   */
+  public static Keys atStart(IdentityFiles files, DeviceIdentity current) {
+    Map<String, DeviceIdentity> byFingerprint = new LinkedHashMap<>();
+    byFingerprint.put(current.fingerprint(), current);
+    for (IdentityFiles roleFiles : List.of(files.staged(), files.retired())) {
+      DeviceIdentity identity = read(STAGED, roleFiles).identity();
+      if (identity != null) {
+        byFingerprint.putIfAbsent(identity.fingerprint(), identity);
+      }
+    }
+    return new Keys(current.name(), List.copyOf(byFingerprint.values()));
+  }
+
   /** A keeper of {@code initial}, which was loaded from {@code files}. */
   public static Behavior<Command> create(IdentityFiles files, DeviceIdentity initial,
       ActorRef<TlsaResolver.Command> resolver, Settings settings) {

@@ -10,7 +10,9 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.setup.ActorSystemSetup;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.danemsg.client.BrokerTls;
@@ -119,21 +121,35 @@ public final class Node implements AutoCloseable {
     });
     ActorSystem<NodeGuardian.Command> system;
     Config pekko = NodePekkoConfig.over(config, NodePekkoConfig.NODE);
+    // The keys the node decrypts with, kept up to date by the IdentityKeeper; in cluster mode also the
+    // keys cluster remoting's TLS presents and trusts, from its first connection (a rollover's too).
+    KeyRing keys = new KeyRing(IdentityKeeper.atStart(settings.identityFiles(), identity));
     if (settings.clustered()) {
       ClusterSettings cluster = settings.cluster();
-      LOG.info("cluster mode: member at {} (Artery TCP), seeds {}, split brain resolver keep-majority",
-          cluster.listen(), cluster.seeds());
+      IdentityPinnedTls tls;
       try {
-        system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
-            cluster.pekkoConfig().withFallback(NodePekkoConfig.over(pekko, NodePekkoConfig.CLUSTER)));
+        tls = new IdentityPinnedTls(keys);
+      } catch (IllegalStateException e) {
+        throw new SettingsException("identity " + identity.name() + " in " + settings.cryptoPath()
+            + " (CRYPTO_PATH) cannot secure cluster remoting: " + e.getMessage());
+      }
+      LOG.info("cluster mode: member at {} (Artery over mutual TLS 1.3, pinned to {}'s keys), seeds {}, split"
+          + " brain resolver keep-majority", cluster.listen(), identity.name(), cluster.seeds());
+      try {
+        // The TLS provider goes to Pekko as an object (a setup Artery takes before its configured class):
+        // no key material in configuration, nothing shared between actor systems.
+        system = ActorSystem.create(NodeGuardian.create(settings, identity, keys, watched),
+            ClusterSettings.SYSTEM_NAME, ActorSystemSetup.create(BootstrapSetup.create(
+                cluster.pekkoConfig().withFallback(NodePekkoConfig.over(pekko, NodePekkoConfig.CLUSTER))),
+                tls.setup()));
       } catch (RuntimeException e) {
         throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
             + ": cannot listen there: " + org.danemsg.protocol.SafeText.detail(RootCause.describe(e))
             + " (another member on this host? give each its own port)");
       }
     } else {
-      system = ActorSystem.create(NodeGuardian.create(settings, identity, watched), ClusterSettings.SYSTEM_NAME,
-          pekko);
+      system = ActorSystem.create(NodeGuardian.create(settings, identity, keys, watched),
+          ClusterSettings.SYSTEM_NAME, pekko);
     }
     Duration drain = settings.drainTimeout();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "drain-mqtt", () ->

@@ -130,8 +130,13 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   /** The read side of parked messages (its own database connection), closed when the node stops. */
   private final ParkedMessages parkedMessages;
 
-  /** The guardian of a node with {@code identity} (already loaded and checked). */
-  public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, Options options) {
+  /**
+   * The guardian of a node with {@code identity} (already loaded and checked), whose {@link IdentityKeeper}
+   * publishes the keys in {@code keys} (which holds {@code identity} until then; cluster remoting's TLS
+   * reads it too).
+   */
+  public static Behavior<Command> create(NodeSettings settings, DeviceIdentity identity, KeyRing keys,
+      Options options) {
     return Behaviors.setup(context -> {
       Duration every = settings.healthInterval();
       if (!every.isZero()) {
@@ -141,12 +146,12 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         context.getSystem().scheduler().scheduleAtFixedRate(every, every, () -> self.tell(new HealthTick()),
             context.getExecutionContext());
       }
-      return new NodeGuardian(context, settings, identity, options);
+      return new NodeGuardian(context, settings, identity, keys, options);
     });
   }
 
   private NodeGuardian(ActorContext<Command> context, NodeSettings settings, DeviceIdentity identity,
-      Options options) {
+      KeyRing keys, Options options) {
     super(context);
     this.options = options;
     DispatcherSelector files = DispatcherSelector.fromConfig("danemsg.file-dispatcher");
@@ -167,7 +172,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // The identity was checked before start, and unreadable or half-written files later are values
     // the keeper handles itself. Anything else that fails here is a bug: resume, because a restart
     // would start again from the key loaded at start (stale after a rotation).
-    KeyRing keys = new KeyRing(new IdentityKeeper.Keys(identity.name(), java.util.List.of(identity)));
     keeper = context.spawn(Behaviors.supervise(startedOrStopped("identity-keeper", IdentityKeeper.create(
             settings.identityFiles(), identity, resolver,
             new IdentityKeeper.Settings(settings.publicationCheckInterval(), settings.identityFileCheckInterval()),

@@ -57,6 +57,8 @@ class NodeSettingsTest {
     assertEquals(256, cluster.buckets());
     Config pekko = cluster.pekkoConfig();
     assertEquals("cluster", pekko.getString("pekko.actor.provider"));
+    assertEquals("tls-tcp", pekko.getString("pekko.remote.artery.transport"), "remoting is TLS, always");
+    assertEquals(IdentityPinnedTls.class.getName(), pekko.getString("pekko.remote.artery.ssl.ssl-engine-provider"));
     assertEquals(java.util.List.of("pekko://danemsg-node@127.0.0.1:2552", "pekko://danemsg-node@127.0.0.1:2553",
         "pekko://danemsg-node@[::1]:2554"), pekko.getStringList("pekko.cluster.seed-nodes"));
   }
