@@ -135,6 +135,9 @@ final class ManualAckMqttSource
           if (cause instanceof SubscriptionWithCancelException.NonFailureCancellation && unacked > 0) {
             draining = true;
             setKeepGoing(true);
+            // Not pushed, never to be acked: let Paho's callback thread go on (it drops what comes).
+            room.release(waiting.size());
+            waiting.clear();
           } else {
             super.onDownstreamFinish(cause);
           }

@@ -13,12 +13,16 @@ import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import com.typesafe.config.ConfigFactory;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.ActorAttributes;
+import org.apache.pekko.stream.Attributes;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.connectors.mqtt.javadsl.MqttMessageWithAck;
@@ -40,7 +44,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class ManualAckMqttSourceTest {
 
   @RegisterExtension static final MosquittoBroker broker = MosquittoBroker.create();
-  @JUnit5TestKit public ActorTestKit testKit = new JUnit5TestKitBuilder().build();
+  /** A dispatcher of one thread, which a test can keep busy. */
+  private static final String BUSY_DISPATCHER = "busy-dispatcher";
+  @JUnit5TestKit public ActorTestKit testKit = new JUnit5TestKitBuilder().withCustomConfig(ConfigFactory.parseString(
+      BUSY_DISPATCHER + " { type = Dispatcher, executor = thread-pool-executor,"
+          + " thread-pool-executor.fixed-pool-size = 1 }")).build();
 
   private static final Duration WITHIN = Duration.ofSeconds(15);
   private final String id = UUID.randomUUID().toString().substring(0, 8);
@@ -48,9 +56,11 @@ class ManualAckMqttSourceTest {
   private final String topic = "topic-" + id;
 
   /**
-   * The message loss of pekko-connectors-mqtt 1.0.2 (manual acks turned on after CONNACK, so Paho acked
-   * the redelivered messages itself): a persistent session takes 10 messages and crashes without acking,
-   * twice; the third connection still gets all 10.
+   * The message loss of pekko-connectors-mqtt 1.0.2, which turned manual acks on only once its stage
+   * handled the connection's success, after CONNACK: the broker resends the session's unacked messages
+   * right after CONNACK, and Paho acked those it delivered before. Here a persistent session takes 10
+   * messages and is cut off without acking, twice; the second time the source's thread is busy when
+   * CONNACK comes (as a loaded node's dispatcher is); the third connection still gets all 10.
    */
   @Test
   void messagesTakenButNeverAckedComeAgainAfterEachCrashEvenRightAfterAReconnect() throws Exception {
@@ -63,7 +73,18 @@ class ManualAckMqttSourceTest {
       relay.cutAll();
       first.awaitFailed();
 
-      Connection second = connect(relay.port(), 16); // the broker resends at once after CONNACK
+      relay.holdReplies();
+      Connection second = connect(relay.port(), 16, ActorAttributes.dispatcher(BUSY_DISPATCHER));
+      Poll.until(WITHIN, () -> relay.accepted() == 2, () -> "the second connection did not reach the relay");
+      // The CONNECT has gone out; the broker's CONNACK and the redelivered messages wait in the relay.
+      testKit.system().dispatchers().lookup(DispatcherSelector.fromConfig(BUSY_DISPATCHER)).execute(() -> {
+        try {
+          Thread.sleep(300); // the busy thread is the condition under test, nothing to wait for
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      relay.releaseReplies();
       assertEquals(sent, second.take(sent.size()));
       relay.cutAll();
       second.awaitFailed();
@@ -187,10 +208,16 @@ class ManualAckMqttSourceTest {
       return next.orElseThrow(() -> new AssertionError("the source completed"));
     }
 
+    /** The next {@code count} messages' texts, or an error that says how many came. */
     List<String> take(int count) throws Exception {
       List<String> texts = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        texts.add(text(next()));
+        try {
+          texts.add(text(next()));
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new AssertionError("only " + texts.size() + " of " + count + " messages came " + texts
+              + ", then none within " + WITHIN.toSeconds() + " s");
+        }
       }
       return texts;
     }
@@ -211,8 +238,13 @@ class ManualAckMqttSourceTest {
   }
 
   private Connection connect(int port, int bufferSize) {
+    return connect(port, bufferSize, Attributes.none());
+  }
+
+  private Connection connect(int port, int bufferSize, Attributes attributes) {
     Pair<CompletionStage<Done>, SinkQueueWithCancel<MqttMessageWithAck>> run = source(port, bufferSize)
         .toMat(Sink.queue(), Keep.both())
+        .addAttributes(attributes)
         .run(testKit.system());
     return new Connection(run.first(), run.second());
   }

@@ -9,6 +9,8 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP relay on 127.0.0.1 in front of a server, whose connections can be reset at once: what the
@@ -19,6 +21,9 @@ final class TcpRelay implements AutoCloseable {
   private final ServerSocket server;
   private final int targetPort;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger accepted = new AtomicInteger();
+  /** Open: the server's bytes pass; held: they wait in the relay. */
+  private volatile CountDownLatch replies = new CountDownLatch(0);
 
   private TcpRelay(int targetPort) throws IOException {
     this.targetPort = targetPort;
@@ -33,6 +38,21 @@ final class TcpRelay implements AutoCloseable {
 
   int port() {
     return server.getLocalPort();
+  }
+
+  /** How many connections the relay has taken so far. */
+  int accepted() {
+    return accepted.get();
+  }
+
+  /** From now on the server's bytes wait in the relay until {@link #releaseReplies()}. */
+  void holdReplies() {
+    replies = new CountDownLatch(1);
+  }
+
+  /** Lets the server's bytes through again, those held first. */
+  void releaseReplies() {
+    replies.countDown();
   }
 
   /** Resets every connection relayed so far, on both sides. */
@@ -62,24 +82,30 @@ final class TcpRelay implements AutoCloseable {
         target.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort));
         sockets.add(client);
         sockets.add(target);
-        daemon("relay up", () -> pump(client, target)).start();
-        daemon("relay down", () -> pump(target, client)).start();
+        daemon("relay up", () -> pump(client, target, false)).start();
+        daemon("relay down", () -> pump(target, client, true)).start();
+        accepted.incrementAndGet();
       } catch (IOException e) {
         return; // closed
       }
     }
   }
 
-  private static void pump(Socket from, Socket to) {
+  private void pump(Socket from, Socket to, boolean reply) {
     byte[] buffer = new byte[16 * 1024];
     try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
       int n;
       while ((n = in.read(buffer)) >= 0) {
+        if (reply) {
+          replies.await();
+        }
         out.write(buffer, 0, n);
         out.flush();
       }
     } catch (IOException e) {
       // cut or closed: the other direction ends too
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
