@@ -8,7 +8,6 @@ import java.net.Socket;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
-import org.apache.pekko.stream.connectors.mqtt.MqttConnectionSettings;
 
 /**
  * The socket factories given to the MQTT client (Paho) so that everything it reads from the broker
@@ -20,22 +19,6 @@ import org.apache.pekko.stream.connectors.mqtt.MqttConnectionSettings;
 final class GuardedSocketFactory {
 
   private GuardedSocketFactory() {}
-
-  /**
-   * {@code connection} with {@code factory} as its socket factory. The connector's API only takes an
-   * {@link SSLSocketFactory}, and Paho refuses one for {@code tcp://} (REASON_CODE_SOCKET_FACTORY_MISMATCH),
-   * so a plain factory goes in through the connector's full constructor: its field is a (type-erased)
-   * {@code scala.Option}, and the connector only ever hands the value to
-   * {@code MqttConnectOptions.setSocketFactory(javax.net.SocketFactory)}. Every other setting is copied.
-   */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  static MqttConnectionSettings install(MqttConnectionSettings c, SocketFactory factory) {
-    scala.Option socketFactory = scala.Option.apply(factory);
-    return new MqttConnectionSettings(c.broker(), c.clientId(), c.persistence(), c.auth(), socketFactory,
-        c.cleanSession(), c.will(), c.automaticReconnect(), c.keepAliveInterval(), c.connectionTimeout(),
-        c.disconnectQuiesceTimeout(), c.disconnectTimeout(), c.maxInFlight(), c.mqttVersion(), c.serverUris(),
-        c.sslHostnameVerifier(), c.sslProperties(), c.offlinePersistenceSettings());
-  }
 
   /** For {@code tcp://}: plain sockets whose input is guarded. */
   static SocketFactory plain(int maxPayload, OversizedPublishes oversized) {

@@ -2,6 +2,7 @@ package org.danemsg.node;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocketFactory;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
@@ -16,11 +17,7 @@ import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.RestartSettings;
 import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.connectors.mqtt.MqttConnectionSettings;
-import org.apache.pekko.stream.connectors.mqtt.MqttQoS;
-import org.apache.pekko.stream.connectors.mqtt.MqttSubscriptions;
 import org.apache.pekko.stream.connectors.mqtt.javadsl.MqttMessageWithAck;
-import org.apache.pekko.stream.connectors.mqtt.javadsl.MqttSource;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
@@ -28,7 +25,6 @@ import org.apache.pekko.stream.javadsl.Source;
 import org.danemsg.client.BrokerTls;
 import org.danemsg.client.ClientSettings;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
-import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
 
 /**
  * Owns the broker connection: connects with the node's client id and a persistent session, subscribes
@@ -139,34 +135,17 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     if (mqtt.clientId().isEmpty()) {
       throw new IllegalStateException("no MQTT client id: Node.start resolves it (MqttClientId) first");
     }
-    MqttConnectionSettings connection = MqttConnectionSettings
-        .create(mqtt.uri(), mqtt.clientId(), new MemoryPersistence())
-        .withCleanSession(false)
-        .withAutomaticReconnect(false) // the stream restarts instead, and subscribes again
-        .withMaxInFlight(1000)
-        .withMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1)
-        .withKeepAliveInterval(mqtt.keepAlive())
-        .withConnectionTimeout(mqtt.connectTimeout());
-    if (!mqtt.username().isEmpty()) {
-      connection = connection.withAuth(mqtt.username(), mqtt.password());
-    }
     // Everything Paho reads passes the size guard first: it never allocates an oversized PUBLISH.
     SSLSocketFactory tls = BrokerTls.socketFactory(mqtt);
-    if (tls != null) {
-      connection = connection.withSocketFactory(
-          GuardedSocketFactory.tls(tls, settings.maxMessageSize(), oversized));
-    } else {
-      connection = GuardedSocketFactory.install(connection,
-          GuardedSocketFactory.plain(settings.maxMessageSize(), oversized));
-    }
-    MqttSubscriptions subscription =
-        MqttSubscriptions.create(topicFilter, MqttQoS.atLeastOnce());
-    MqttConnectionSettings finalConnection = connection;
+    SocketFactory guarded = tls != null
+        ? GuardedSocketFactory.tls(tls, settings.maxMessageSize(), oversized)
+        : GuardedSocketFactory.plain(settings.maxMessageSize(), oversized);
     RestartSettings restart = RestartSettings
         .create(mqtt.reconnectMinBackoff(), mqtt.reconnectMaxBackoff(), 0.2)
         .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
     Source<Done, NotUsed> restarting = RestartSource.onFailuresWithBackoff(restart, () ->
-        pipeline.run(connection(MqttSource.atLeastOnce(finalConnection, subscription, mqtt.bufferSize()), self)));
+        pipeline.run(connection(ManualAckMqttSource.create(mqtt.uri(), mqtt.clientId(),
+            connectOptions(mqtt, guarded), topicFilter, mqtt.bufferSize()), self)));
     Pair<UniqueKillSwitch, CompletionStage<Done>> materialized = restarting
         .viaMat(KillSwitches.single(), Keep.right())
         .toMat(Sink.ignore(), Keep.both())
@@ -175,6 +154,27 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     context.pipeToSelf(materialized.second(), (done, error) -> new PipelineEnded(error));
     context.getLog().info("connecting to {} as client id {} (persistent session), topic {}", mqtt.uri(),
         mqtt.clientId(), topicFilter);
+  }
+
+  /**
+   * The connect options, built afresh for each connection (Paho may adjust the object it is given): a
+   * persistent session (the broker keeps what was not acked), MQTT 3.1.1, no automatic reconnect (the
+   * stream restarts instead, and subscribes again), {@code socketFactory} under everything Paho reads.
+   */
+  static MqttConnectOptions connectOptions(ClientSettings.Mqtt mqtt, SocketFactory socketFactory) {
+    MqttConnectOptions options = new MqttConnectOptions();
+    options.setCleanSession(false);
+    options.setAutomaticReconnect(false);
+    options.setMaxInflight(1000);
+    options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+    options.setKeepAliveInterval((int) mqtt.keepAlive().toSeconds());
+    options.setConnectionTimeout((int) mqtt.connectTimeout().toSeconds());
+    if (!mqtt.username().isEmpty()) {
+      options.setUserName(mqtt.username());
+      options.setPassword(mqtt.password().toCharArray());
+    }
+    options.setSocketFactory(socketFactory);
+    return options;
   }
 
   /** The MQTT source, telling the gateway when it subscribed, when it ended and how to stop it. */
