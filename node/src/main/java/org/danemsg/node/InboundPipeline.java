@@ -272,7 +272,8 @@ final class InboundPipeline {
    * {@link #CLAIM_RETRY_AFTER} while the message waits unacked, the messages behind it too (acks are in
    * order). The stream is not failed for it: a reconnect would only bring the same messages back, and
    * failing it once a second for seconds lost messages (ClusterCrashTest, before: 41 of 2,100 after two
-   * quick stream failures on each surviving member; cause not yet pinned down, see the README).
+   * quick stream failures on each surviving member: the MQTT connector acked what the broker redelivered right
+   * after CONNACK before it was recorded, fixed since by {@link ManualAckMqttSource}).
    */
   CompletionStage<Step> claim(Step step) {
     if (!(step instanceof Authentic authentic)) {
