@@ -328,8 +328,9 @@ public final class Envelope {
 
   private SealedText sealNative(String text, DeviceIdentity sender, DnsName recipient, PublicKey recipientKey)
       throws JoseException {
-    String id = newMessageId();
-    long now = settings.clock().instant().getEpochSecond();
+    Instant sentAt = settings.clock().instant();
+    String id = newMessageId(sentAt.toEpochMilli());
+    long now = sentAt.getEpochSecond();
     Map<String, Object> claims = new LinkedHashMap<>();
     claims.put("iss", sender.name().toString());
     claims.put("aud", recipient.toString());
@@ -415,10 +416,29 @@ public final class Envelope {
     return sb.append('}').toString();
   }
 
-  private static String newMessageId() {
-    byte[] id = new byte[16];
-    RANDOM.nextBytes(id);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+  /** Base-62 digits in ASCII order, so that ids sort as their times do. */
+  private static final char[] TIME_DIGITS =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+  private static final int TIME_CHARS = 8; // 62^8 ms: the year 8900
+
+  /**
+   * A new message id: the sending time in milliseconds as {@value #TIME_CHARS} base-62 digits, then
+   * 96 random bits as 16 base64url characters. The random part alone makes it unique; the time
+   * prefix makes one sender's ids sort in sending order, so a receiver's replay window (kept by
+   * sender and id, in a B-tree) grows at its end instead of at random places: a commit of a hundred
+   * messages writes a few pages instead of a hundred. The receiver learns nothing it does not see in
+   * {@code iat} already, and the broker sees neither (the id is inside the encryption).
+   */
+  private static String newMessageId(long epochMillis) {
+    char[] id = new char[TIME_CHARS];
+    long t = Math.max(0, epochMillis);
+    for (int i = TIME_CHARS - 1; i >= 0; i--) {
+      id[i] = TIME_DIGITS[(int) (t % TIME_DIGITS.length)];
+      t /= TIME_DIGITS.length;
+    }
+    byte[] random = new byte[12];
+    RANDOM.nextBytes(random);
+    return new String(id) + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -107,6 +107,31 @@ class EnvelopeTest {
   }
 
   @Test
+  void oneSendersIdsSortInSendingOrder() throws Exception {
+    // Receivers keep ids in a B-tree by sender and id: ids that grow with time land at its end.
+    Instant start = Instant.now();
+    List<String> ids = new java.util.ArrayList<>();
+    for (Duration later : List.of(Duration.ZERO, Duration.ofMillis(1), Duration.ofMillis(61),
+        Duration.ofSeconds(62), Duration.ofDays(29))) {
+      Envelope at = new Envelope(Envelope.Settings.defaults()
+          .withClock(Clock.fixed(start.plus(later), ZoneOffset.UTC)));
+      Envelope.Sealed sealed = at.sealMessage("t", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey(), Profile.NATIVE);
+      assertEquals(24, sealed.id().length(), sealed.id());
+      assertTrue(Envelope.isSafeMessageId(sealed.id()), sealed.id());
+      ids.add(sealed.id());
+    }
+    List<String> sorted = new java.util.ArrayList<>(ids);
+    java.util.Collections.sort(sorted);
+    assertEquals(ids, sorted);
+    // the same millisecond: still two ids, told apart by their 96 random bits
+    Envelope frozen = new Envelope(Envelope.Settings.defaults().withClock(Clock.fixed(start, ZoneOffset.UTC)));
+    String a = frozen.sealMessage("t", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey(), Profile.NATIVE).id();
+    String b = frozen.sealMessage("t", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey(), Profile.NATIVE).id();
+    assertEquals(a.substring(0, 8), b.substring(0, 8));
+    assertTrue(!a.equals(b));
+  }
+
+  @Test
   void aSealedMessageNamesTheIdItsRecipientWillSee() throws Exception {
     Envelope.Sealed nativeSealed = envelope.sealMessage("n", ALICE_EC, BOB_EC.name(), BOB_EC.publicKey(),
         Profile.NATIVE);
