@@ -509,10 +509,13 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     if (!toPrint.isEmpty()) {
       getContext().getSystem().eventStream().tell(new EventStream.Publish<>(new InboxAdvanced()));
     }
+    // One write for the batch: System.out flushes at every line, a system call each.
+    StringBuilder lines = new StringBuilder();
     for (String line : toPrint) {
-      settings.out().println(line);
+      lines.append(line).append(System.lineSeparator());
       delivered++;
     }
+    settings.out().print(lines);
     settings.out().flush();
     for (Reply reply : held) {
       reply.send();
