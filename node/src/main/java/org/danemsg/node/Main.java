@@ -2,7 +2,6 @@ package org.danemsg.node;
 
 import com.typesafe.config.Config;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.danemsg.client.SettingsException;
 import org.danemsg.protocol.CryptoProviders;
 import sun.misc.Signal;
@@ -69,9 +68,7 @@ public final class Main {
     }, "shutdown").start();
     Signal.handle(new Signal("TERM"), stop);
     Signal.handle(new Signal("INT"), stop);
-    while (!node.awaitTermination(Duration.ofDays(1))) {
-      // keep running
-    }
+    node.awaitStopped();
     String failure = node.failure();
     if (failure != null) {
       System.err.println("danemsg node: stopped: " + failure);

@@ -14,6 +14,7 @@ import org.apache.pekko.actor.BootstrapSetup;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.setup.ActorSystemSetup;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.danemsg.client.BrokerTls;
 import org.danemsg.client.SettingsException;
@@ -183,14 +184,22 @@ public final class Node implements AutoCloseable {
   }
 
   /**
-   * Why the node stopped by itself (an actor that stopped, or a failure of its root actor), or null
-   * while it runs and after {@link #stop}/{@link #crash}.
+   * Why the node stopped by itself (an actor that stopped, a failure of its root actor, a member downed
+   * by the cluster), or null while it runs and after {@link #stop}/{@link #crash}.
    */
   public String failure() {
     if (fatal.get() != null) {
       return fatal.get();
     }
-    if (!stopping && system.getWhenTerminated().toCompletableFuture().isDone()) {
+    if (stopping) {
+      return null;
+    }
+    java.util.Optional<CoordinatedShutdown.Reason> reason = CoordinatedShutdown.get(system).getShutdownReason();
+    if (reason.isPresent() && reason.get() == CoordinatedShutdown.clusterDowningReason()) {
+      return "this member was downed by the cluster (split brain resolver, keep-majority: it was cut off from the"
+          + " majority, or the others could not reach it); start it again to rejoin";
+    }
+    if (reason.isPresent() || system.getWhenTerminated().toCompletableFuture().isDone()) {
       return "the node's actor system ended by itself (see the error logged before)";
     }
     return null;
@@ -199,6 +208,11 @@ public final class Node implements AutoCloseable {
   private static String nativeLibraryHint() {
     return " (os.arch " + System.getProperty("os.arch") + "; where `uname -m` cannot run, give the JVM"
         + " -Dorg.sqlite.osinfo.architecture=armv7 or aarch64)";
+  }
+
+  /** The node's actor system (tests reach into it). */
+  ActorSystem<NodeGuardian.Command> actorSystem() {
+    return system;
   }
 
   /** The settings the node runs with. */
@@ -224,19 +238,67 @@ public final class Node implements AutoCloseable {
         Duration.ofSeconds(10), system.scheduler()).toCompletableFuture();
   }
 
-  /** Drains in-flight messages and stops (what SIGTERM does); waits for the actor system to end. */
+  /**
+   * Drains in-flight messages and stops (what SIGTERM does); waits for the actor system to end. A cluster
+   * member drains, leaves the cluster and waits for its exit first; then it waits for its actor system
+   * at most as long as the phase {@code actor-system-terminate} allows ({@code cluster.conf}): see
+   * {@link #finishShutdown}.
+   */
   public void stop() {
     stopping = true;
     if (system.getWhenTerminated().toCompletableFuture().isDone()) {
       return; // stopped by itself already (failure() says why)
     }
+    CompletableFuture<Done> shutdown = CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.jvmExitReason())
+        .toCompletableFuture();
+    finishShutdown(shutdown);
+  }
+
+  /**
+   * Waits until the node has stopped by itself (its actor system ended; or a cluster member's coordinated
+   * shutdown ran all its phases, e.g. after it was downed, see {@link #finishShutdown}); {@link #failure}
+   * then says why. Returns at once when it has stopped already. Not for a stop by {@link #stop}: the
+   * caller of that one waits.
+   */
+  public void awaitStopped() {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    while (!awaitTermination(Duration.ofSeconds(1))) {
+      if (!stopping && shutdown.getShutdownReason().isPresent()) { // run() gives the running one's future
+        finishShutdown(shutdown.run(shutdown.getShutdownReason().get(), java.util.Optional.empty())
+            .toCompletableFuture());
+        return;
+      }
+    }
+  }
+
+  /**
+   * Waits for a coordinated shutdown that is running: its phases (the drain, a member's leave and exit)
+   * and then the actor system's end. A node alone waits up to 30 s for the latter. A cluster member does
+   * not: with Artery over TLS, Pekko 1.7.0 sometimes never completes one step of its remoting's shutdown
+   * (apache/pekko#3317), so the actor system never ends and the member would exit 40 s late or be killed
+   * by its service manager (which gives it 20 s). By the time the last phase, {@code actor-system-terminate},
+   * has begun, the member has drained (everything it printed is acked), left the cluster and its own
+   * actors have stopped; that phase is bounded in {@code cluster.conf}, and then the member exits without
+   * waiting for its remoting, with one WARN line.
+   */
+  private void finishShutdown(CompletableFuture<Done> shutdown) {
     try {
-      CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.jvmExitReason()).toCompletableFuture()
-          .get(settings.drainTimeout().toSeconds() + 30, TimeUnit.SECONDS);
+      shutdown.get(settings.drainTimeout().toSeconds() + 30, TimeUnit.SECONDS);
     } catch (Exception e) {
       LOG.warn("shutdown did not complete cleanly: {}", e.toString());
     }
-    awaitTermination(Duration.ofSeconds(30));
+    if (!settings.clustered()) {
+      awaitTermination(Duration.ofSeconds(30));
+      return;
+    }
+    if (!awaitTermination(Duration.ofSeconds(1))) {
+      org.apache.pekko.cluster.Member self = org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(system))
+          .selfMember();
+      LOG.warn("cluster member {} has run its shutdown (drain, leave; status {}), but its actor system did not end"
+          + " within {} s (phase actor-system-terminate: Pekko 1.7.0's remoting over TLS sometimes never finishes its"
+          + " shutdown, apache/pekko#3317); exiting without waiting for it", self.address(), self.status(),
+          CoordinatedShutdown.get(system).timeout(CoordinatedShutdown.PhaseActorSystemTerminate()).toSeconds() + 1);
+    }
   }
 
   /** Stops the pipeline without acking or draining anything, then the actor system (a crash, for tests). */

@@ -59,7 +59,15 @@ class ClusterRestartTest {
       assertTrue(ClusterCrashTest.rows(members.get(0)) > 0 && ClusterCrashTest.rows(members.get(1)) > 0,
           "both members printed some");
 
-      nodes.forEach(NodeProcess::stop); // the whole cluster: its in-memory window is gone
+      for (NodeProcess node : nodes) { // the whole cluster: its in-memory window is gone
+        long stopStarted = System.nanoTime();
+        node.stop();
+        long exitMillis = (System.nanoTime() - stopStarted) / 1_000_000;
+        System.out.printf("ClusterRestartTest: a member exited %d ms after SIGTERM, status %d%n", exitMillis,
+            node.exitStatus());
+        assertEquals(0, node.exitStatus(), node.tail());
+        assertTrue(exitMillis < 15_000, "a member exited " + exitMillis + " ms after SIGTERM: " + node.tail());
+      }
       nodes.forEach(NodeProcess::launch);
       nodes.forEach(n -> n.awaitSubscribed(Duration.ofSeconds(90)));
       // Each payload twice in a row: the broker deals the two copies to the two members (round robin), so

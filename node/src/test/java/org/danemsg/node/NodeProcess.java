@@ -144,6 +144,11 @@ final class NodeProcess implements AutoCloseable {
     return new NodeProcess(more, folder);
   }
 
+  /** The exit status of this run (it has exited). */
+  int exitStatus() {
+    return process.exitValue();
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }

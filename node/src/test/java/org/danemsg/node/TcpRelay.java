@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A TCP relay on 127.0.0.1 in front of a server, whose connections can be reset at once: what the
- * server sees when the client's process dies (no MQTT DISCONNECT, the kernel resets the socket).
+ * server sees when the client's process dies (no MQTT DISCONNECT, the kernel resets the socket). It can
+ * also be cut ({@link #cut}: its connections reset and new ones refused) and restored: a network
+ * partition between its clients and the server.
  */
 final class TcpRelay implements AutoCloseable {
 
@@ -22,6 +24,8 @@ final class TcpRelay implements AutoCloseable {
   private final int targetPort;
   private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
   private final AtomicInteger accepted = new AtomicInteger();
+  /** Cut: every new connection is reset as soon as it is accepted. */
+  private volatile boolean refusing;
   /** Open: the server's bytes pass; held: they wait in the relay. */
   private volatile CountDownLatch replies = new CountDownLatch(0);
 
@@ -58,14 +62,20 @@ final class TcpRelay implements AutoCloseable {
   /** Resets every connection relayed so far, on both sides. */
   void cutAll() {
     for (Socket socket : sockets) {
-      try {
-        socket.setSoLinger(true, 0); // RST, as for a killed process
-        socket.close();
-      } catch (IOException e) {
-        // closed already
-      }
+      resetQuietly(socket); // RST, as for a killed process
     }
     sockets.clear();
+  }
+
+  /** Partitions the clients from the server: resets every connection and refuses new ones until {@link #restore}. */
+  synchronized void cut() {
+    refusing = true;
+    cutAll();
+  }
+
+  /** Relays new connections again after {@link #cut}. */
+  void restore() {
+    refusing = false;
   }
 
   @Override
@@ -76,18 +86,44 @@ final class TcpRelay implements AutoCloseable {
 
   private void accept() {
     while (!server.isClosed()) {
+      Socket client;
       try {
-        Socket client = server.accept();
-        Socket target = new Socket();
-        target.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort));
-        sockets.add(client);
-        sockets.add(target);
-        daemon("relay up", () -> pump(client, target, false)).start();
-        daemon("relay down", () -> pump(target, client, true)).start();
-        accepted.incrementAndGet();
+        client = server.accept();
       } catch (IOException e) {
         return; // closed
       }
+      Socket target = new Socket();
+      try {
+        if (refusing) {
+          throw new IOException("cut");
+        }
+        target.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort));
+      } catch (IOException e) { // cut, or the server is not running: reset, as an unreachable server would
+        resetQuietly(client);
+        resetQuietly(target);
+        continue;
+      }
+      synchronized (this) { // not in the middle of a cut
+        if (refusing) {
+          resetQuietly(client);
+          resetQuietly(target);
+          continue;
+        }
+        sockets.add(client);
+        sockets.add(target);
+      }
+      daemon("relay up", () -> pump(client, target, false)).start();
+      daemon("relay down", () -> pump(target, client, true)).start();
+      accepted.incrementAndGet();
+    }
+  }
+
+  private static void resetQuietly(Socket socket) {
+    try {
+      socket.setSoLinger(true, 0);
+      socket.close();
+    } catch (IOException e) {
+      // closed already
     }
   }
 
