@@ -19,6 +19,9 @@ class NodePekkoConfigTest {
     assertEquals("OFF", node.getString("pekko.stdout-loglevel"));
     assertEquals("DEBUG", node.getString("pekko.loglevel"), "set by the user");
     assertEquals("local", node.getString("pekko.actor.provider"));
+    assertEquals(8, loaded.getInt("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min"));
+    assertEquals(1, node.getInt("pekko.actor.default-dispatcher.fork-join-executor.parallelism-min"),
+        "as many threads as cores");
     assertEquals("", node.getString("pekko.cluster.downing-provider-class"), "no cluster settings without a cluster");
   }
 
