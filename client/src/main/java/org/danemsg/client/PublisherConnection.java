@@ -1,7 +1,6 @@
 package org.danemsg.client;
 
 import java.time.Duration;
-import javax.net.ssl.SSLSocketFactory;
 import org.eclipse.paho.client.mqttv3.MqttAsyncClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttException;
@@ -16,7 +15,8 @@ public final class PublisherConnection {
   private PublisherConnection() {}
 
   /**
-   * The connect options for a publishing connection to {@code mqtt}.
+   * The connect options for a publishing connection to {@code mqtt}: a clean session, the broker's TLS
+   * where set ({@link BrokerConnectOptions} for the rest).
    *
    * @param username empty for none
    * @param connectTimeout at least a second is used
@@ -24,22 +24,8 @@ public final class PublisherConnection {
    */
   public static MqttConnectOptions options(ClientSettings.Mqtt mqtt, String username, String password,
       Duration connectTimeout, int maxInflight) {
-    MqttConnectOptions options = new MqttConnectOptions();
-    options.setCleanSession(true);
-    options.setAutomaticReconnect(false);
-    options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    options.setConnectionTimeout((int) Math.max(1, connectTimeout.toSeconds()));
-    options.setKeepAliveInterval((int) Math.max(1, mqtt.keepAlive().toSeconds()));
-    options.setMaxInflight(maxInflight);
-    if (!username.isEmpty()) {
-      options.setUserName(username);
-      options.setPassword(password.toCharArray());
-    }
-    SSLSocketFactory tls = BrokerTls.socketFactory(mqtt);
-    if (tls != null) {
-      options.setSocketFactory(tls);
-    }
-    return options;
+    return BrokerConnectOptions.of(mqtt, BrokerConnectOptions.Session.CLEAN, username, password, connectTimeout,
+        maxInflight, BrokerTls.socketFactory(mqtt));
   }
 
   /** Disconnects (waiting up to 2 s) and closes {@code client}, as far as it goes: never throws. */

@@ -22,9 +22,9 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.RestartSource;
 import org.apache.pekko.stream.javadsl.Sink;
 import org.apache.pekko.stream.javadsl.Source;
+import org.danemsg.client.BrokerConnectOptions;
 import org.danemsg.client.BrokerTls;
 import org.danemsg.client.ClientSettings;
-import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 
 /**
  * Owns the broker connection: connects with the node's client id and a persistent session, subscribes
@@ -145,7 +145,8 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
         .withLogSettings(RestartSettings.createLogSettings(Logging.DebugLevel()));
     Source<Done, NotUsed> restarting = RestartSource.onFailuresWithBackoff(restart, () ->
         pipeline.run(connection(ManualAckMqttSource.create(mqtt.uri(), mqtt.clientId(),
-            connectOptions(mqtt, guarded), topicFilter, mqtt.bufferSize()), self)));
+            BrokerConnectOptions.of(mqtt, BrokerConnectOptions.Session.PERSISTENT, mqtt.username(),
+                mqtt.password(), mqtt.connectTimeout(), 1000, guarded), topicFilter, mqtt.bufferSize()), self)));
     Pair<UniqueKillSwitch, CompletionStage<Done>> materialized = restarting
         .viaMat(KillSwitches.single(), Keep.right())
         .toMat(Sink.ignore(), Keep.both())
@@ -154,27 +155,6 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     context.pipeToSelf(materialized.second(), (done, error) -> new PipelineEnded(error));
     context.getLog().info("connecting to {} as client id {} (persistent session), topic {}", mqtt.uri(),
         mqtt.clientId(), topicFilter);
-  }
-
-  /**
-   * The connect options, built afresh for each connection (Paho may adjust the object it is given): a
-   * persistent session (the broker keeps what was not acked), MQTT 3.1.1, no automatic reconnect (the
-   * stream restarts instead, and subscribes again), {@code socketFactory} under everything Paho reads.
-   */
-  static MqttConnectOptions connectOptions(ClientSettings.Mqtt mqtt, SocketFactory socketFactory) {
-    MqttConnectOptions options = new MqttConnectOptions();
-    options.setCleanSession(false);
-    options.setAutomaticReconnect(false);
-    options.setMaxInflight(1000);
-    options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    options.setKeepAliveInterval((int) mqtt.keepAlive().toSeconds());
-    options.setConnectionTimeout((int) mqtt.connectTimeout().toSeconds());
-    if (!mqtt.username().isEmpty()) {
-      options.setUserName(mqtt.username());
-      options.setPassword(mqtt.password().toCharArray());
-    }
-    options.setSocketFactory(socketFactory);
-    return options;
   }
 
   /** The MQTT source, telling the gateway when it subscribed, when it ended and how to stop it. */
