@@ -241,7 +241,12 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
     List<Map.Entry<String, Long>> fresh = new ArrayList<>();
     for (Map.Entry<String, Long> entry : seed.untilByKey().entrySet()) {
       Held held = claims.get(entry.getKey());
-      if ((held == null || held.until() < now) && entry.getValue() >= now) {
+      boolean undecided = held == null || held.until() < now;
+      // The seeding member's own claim whose write is still out (this seed asked again after a timeout,
+      // while the first one's write waits for a majority): answered once that write succeeds, not now.
+      boolean ownNotYetWritten = held != null && held.member().equals(seed.member())
+          && notYetWritten.contains(entry.getKey());
+      if ((undecided || ownNotYetWritten) && entry.getValue() >= now) {
         fresh.add(entry);
       }
     }
