@@ -120,4 +120,21 @@ class ClaimBucketTwoMembersTest {
     seeded.expectNoMessage(Duration.ofMillis(100));
   }
 
+  @Test
+  void aClaimIsAnsweredByItsOwnWriteNotByAPruneThatWasOut() throws Exception {
+    ActorRef<ClaimBucket.Command> bucket = bucket("pruned", Duration.ofSeconds(1));
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "gina 0", "m-a", Duration.ofMinutes(1)));
+    secondReplicaStopsAnswering();
+    now.set(now.get().plus(Duration.ofMinutes(2))); // "gina 0" expired: the next prune tick writes its removal
+    Thread.sleep(2500); // that prune's write began within a second and is still out (it fails after CONSISTENCY)
+    TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
+    long started = System.nanoTime();
+    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", now.get().plusSeconds(3600).getEpochSecond(), reply.getRef()));
+    // Its own write can start only once the prune's is answered, and then takes CONSISTENCY to fail.
+    ClaimBucket.Answer answer = reply.receiveMessage(CONSISTENCY.multipliedBy(3));
+    long waitedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertInstanceOf(ClaimBucket.Unavailable.class, answer);
+    org.junit.jupiter.api.Assertions.assertTrue(waitedMillis >= CONSISTENCY.toMillis(),
+        "answered after " + waitedMillis + " ms, before its own write could have timed out: by the prune's write");
+  }
 }
