@@ -78,7 +78,12 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
 
   private record Load() implements Command {}
 
-  private record Written(Replicator.UpdateResponse<LWWMap<String, String>> response) implements Command {}
+  /**
+   * The answer to the write of {@code batch}, the very list that was out (compared by identity): an answer
+   * to a write of this bucket before a restart is not taken for the one that is out now.
+   */
+  private record Written(List<Claim> batch, Replicator.UpdateResponse<LWWMap<String, String>> response)
+      implements Command {}
 
   private record Prune() implements Command {}
 
@@ -114,7 +119,11 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
   /** Keys decided here whose write has not succeeded yet: a claim of its holder waits for it. */
   private final Set<String> notYetWritten = new HashSet<>();
   private List<Claim> queued = new ArrayList<>();
-  private List<Claim> writing = List.of();
+  /**
+   * The claims of the write that is out, or null when none is. A write that only removes expired claims
+   * is out with an empty list: a claim that comes meanwhile waits for it, and is granted by its own write.
+   */
+  private List<Claim> writing;
   private boolean pruneDue;
 
   /** The bucket named {@code bucket} (the entity id). */
@@ -241,7 +250,12 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
     List<Map.Entry<String, Long>> fresh = new ArrayList<>();
     for (Map.Entry<String, Long> entry : seed.untilByKey().entrySet()) {
       Held held = claims.get(entry.getKey());
-      if ((held == null || held.until() < now) && entry.getValue() >= now) {
+      boolean undecided = held == null || held.until() < now;
+      // The seeding member's own claim whose write is still out (this seed asked again after a timeout,
+      // while the first one's write waits for a majority): answered once that write succeeds, not now.
+      boolean ownNotYetWritten = held != null && held.member().equals(seed.member())
+          && notYetWritten.contains(entry.getKey());
+      if ((undecided || ownNotYetWritten) && entry.getValue() >= now) {
         fresh.add(entry);
       }
     }
@@ -280,10 +294,11 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
   }
 
   private void writeIfIdle() {
-    if (!writing.isEmpty() || (queued.isEmpty() && !pruneDue)) {
+    if (writing != null || (queued.isEmpty() && !pruneDue)) {
       return;
     }
     writing = queued;
+    List<Claim> out = writing;
     queued = new ArrayList<>();
     pruneDue = false;
     long now = now();
@@ -305,12 +320,16 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
             updated = updated.put(node, claim.key(), encode(claim.member(), claim.until()));
           }
           return updated;
-        }), Written::new);
+        }), response -> new Written(out, response));
   }
 
   private Behavior<Command> onWritten(Written written) {
+    if (written.batch() != writing) {
+      // The answer to a write of this bucket before a restart (supervision): not the write that is out.
+      return this;
+    }
     List<Claim> batch = writing;
-    writing = List.of();
+    writing = null;
     Set<String> stillQueued = new HashSet<>();
     queued.forEach(c -> stillQueued.add(c.key()));
     if (written.response() instanceof Replicator.UpdateSuccess) {

@@ -114,6 +114,15 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
     return new HostPort(host.toLowerCase(Locale.ROOT), port);
   }
 
+  /**
+   * The shared subscription as log lines show it: {@code $share/<group>/NAME}. The group is a secret
+   * ({@link #derivedShareGroup}: whoever can name it can make a share of the identity's messages vanish at
+   * the broker), and logs are read by more people than the key files, so no line names it.
+   */
+  static String subscriptionForLog(Object identityName) {
+    return "$share/<group>/" + identityName;
+  }
+
   /** These settings with {@code group} as the share group. */
   public ClusterSettings withShareGroup(String group) {
     return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter);

@@ -70,6 +70,8 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
   private final NodeSettings settings;
   /** The node's topic, or in cluster mode the members' shared subscription to it. */
   private final String topicFilter;
+  /** The topic filter as log lines show it (a shared subscription's group is a secret). */
+  private final String loggedTopic;
   private final UniqueKillSwitch outer;
   private UniqueKillSwitch current;
   private boolean subscribed;
@@ -130,6 +132,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.topicFilter = settings.clustered()
         ? "$share/" + settings.cluster().shareGroup() + "/" + settings.identityName()
         : settings.identityName().toString();
+    this.loggedTopic = settings.clustered() ? ClusterSettings.subscriptionForLog(settings.identityName()) : topicFilter;
     ActorRef<Command> self = context.getSelf();
     ClientSettings.Mqtt mqtt = settings.mqtt();
     if (mqtt.clientId().isEmpty()) {
@@ -154,7 +157,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.outer = materialized.first();
     context.pipeToSelf(materialized.second(), (done, error) -> new PipelineEnded(error));
     context.getLog().info("connecting to {} as client id {} (persistent session), topic {}", mqtt.uri(),
-        mqtt.clientId(), topicFilter);
+        mqtt.clientId(), loggedTopic);
   }
 
   /** The MQTT source, telling the gateway when it subscribed, when it ended and how to stop it. */
@@ -205,7 +208,7 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
         .onMessage(Subscribed.class, s -> {
           subscribed = true;
           getContext().getLog().info("connected to {}, subscribed to {} at QoS 1", settings.mqtt().uri(),
-              topicFilter);
+              loggedTopic);
           return this;
         })
         .onMessage(ConnectionEnded.class, this::onConnectionEnded)

@@ -199,6 +199,10 @@ public final class Node implements AutoCloseable {
       return "this member was downed by the cluster (split brain resolver, keep-majority: it was cut off from the"
           + " majority, or the others could not reach it); start it again to rejoin";
     }
+    if (reason.isPresent() && reason.get() == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
+      return "the cluster refused this member: a setting that must be the same on every member differs (such as"
+          + " danemsg.cluster.buckets; the running members log it: 'Found incompatible settings')";
+    }
     if (reason.isPresent() || system.getWhenTerminated().toCompletableFuture().isDone()) {
       return "the node's actor system ended by itself (see the error logged before)";
     }

@@ -232,9 +232,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       Executor blocking = context.getSystem().dispatchers().lookup(files);
       memberUp = up.thenCompose(done -> ReplayWindowSeed.run(settings.dataPath(), seeding, blocking, options.clock()))
           .thenApply(ids -> Done.getInstance()).toCompletableFuture();
-      context.getLog().info("cluster member {} of identity {}: shared subscription $share/{}/{}, replay claims in {}"
-          + " buckets as member {}", cluster.listen(), settings.identityName(), cluster.shareGroup(),
-          settings.identityName(), cluster.buckets(), claims.member());
+      context.getLog().info("cluster member {} of identity {}: shared subscription {}, replay claims in {}"
+          + " buckets as member {}", cluster.listen(), settings.identityName(),
+          ClusterSettings.subscriptionForLog(settings.identityName()), cluster.buckets(), claims.member());
     }
 
     try {

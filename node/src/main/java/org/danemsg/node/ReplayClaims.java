@@ -79,8 +79,10 @@ public final class ReplayClaims {
   }
 
   /**
-   * Claims {@code m} for this member, until its expiry (a legacy message: the legacy replay window).
-   * Never fails: no answer in time is {@link ClaimBucket.Unavailable}.
+   * Claims {@code m} for this member until its expiry (a legacy message: the legacy replay window) plus
+   * the clock skew within which the envelope still accepts it, as long as the member's own database keeps
+   * its id ({@link MessageStore#SKEW_SECONDS}): a claim that ended at {@code exp} would let another member
+   * print a copy that arrives in the last minute. Never fails: no answer in time is {@link ClaimBucket.Unavailable}.
    */
   public CompletionStage<ClaimBucket.Answer> claim(OpenedMessage m) {
     if (m.id() == null) {
@@ -88,11 +90,12 @@ public final class ReplayClaims {
     }
     String key = keyOf(m);
     Instant now = settings.clock().instant();
-    Instant until = m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyWindow());
+    Instant expires = m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyWindow());
+    long until = expires.getEpochSecond() + MessageStore.SKEW_SECONDS;
     long started = System.nanoTime();
     EntityRef<ClaimBucket.Command> ref = bucket.apply(bucketOf(key, settings.buckets()));
     return ref.<ClaimBucket.Answer>ask((ActorRef<ClaimBucket.Answer> replyTo) -> new ClaimBucket.Claim(key,
-            settings.member(), until.getEpochSecond(), replyTo), settings.timeout())
+            settings.member(), until, replyTo), settings.timeout())
         .exceptionally(error -> new ClaimBucket.Unavailable("no answer from claim bucket "
             + bucketOf(key, settings.buckets()) + " within " + settings.timeout().toMillis() + " ms"))
         .thenApply(answer -> {

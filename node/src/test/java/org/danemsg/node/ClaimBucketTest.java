@@ -9,13 +9,20 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.cluster.sharding.typed.testkit.javadsl.TestEntityRef;
 import org.apache.pekko.cluster.typed.Join;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.Envelope;
+import org.danemsg.protocol.OpenedMessage;
+import org.danemsg.protocol.Profile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -140,6 +147,28 @@ class ClaimBucketTest {
     assertEquals(new ClaimBucket.HeldBy("m-a"), claim(bucket, "erin 1", "m-c", Duration.ofHours(1)));
     assertEquals(new ClaimBucket.HeldBy("m-b"), claim(bucket, "erin 2", "m-a", Duration.ofHours(1)));
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "erin 3", "m-c", Duration.ofHours(1)));
+  }
+
+  @Test
+  void anIdStaysHeldAsLongAsTheEnvelopeStillAcceptsItsMessage() throws Exception {
+    ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
+    Instant expires = now.get().plusSeconds(30);
+    OpenedMessage m = new OpenedMessage(DnsName.parse("grace._device.example.test"),
+        DnsName.parse("bob._device.example.test"), "hello", now.get(), "grace-1", expires, Profile.NATIVE);
+    assertInstanceOf(ClaimBucket.Granted.class, member("m-a", bucket).claim(m).toCompletableFuture()
+        .get(10, TimeUnit.SECONDS));
+    // Past exp but within the clock skew the envelope allows, the message is still accepted: a copy that
+    // reaches another member now is a replay there, not a second print.
+    now.set(expires.plus(Envelope.Settings.defaults().clockSkew()).minusSeconds(1));
+    assertEquals(new ClaimBucket.HeldBy("m-a"), member("m-b", bucket).claim(m).toCompletableFuture()
+        .get(10, TimeUnit.SECONDS));
+  }
+
+  /** Member {@code name}'s claims, all going to {@code bucket}. */
+  private static ReplayClaims member(String name, ActorRef<ClaimBucket.Command> bucket) {
+    EntityRef<ClaimBucket.Command> ref = TestEntityRef.of(ClaimBucket.TYPE, "0", bucket);
+    return new ReplayClaims(new ReplayClaims.Settings(name, 1, Duration.ofSeconds(5), Duration.ofHours(1), CLOCK),
+        b -> ref, (answer, nanos) -> { });
   }
 
   @Test

@@ -113,6 +113,9 @@ class ClusterStrangerTest {
       assertEquals(1.0, metric(metrics, "danemsg_cluster_claims_total{answer=\"granted\"}"), metrics);
       assertEquals(1.0, metric(metrics, "danemsg_cluster_members_up"), metrics);
       assertNull(node.failure());
+      // The share group is a secret (whoever names it can make a share of the messages vanish at the broker).
+      String group = node.settings().cluster().shareGroup();
+      assertEquals(List.of(), LogRecorder.linesWith(group), "a log line names the share group " + group);
       System.out.printf("ClusterStrangerTest: refused %s; %d ms%n", LogRecorder.linesWith(
           "cluster remoting refused an inbound connection to 127.0.0.1:" + memberPort),
           (System.nanoTime() - started) / 1_000_000);

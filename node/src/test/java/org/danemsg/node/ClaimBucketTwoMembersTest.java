@@ -1,0 +1,140 @@
+package org.danemsg.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.PoisonPill;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The claim bucket on a two-member cluster whose second member stops answering Distributed Data (its
+ * replicator is stopped; the member itself stays Up and reachable, so nobody is downed): every majority
+ * write (2 of 2) then times out, and a claim or seed must not be answered as written meanwhile.
+ */
+class ClaimBucketTwoMembersTest {
+
+  private static final Duration CONSISTENCY = Duration.ofSeconds(4);
+
+  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-28T12:00:00Z"));
+  private final Clock clock = new Clock() {
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now.get();
+    }
+  };
+  private ActorTestKit first;
+  private ActorTestKit second;
+
+  @BeforeEach
+  void startTwoMembers() {
+    first = ActorTestKit.create("ClaimBucketTwoMembersTest", memberConfig());
+    second = ActorTestKit.create("ClaimBucketTwoMembersTest", memberConfig());
+    DistributedData.get(second.system()); // its replicator answers the first member's majority writes
+    Cluster one = Cluster.get(first.system());
+    one.manager().tell(Join.create(one.selfMember().address()));
+    Cluster.get(second.system()).manager().tell(Join.create(one.selfMember().address()));
+    TestProbe<Replicator.ReplicaCount> replicas = first.createTestProbe();
+    replicas.awaitAssert(Duration.ofSeconds(20), () -> {
+      assertEquals(2, java.util.stream.StreamSupport.stream(one.state().getMembers().spliterator(), false)
+          .filter(m -> m.status() == MemberStatus.up()).count());
+      DistributedData.get(first.system()).replicator().tell(new Replicator.GetReplicaCount(replicas.getRef()));
+      assertEquals(2, replicas.receiveMessage(Duration.ofSeconds(1)).n());
+      return null;
+    });
+  }
+
+  @AfterEach
+  void stop() {
+    second.shutdownTestKit();
+    first.shutdownTestKit();
+  }
+
+  private static Config memberConfig() {
+    return ConfigFactory.parseString("""
+        pekko.actor.provider = cluster
+        pekko.remote.artery.canonical.hostname = 127.0.0.1
+        pekko.remote.artery.canonical.port = 0
+        pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
+        """).withFallback(ConfigFactory.parseResources(NodePekkoConfig.CLUSTER)).withFallback(ConfigFactory.load());
+  }
+
+  private ActorRef<ClaimBucket.Command> bucket(String name, Duration pruneInterval) {
+    return first.spawn(ClaimBucket.create(name, new ClaimBucket.Settings(CONSISTENCY, pruneInterval, clock, 100)));
+  }
+
+  private ClaimBucket.Answer claim(ActorRef<ClaimBucket.Command> bucket, String key, String member, Duration valid) {
+    TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
+    bucket.tell(new ClaimBucket.Claim(key, member, now.get().plus(valid).getEpochSecond(), reply.getRef()));
+    return reply.receiveMessage(CONSISTENCY.multipliedBy(3));
+  }
+
+  /** The second member's Distributed Data stops answering: the first one's majority writes time out. */
+  private void secondReplicaStopsAnswering() {
+    org.apache.pekko.cluster.ddata.DistributedData.get(Adapter.toClassic(second.system())).replicator()
+        .tell(PoisonPill.getInstance(), org.apache.pekko.actor.ActorRef.noSender());
+  }
+
+  @Test
+  void aSeedAskedAgainWhileItsFirstWriteIsOutIsNotAnsweredUntilItIsWritten() {
+    ActorRef<ClaimBucket.Command> bucket = bucket("seeded-twice", Duration.ofMinutes(10));
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "frank 0", "m-b", Duration.ofHours(1)));
+    secondReplicaStopsAnswering();
+
+    long until = now.get().plusSeconds(3600).getEpochSecond();
+    TestProbe<ClaimBucket.Seeded> seeded = first.createTestProbe();
+    TestProbe<ClaimBucket.Seeded> seededAgain = first.createTestProbe();
+    bucket.tell(new ClaimBucket.Seed("m-a", Map.of("frank 1", until), seeded.getRef()));
+    // The seeding member's ask timed out and it asks again while the first write is still out.
+    bucket.tell(new ClaimBucket.Seed("m-a", Map.of("frank 1", until), seededAgain.getRef()));
+    // Neither write reaches a majority: neither seed is answered, so the member does not connect.
+    seededAgain.expectNoMessage(CONSISTENCY.plusSeconds(1));
+    seeded.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aClaimIsAnsweredByItsOwnWriteNotByAPruneThatWasOut() throws Exception {
+    ActorRef<ClaimBucket.Command> bucket = bucket("pruned", Duration.ofSeconds(1));
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "gina 0", "m-a", Duration.ofMinutes(1)));
+    secondReplicaStopsAnswering();
+    now.set(now.get().plus(Duration.ofMinutes(2))); // "gina 0" expired: the next prune tick writes its removal
+    Thread.sleep(2500); // that prune's write began within a second and is still out (it fails after CONSISTENCY)
+    TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
+    long started = System.nanoTime();
+    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", now.get().plusSeconds(3600).getEpochSecond(), reply.getRef()));
+    // Its own write can start only once the prune's is answered, and then takes CONSISTENCY to fail.
+    ClaimBucket.Answer answer = reply.receiveMessage(CONSISTENCY.multipliedBy(3));
+    long waitedMillis = (System.nanoTime() - started) / 1_000_000;
+    assertInstanceOf(ClaimBucket.Unavailable.class, answer);
+    org.junit.jupiter.api.Assertions.assertTrue(waitedMillis >= CONSISTENCY.toMillis(),
+        "answered after " + waitedMillis + " ms, before its own write could have timed out: by the prune's write");
+  }
+}
