@@ -4,13 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.typesafe.config.ConfigFactory;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,6 +20,7 @@ import org.danemsg.protocol.DnsName;
 import org.danemsg.protocol.Envelope;
 import org.danemsg.protocol.OpenedMessage;
 import org.danemsg.protocol.Profile;
+import org.danemsg.testing.ManualClock;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,23 +32,7 @@ import org.junit.jupiter.api.Test;
 class ClaimBucketTest {
 
   private static ActorTestKit testKit;
-  private static final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-28T12:00:00Z"));
-  private static final Clock CLOCK = new Clock() {
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-  };
+  private static final ManualClock CLOCK = new ManualClock(Instant.parse("2026-11-28T12:00:00Z"));
   private static int buckets;
 
   @BeforeAll
@@ -86,7 +68,7 @@ class ClaimBucketTest {
   private static ClaimBucket.Answer claim(ActorRef<ClaimBucket.Command> bucket, String key, String member,
       Duration valid) {
     TestProbe<ClaimBucket.Answer> reply = testKit.createTestProbe();
-    bucket.tell(new ClaimBucket.Claim(key, member, now.get().plus(valid).getEpochSecond(), reply.getRef()));
+    bucket.tell(new ClaimBucket.Claim(key, member, CLOCK.instant().plus(valid).getEpochSecond(), reply.getRef()));
     return reply.receiveMessage(Duration.ofSeconds(10));
   }
 
@@ -114,7 +96,7 @@ class ClaimBucketTest {
     ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
     TestProbe<ClaimBucket.Answer> a = testKit.createTestProbe();
     TestProbe<ClaimBucket.Answer> b = testKit.createTestProbe();
-    long until = now.get().plusSeconds(3600).getEpochSecond();
+    long until = CLOCK.instant().plusSeconds(3600).getEpochSecond();
     for (int i = 0; i < 50; i++) {
       bucket.tell(new ClaimBucket.Claim("carol " + i, "m-a", until, a.getRef()));
       bucket.tell(new ClaimBucket.Claim("carol " + i, "m-b", until, b.getRef()));
@@ -131,7 +113,7 @@ class ClaimBucketTest {
   void anExpiredClaimNoLongerHoldsItsId() {
     ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "dave 1", "m-a", Duration.ofMinutes(1)));
-    now.set(now.get().plus(Duration.ofMinutes(2)));
+    CLOCK.setTo(CLOCK.instant().plus(Duration.ofMinutes(2)));
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "dave 1", "m-b", Duration.ofMinutes(1)));
   }
 
@@ -139,10 +121,10 @@ class ClaimBucketTest {
   void aSeedAddsAMembersOwnIdsWhereTheWindowHasNone() {
     ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "erin 2", "m-b", Duration.ofHours(1)));
-    long until = now.get().plusSeconds(3600).getEpochSecond();
+    long until = CLOCK.instant().plusSeconds(3600).getEpochSecond();
     TestProbe<ClaimBucket.Seeded> seeded = testKit.createTestProbe();
     bucket.tell(new ClaimBucket.Seed("m-a", java.util.Map.of("erin 1", until, "erin 2", until,
-        "erin 3", now.get().minusSeconds(1).getEpochSecond()), seeded.getRef()));
+        "erin 3", CLOCK.instant().minusSeconds(1).getEpochSecond()), seeded.getRef()));
     assertEquals(new ClaimBucket.Seeded(1), seeded.receiveMessage(Duration.ofSeconds(10)));
     assertEquals(new ClaimBucket.HeldBy("m-a"), claim(bucket, "erin 1", "m-c", Duration.ofHours(1)));
     assertEquals(new ClaimBucket.HeldBy("m-b"), claim(bucket, "erin 2", "m-a", Duration.ofHours(1)));
@@ -152,14 +134,14 @@ class ClaimBucketTest {
   @Test
   void anIdStaysHeldAsLongAsTheEnvelopeStillAcceptsItsMessage() throws Exception {
     ActorRef<ClaimBucket.Command> bucket = bucket(freshBucket());
-    Instant expires = now.get().plusSeconds(30);
+    Instant expires = CLOCK.instant().plusSeconds(30);
     OpenedMessage m = new OpenedMessage(DnsName.parse("grace._device.example.test"),
-        DnsName.parse("bob._device.example.test"), "hello", now.get(), "grace-1", expires, Profile.NATIVE);
+        DnsName.parse("bob._device.example.test"), "hello", CLOCK.instant(), "grace-1", expires, Profile.NATIVE);
     assertInstanceOf(ClaimBucket.Granted.class, member("m-a", bucket).claim(m).toCompletableFuture()
         .get(10, TimeUnit.SECONDS));
     // Past exp but within the clock skew the envelope allows, the message is still accepted: a copy that
     // reaches another member now is a replay there, not a second print.
-    now.set(expires.plus(Envelope.Settings.defaults().clockSkew()).minusSeconds(1));
+    CLOCK.setTo(expires.plus(Envelope.Settings.defaults().clockSkew()).minusSeconds(1));
     assertEquals(new ClaimBucket.HeldBy("m-a"), member("m-b", bucket).claim(m).toCompletableFuture()
         .get(10, TimeUnit.SECONDS));
   }

@@ -5,12 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.PoisonPill;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -21,6 +18,7 @@ import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.danemsg.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,23 +32,7 @@ class ClaimBucketTwoMembersTest {
 
   private static final Duration CONSISTENCY = Duration.ofSeconds(4);
 
-  private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-28T12:00:00Z"));
-  private final Clock clock = new Clock() {
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now.get();
-    }
-  };
+  private final ManualClock clock = new ManualClock(Instant.parse("2026-11-28T12:00:00Z"));
   private ActorTestKit first;
   private ActorTestKit second;
 
@@ -93,7 +75,7 @@ class ClaimBucketTwoMembersTest {
 
   private ClaimBucket.Answer claim(ActorRef<ClaimBucket.Command> bucket, String key, String member, Duration valid) {
     TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
-    bucket.tell(new ClaimBucket.Claim(key, member, now.get().plus(valid).getEpochSecond(), reply.getRef()));
+    bucket.tell(new ClaimBucket.Claim(key, member, clock.instant().plus(valid).getEpochSecond(), reply.getRef()));
     return reply.receiveMessage(CONSISTENCY.multipliedBy(3));
   }
 
@@ -109,7 +91,7 @@ class ClaimBucketTwoMembersTest {
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "frank 0", "m-b", Duration.ofHours(1)));
     secondReplicaStopsAnswering();
 
-    long until = now.get().plusSeconds(3600).getEpochSecond();
+    long until = clock.instant().plusSeconds(3600).getEpochSecond();
     TestProbe<ClaimBucket.Seeded> seeded = first.createTestProbe();
     TestProbe<ClaimBucket.Seeded> seededAgain = first.createTestProbe();
     bucket.tell(new ClaimBucket.Seed("m-a", Map.of("frank 1", until), seeded.getRef()));
@@ -125,11 +107,11 @@ class ClaimBucketTwoMembersTest {
     ActorRef<ClaimBucket.Command> bucket = bucket("pruned", Duration.ofSeconds(1));
     assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "gina 0", "m-a", Duration.ofMinutes(1)));
     secondReplicaStopsAnswering();
-    now.set(now.get().plus(Duration.ofMinutes(2))); // "gina 0" expired: the next prune tick writes its removal
+    clock.setTo(clock.instant().plus(Duration.ofMinutes(2))); // "gina 0" expired: the next prune tick writes its removal
     Thread.sleep(2500); // that prune's write began within a second and is still out (it fails after CONSISTENCY)
     TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
     long started = System.nanoTime();
-    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", now.get().plusSeconds(3600).getEpochSecond(), reply.getRef()));
+    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", clock.instant().plusSeconds(3600).getEpochSecond(), reply.getRef()));
     // Its own write can start only once the prune's is answered, and then takes CONSISTENCY to fail.
     ClaimBucket.Answer answer = reply.receiveMessage(CONSISTENCY.multipliedBy(3));
     long waitedMillis = (System.nanoTime() - started) / 1_000_000;

@@ -21,6 +21,11 @@ public final class ManualClock extends Clock {
     return new ManualClock(Instant.now());
   }
 
+  /** Sets the clock to {@code instant} (forward or back). */
+  public synchronized void setTo(Instant instant) {
+    now = instant;
+  }
+
   /** Moves the clock forward. */
   public synchronized void advance(Duration duration) {
     now = now.plus(duration);
