@@ -52,8 +52,9 @@ public final class ClusterMembership extends AbstractBehavior<ClusterMembership.
     cluster.subscriptions().tell(Subscribe.create(
         context.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new),
         ClusterEvent.ReachabilityEvent.class));
-    context.getLog().info("cluster member {} joining via the seed members (self {})",
-        cluster.selfMember().address(), cluster.selfMember().uniqueAddress().longUid());
+    context.getLog().info("cluster member {} joining via the seed members (self {}); no member is Up before {}"
+        + " members have joined", cluster.selfMember().address(), cluster.selfMember().uniqueAddress().longUid(),
+        context.getSystem().settings().config().getInt("pekko.cluster.min-nr-of-members"));
   }
 
   @Override
@@ -73,7 +74,10 @@ public final class ClusterMembership extends AbstractBehavior<ClusterMembership.
     var log = getContext().getLog();
     if (event instanceof ClusterEvent.MemberJoined) {
       log.info("{} joined (not Up yet): it gets no claim buckets until it is Up", who(m));
-    } else if (event instanceof ClusterEvent.MemberUp || event instanceof ClusterEvent.MemberWeaklyUp) {
+    } else if (event instanceof ClusterEvent.MemberWeaklyUp) {
+      log.info("{} is WeaklyUp (joined while another member is unreachable): it neither subscribes nor hosts"
+          + " claim buckets until it is Up", who(m));
+    } else if (event instanceof ClusterEvent.MemberUp) {
       up.add(m);
       log.info("{} is Up ({} Up): it takes its share of the identity's messages once subscribed, and claim"
           + " buckets may move to it (claims wait for the move)", who(m), up.size());

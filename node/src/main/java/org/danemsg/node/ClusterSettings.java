@@ -24,9 +24,11 @@ import org.danemsg.protocol.DnsName;
  * @param buckets how many claim buckets the replay claims are spread over (the same on every member)
  * @param claimTimeout how long a message may wait for its claim before the stream gives it back unacked
  * @param downUnreachableAfter how long the split brain resolver waits for a stable view before downing
+ * @param joinTimeout how long a starting member may take to become Up (with a majority of the seeds,
+ *     {@link #seedMajority}) before its node stops with exit status 1, to try the seeds again when restarted
  */
 public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shareGroup, int buckets,
-    Duration claimTimeout, Duration downUnreachableAfter) {
+    Duration claimTimeout, Duration downUnreachableAfter, Duration joinTimeout) {
 
   /** The actor system's name: the same on every member, part of every member's address. */
   public static final String SYSTEM_NAME = "danemsg-node";
@@ -91,7 +93,19 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
           + " 1 to 64 of A-Z a-z 0-9 . _ - (it is one MQTT topic level)");
     }
     return new ClusterSettings(listen, seeds, group, r.integer("cluster.buckets", 1, 100_000),
-        r.duration("cluster.claim-timeout", false), r.duration("cluster.down-unreachable-after", false));
+        r.duration("cluster.claim-timeout", false), r.duration("cluster.down-unreachable-after", false),
+        r.duration("cluster.join-timeout", false));
+  }
+
+  /**
+   * How many members the cluster must have before any member becomes Up: a majority of the seeds
+   * (floor(n/2)+1). Pekko lets the first seed form a cluster of its own when no other seed answers; cut off
+   * by a partition (and downed by the majority, and restarted by its service manager) it would be a second
+   * cluster granting its own replay claims, never merging with the first. With this minimum it stays
+   * Joining, never subscribes, and stops after {@link #joinTimeout}.
+   */
+  public int seedMajority() {
+    return seeds.size() / 2 + 1;
   }
 
   private static HostPort hostPort(SettingsReader r, String key, String text) {
@@ -125,7 +139,7 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
 
   /** These settings with {@code group} as the share group. */
   public ClusterSettings withShareGroup(String group) {
-    return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter);
+    return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter, joinTimeout);
   }
 
   /**
@@ -150,7 +164,8 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
   /**
    * The Pekko settings that make this node a member: the cluster provider, remoting on {@link #listen}
    * over mutual TLS pinned to the identity ({@link IdentityPinnedTls}), the seeds (the rest of cluster
-   * mode's settings: {@code org/danemsg/node/cluster.conf}). These win over any configuration file:
+   * mode's settings: {@code org/danemsg/node/cluster.conf}) and the minimum number of members before any is
+   * Up ({@link #seedMajority}). These win over any configuration file:
    * there is no plain TCP remoting.
    */
   Config pekkoConfig() {
@@ -163,6 +178,7 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
         .withValue("pekko.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(listen.host()))
         .withValue("pekko.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(listen.port()))
         .withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(seedAddresses))
+        .withValue("pekko.cluster.min-nr-of-members", ConfigValueFactory.fromAnyRef(seedMajority()))
         .withValue("pekko.cluster.split-brain-resolver.stable-after",
             ConfigValueFactory.fromAnyRef(downUnreachableAfter.toMillis() + " ms"));
   }

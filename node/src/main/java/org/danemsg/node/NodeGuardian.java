@@ -57,6 +57,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
 
   private record HealthTick() implements Command {}
 
+  /** Cluster mode: {@code danemsg.cluster.join-timeout} has passed since the start; stop unless Up. */
+  private record JoinDeadline() implements Command {}
+
   private record HealthGathered(HealthAnswer answer) implements Command {}
 
   /** What a health question gives. */
@@ -129,6 +132,9 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   private final ActorRef<ApiServer.Command> apiServer;
   /** The read side of parked messages (its own database connection), closed when the node stops. */
   private final ParkedMessages parkedMessages;
+  /** Completed once this member is Up in the cluster (at once when the node runs alone). */
+  private final CompletableFuture<Done> selfUp;
+  private final NodeSettings settings;
 
   /**
    * The guardian of a node with {@code identity} (already loaded and checked), whose {@link IdentityKeeper}
@@ -154,6 +160,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       KeyRing keys, Options options) {
     super(context);
     this.options = options;
+    this.settings = settings;
     DispatcherSelector files = DispatcherSelector.fromConfig("danemsg.file-dispatcher");
     Executor dns = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("danemsg.dns-dispatcher"));
     Executor crypto = context.getSystem().dispatchers()
@@ -201,12 +208,13 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // The broker connection waits until this member is Up, so that every message it takes can be claimed.
     ReplayClaims claims = null;
     CompletableFuture<Done> memberUp = CompletableFuture.completedFuture(Done.getInstance());
+    CompletableFuture<Done> up = new CompletableFuture<>();
     if (settings.clustered()) {
       ClusterSettings cluster = settings.cluster();
       // It only logs and counts: a bug in it restarts it with a fresh subscription (which replays the state).
-      context.spawn(Behaviors.supervise(ClusterMembership.create(up -> {
+      context.spawn(Behaviors.supervise(ClusterMembership.create(membersUp -> {
             if (metrics != null) {
-              metrics.clusterMembersUp(up);
+              metrics.clusterMembersUp(membersUp);
             }
           })).onFailure(SupervisorStrategy.restart()), "cluster-membership");
       // Distributed Data's replicator starts with its extension: on every member at once, not when the member
@@ -223,9 +231,13 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
           cluster.buckets(), cluster.claimTimeout(), settings.records().legacyReplayWindow(), options.clock()),
           bucket -> sharding.entityRefFor(ClaimBucket.TYPE, bucket),
           metrics == null ? (answer, nanos) -> { } : metrics::claimAnswered);
-      CompletableFuture<Done> up = new CompletableFuture<>();
+      // Up only (not WeaklyUp), and only once a majority of the seeds are members (min-nr-of-members,
+      // ClusterSettings.seedMajority). Not Up within join-timeout: the node stops (JoinDeadline).
       org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(context.getSystem()))
           .registerOnMemberUp(() -> up.complete(Done.getInstance()));
+      ActorRef<Command> self = context.getSelf();
+      context.getSystem().scheduler().scheduleOnce(cluster.joinTimeout(), () -> self.tell(new JoinDeadline()),
+          context.getExecutionContext());
       // Once Up, this member's own replay window goes into the cluster's (it may have been stopped
       // together with every other member: the cluster's window is in memory), then it connects.
       ReplayClaims seeding = claims;
@@ -237,6 +249,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
           ClusterSettings.subscriptionForLog(settings.identityName()), cluster.buckets(), claims.member());
     }
 
+    selfUp = settings.clustered() ? up : CompletableFuture.completedFuture(Done.getInstance());
     try {
       parkedMessages = new ParkedMessages(settings.dataPath());
     } catch (IOException e) {
@@ -308,6 +321,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(HealthTick.class, tick -> gather(null))
+        .onMessage(JoinDeadline.class, deadline -> onJoinDeadline())
         .onMessage(GetHealth.class, get -> gather(get.replyTo()))
         .onMessage(HealthGathered.class, this::onHealthGathered)
         .onMessage(GetIdentityStatus.class, get -> {
@@ -361,6 +375,29 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
         + org.danemsg.protocol.SafeText.detail(RootCause.describe(cause)));
     getContext().getLog().error("{}; the node stops (exit status 1) so that its service manager starts it again",
         reason);
+    options.onFatal().accept(reason);
+    return Behaviors.stopped();
+  }
+
+  /**
+   * Cluster mode: this member is not Up after {@code join-timeout}. It has taken no messages (it connects
+   * to the broker only once Up); it may be cut off from the others (a partition), or they are not running.
+   * It stops with exit status 1, so that its service manager starts it again and it tries the seeds again:
+   * it must not wait as a cluster of its own, nor be Up alone.
+   */
+  private Behavior<Command> onJoinDeadline() {
+    if (selfUp.isDone()) {
+      return this;
+    }
+    ClusterSettings cluster = settings.cluster();
+    org.apache.pekko.cluster.Member self = org.apache.pekko.cluster.Cluster.get(
+        Adapter.toClassic(getContext().getSystem())).selfMember();
+    String reason = "this cluster member was not Up within " + cluster.joinTimeout().toSeconds()
+        + " s (danemsg.cluster.join-timeout; status " + self.status() + "): it waited for " + cluster.seedMajority()
+        + " of the " + cluster.seeds().size() + " seeds " + cluster.seeds() + " to be members of its cluster"
+        + " (CLUSTER_SEEDS; a seed cut off from the others, or the others not running), and took no messages;"
+        + " its service manager should start it again, to try the seeds again";
+    getContext().getLog().error("{}; the node stops (exit status 1)", reason);
     options.onFatal().accept(reason);
     return Behaviors.stopped();
   }

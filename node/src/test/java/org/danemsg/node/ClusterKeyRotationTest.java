@@ -51,9 +51,12 @@ class ClusterKeyRotationTest {
     String old = collector.identity.fingerprint();
     DeviceIdentity next = DeviceIdentity.generate(collector.name, KeyType.EC_P256, DeviceIdentity.DEFAULT_VALIDITY);
 
-    try (Node firstNode = first.start()) {
-      Node secondNode = second.start();
+    // Started together: neither is Up (nor subscribes) before both are members (a majority of the 2 seeds).
+    try (Node firstNode = first.launch()) {
+      Node secondNode = second.launch();
       try {
+        first.awaitSubscribed(firstNode);
+        second.awaitSubscribed(secondNode);
         // Step 1 on the second member: it trusts the next key too.
         secondFiles.staged().write(next, false);
         Poll.until(WITHIN, () -> !LogRecorder.linesWith("current " + old + ", staged " + next.fingerprint()).isEmpty(),

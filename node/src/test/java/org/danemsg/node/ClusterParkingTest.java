@@ -40,8 +40,11 @@ class ClusterParkingTest {
     for (int port : ports) {
       members.add(collector.member().with("cluster.listen", "127.0.0.1:" + port).with("cluster.seeds", seeds));
     }
-    try (Node first = members.get(0).start(); Node second = members.get(1).start();
+    // Started together: neither is Up (nor subscribes) before both are members (a majority of the 2 seeds).
+    try (Node first = members.get(0).launch(); Node second = members.get(1).launch();
         MessageSender out = sender.sender()) {
+      members.get(0).awaitSubscribed(first);
+      members.get(1).awaitSubscribed(second);
       byte[] sealed = out.seal(collector.name, "parked on both members", Profile.NATIVE);
       knot.stop();
       try {

@@ -61,6 +61,23 @@ class NodeSettingsTest {
     assertEquals(IdentityPinnedTls.class.getName(), pekko.getString("pekko.remote.artery.ssl.ssl-engine-provider"));
     assertEquals(java.util.List.of("pekko://danemsg-node@127.0.0.1:2552", "pekko://danemsg-node@127.0.0.1:2553",
         "pekko://danemsg-node@[::1]:2554"), pekko.getStringList("pekko.cluster.seed-nodes"));
+    assertEquals(java.time.Duration.ofSeconds(60), cluster.joinTimeout());
+    assertEquals(2, pekko.getInt("pekko.cluster.min-nr-of-members"), "a majority of the 3 seeds before any is Up");
+  }
+
+  @Test
+  void noMemberIsUpBeforeAMajorityOfTheSeedsHaveJoined() {
+    int[] expected = {0, 1, 2, 2, 3, 3};
+    for (int n = 1; n <= 5; n++) {
+      java.util.List<ClusterSettings.HostPort> seeds = new java.util.ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        seeds.add(new ClusterSettings.HostPort("127.0.0.1", 2552 + i));
+      }
+      ClusterSettings cluster = new ClusterSettings(seeds.get(0), seeds, "g", 256, java.time.Duration.ofSeconds(5),
+          java.time.Duration.ofSeconds(20), java.time.Duration.ofSeconds(60));
+      assertEquals(expected[n], cluster.seedMajority(), n + " seeds");
+      assertEquals(expected[n], cluster.pekkoConfig().getInt("pekko.cluster.min-nr-of-members"), n + " seeds");
+    }
   }
 
   @Test
@@ -90,6 +107,10 @@ class NodeSettingsTest {
         .startsWith("setting danemsg.cluster.seeds (CLUSTER_SEEDS) '' is not host:port"));
     assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
         "danemsg.cluster.share-group", "a/b")).startsWith("setting danemsg.cluster.share-group (CLUSTER_SHARE_GROUP)"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
+        "danemsg.cluster.join-timeout", "soon")).startsWith("setting danemsg.cluster.join-timeout must be a duration"));
+    assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
+        "danemsg.cluster.join-timeout", "0s")).startsWith("setting danemsg.cluster.join-timeout must be more than zero"));
   }
 
   @Test

@@ -159,6 +159,20 @@ final class TestDevice {
     CryptoProviders.installAll(); // as Main does first
     Node node = Node.start(config(), new NodeGuardian.Options(
         new PrintStream(stdout, true, StandardCharsets.UTF_8), clock, hook));
+    return awaitSubscribed(node);
+  }
+
+  /**
+   * Starts the node without waiting for it to subscribe: a cluster member subscribes only once Up, and it
+   * is Up only once a majority of its seeds are members, so members started in one thread are started
+   * first and then waited for ({@link #awaitSubscribed}).
+   */
+  Node launch() {
+    return startWith(NodeGuardian.StartHook.none());
+  }
+
+  /** Waits (20 s at most) until {@code node}, this device's, has subscribed. */
+  Node awaitSubscribed(Node node) {
     Poll.until(Duration.ofSeconds(20), () -> node.health().join().subscribed(),
         () -> name + " did not subscribe");
     return node;
