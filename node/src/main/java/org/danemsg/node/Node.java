@@ -144,9 +144,13 @@ public final class Node implements AutoCloseable {
                 cluster.pekkoConfig().withFallback(NodePekkoConfig.over(pekko, NodePekkoConfig.CLUSTER))),
                 tls.setup()));
       } catch (RuntimeException e) {
-        throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
-            + ": cannot listen there: " + org.danemsg.protocol.SafeText.detail(RootCause.describe(e))
-            + " (another member on this host? give each its own port)");
+        String detail = org.danemsg.protocol.SafeText.detail(RootCause.describe(e));
+        if (isBindFailure(e)) {
+          throw new SettingsException("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + cluster.listen()
+              + ": cannot listen there: " + detail + " (another member on this host? give each its own port)");
+        }
+        throw new SettingsException("cluster mode cannot start (CLUSTER_LISTEN " + cluster.listen() + ", CLUSTER_SEEDS "
+            + cluster.seeds() + "): " + detail + " (a pekko.* setting in --config or a system property?)");
       }
     } else {
       system = ActorSystem.create(NodeGuardian.create(settings, identity, keys, watched),
@@ -171,6 +175,16 @@ public final class Node implements AutoCloseable {
       }
     }
     return node;
+  }
+
+  /** Whether remoting could not bind its port (Artery wraps the JDK's BindException in its own). */
+  private static boolean isBindFailure(Throwable e) {
+    for (Throwable t = e; t != null && t != t.getCause(); t = t.getCause()) {
+      if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Failed to bind")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Where the local API listens, or why it does not (waits for its bind, at most 30 s). */

@@ -74,4 +74,28 @@ class StartFailureTest {
       node.stop();
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void aClusterMemberThatCannotStartSaysWhyInOneLine() throws Exception {
+    TestDevice collector = TestDevice.published(knot, broker, "no-start", KeyType.EC_P256);
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      String listen = "127.0.0.1:" + taken.getLocalPort();
+      org.danemsg.client.SettingsException busy = org.junit.jupiter.api.Assertions.assertThrows(
+          org.danemsg.client.SettingsException.class,
+          () -> collector.member().with("cluster.listen", listen).with("cluster.seeds", listen).start());
+      assertTrue(busy.getMessage().startsWith("setting danemsg.cluster.listen (CLUSTER_LISTEN) " + listen
+          + ": cannot listen there: "), busy.getMessage());
+      assertFalse(busy.getMessage().contains("\n"), busy.getMessage());
+    }
+    int free = ClusterCrashTest.freePorts(1).get(0);
+    String listen = "127.0.0.1:" + free;
+    // Not a port problem: a Pekko setting of the user's that Artery cannot read.
+    org.danemsg.client.SettingsException bad = org.junit.jupiter.api.Assertions.assertThrows(
+        org.danemsg.client.SettingsException.class,
+        () -> collector.member().with("cluster.listen", listen).with("cluster.seeds", listen)
+            .withRaw("pekko.remote.artery.advanced.maximum-frame-size", "lots").start());
+    assertTrue(bad.getMessage().startsWith("cluster mode cannot start (CLUSTER_LISTEN " + listen), bad.getMessage());
+    assertTrue(bad.getMessage().contains("maximum-frame-size"), bad.getMessage());
+    assertFalse(bad.getMessage().contains("cannot listen there"), bad.getMessage());
+  }
 }

@@ -106,6 +106,12 @@ final class TestDevice {
     return this;
   }
 
+  /** A setting outside {@code danemsg}, such as one of Pekko's, as a user's --config file would give it. */
+  TestDevice withRaw(String path, Object value) {
+    overrides.put(path, value);
+    return this;
+  }
+
   Config config() {
     Map<String, Object> values = new HashMap<>();
     values.put("danemsg.identity-name", name.toString());
