@@ -125,6 +125,14 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
    */
   private List<Claim> writing;
   private boolean pruneDue;
+  /**
+   * Failed majority reads and writes in a row. Without a majority every active bucket fails every
+   * second: the first failure of a run and every {@value #WARN_EVERY}th are logged at WARN, the others
+   * at DEBUG, and the end of a run at INFO (each bucket its own; at most one WARN a minute each).
+   */
+  private int readFailuresInARow;
+  private int writeFailuresInARow;
+  private static final int WARN_EVERY = 60;
 
   /** The bucket named {@code bucket} (the entity id). */
   public static Behavior<Command> create(String bucket, Settings settings) {
@@ -193,10 +201,22 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
       });
     } else if (!(loaded.response() instanceof Replicator.NotFound)) {
       // No majority answered: claims wait (stashed) rather than be decided on part of the state.
-      getContext().getLog().warn("claim bucket {}: cannot read its claims from a majority of members ({}); retrying",
-          key.id(), loaded.response().getClass().getSimpleName());
+      readFailuresInARow++;
+      if (readFailuresInARow % WARN_EVERY == 1) {
+        getContext().getLog().warn("claim bucket {}: cannot read its claims from a majority of members ({}, {}"
+            + " attempt(s) in a row); retrying every second", key.id(), loaded.response().getClass().getSimpleName(),
+            readFailuresInARow);
+      } else {
+        getContext().getLog().debug("claim bucket {}: read from a majority failed again ({} in a row)", key.id(),
+            readFailuresInARow);
+      }
       timers.startSingleTimer(Load.class, new Load(), Duration.ofSeconds(1));
       return Behaviors.same();
+    }
+    if (readFailuresInARow > 0) {
+      getContext().getLog().info("claim bucket {}: read from a majority of members after {} failed attempt(s)",
+          key.id(), readFailuresInARow);
+      readFailuresInARow = 0;
     }
     getContext().getLog().debug("claim bucket {} loaded: {} claims", key.id(), claims.size());
     return stash.unstashAll(this);
@@ -333,6 +353,11 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
     Set<String> stillQueued = new HashSet<>();
     queued.forEach(c -> stillQueued.add(c.key()));
     if (written.response() instanceof Replicator.UpdateSuccess) {
+      if (writeFailuresInARow > 0) {
+        getContext().getLog().info("claim bucket {}: written to a majority of members again after {} failed"
+            + " write(s)", key.id(), writeFailuresInARow);
+        writeFailuresInARow = 0;
+      }
       for (Claim claim : batch) {
         if (!stillQueued.contains(claim.key())) {
           notYetWritten.remove(claim.key());
@@ -341,9 +366,15 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
       }
     } else {
       String why = written.response().getClass().getSimpleName();
-      if (!batch.isEmpty()) {
-        getContext().getLog().warn("claim bucket {}: {} claim(s) not written to a majority of members ({}): not"
-            + " granted, their messages stay unacked and come again", key.id(), batch.size(), why);
+      writeFailuresInARow++;
+      if (writeFailuresInARow % WARN_EVERY == 1) {
+        getContext().getLog().warn("claim bucket {}: {} not written to a majority of members ({}, {} failed"
+            + " write(s) in a row){}", key.id(), batch.isEmpty() ? "the removal of expired claims"
+            : batch.size() + " claim(s)", why, writeFailuresInARow, batch.isEmpty() ? ""
+            : ": not granted, their messages stay unacked and come again");
+      } else {
+        getContext().getLog().debug("claim bucket {}: {} claim(s) not written to a majority ({} failed write(s) in a"
+            + " row)", key.id(), batch.size(), writeFailuresInARow);
       }
       for (Claim claim : batch) {
         if (!stillQueued.contains(claim.key())) {

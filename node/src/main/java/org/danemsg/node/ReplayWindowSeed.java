@@ -52,7 +52,7 @@ final class ReplayWindowSeed {
               Map<String, Long> batch = new HashMap<>();
               entries.subList(from, Math.min(entries.size(), from + BATCH)).forEach(e -> batch.put(e.getKey(),
                   e.getValue()));
-              seeds.add(seed(claims, bucket.getKey(), batch, blocking).toCompletableFuture());
+              seeds.add(seed(claims, bucket.getKey(), batch, blocking, 1).toCompletableFuture());
             }
           }
           int total = ids;
@@ -65,14 +65,22 @@ final class ReplayWindowSeed {
         });
   }
 
+  /** One WARN a batch when its first try fails, then one a minute: every bucket's batch fails alike. */
+  private static final int WARN_EVERY_ATTEMPTS = 60;
+
   private static CompletionStage<Integer> seed(ReplayClaims claims, String bucket, Map<String, Long> batch,
-      Executor blocking) {
+      Executor blocking, int attempt) {
     return claims.seed(bucket, batch).thenApply(ClaimBucket.Seeded::added).exceptionallyCompose(error -> {
-      LOG.warn("cannot give {} id(s) of this member's replay window to claim bucket {} ({}); not connecting to the"
-          + " broker yet, retrying in {} s", batch.size(), bucket, error.getClass().getSimpleName(),
-          RETRY_AFTER.toSeconds());
+      if (attempt % WARN_EVERY_ATTEMPTS == 1) {
+        LOG.warn("cannot give {} id(s) of this member's replay window to claim bucket {} ({}, attempt {}); not"
+            + " connecting to the broker yet, retrying every {} s", batch.size(), bucket,
+            error.getClass().getSimpleName(), attempt, RETRY_AFTER.toSeconds());
+      } else {
+        LOG.debug("replay window for claim bucket {}: attempt {} failed too ({})", bucket, attempt,
+            error.getClass().getSimpleName());
+      }
       return CompletableFuture.supplyAsync(() -> 0, CompletableFuture.delayedExecutor(RETRY_AFTER.toMillis(),
-          TimeUnit.MILLISECONDS, blocking)).thenCompose(x -> seed(claims, bucket, batch, blocking));
+          TimeUnit.MILLISECONDS, blocking)).thenCompose(x -> seed(claims, bucket, batch, blocking, attempt + 1));
     });
   }
 

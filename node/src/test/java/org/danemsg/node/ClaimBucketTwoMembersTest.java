@@ -119,4 +119,16 @@ class ClaimBucketTwoMembersTest {
     org.junit.jupiter.api.Assertions.assertTrue(waitedMillis >= CONSISTENCY.toMillis(),
         "answered after " + waitedMillis + " ms, before its own write could have timed out: by the prune's write");
   }
+
+  @Test
+  void aRunOfFailedWritesIsOneWarningNotOneEach() {
+    ActorRef<ClaimBucket.Command> bucket = bucket("no-majority", Duration.ofMinutes(10));
+    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "hana 0", "m-a", Duration.ofHours(1)));
+    secondReplicaStopsAnswering();
+    assertInstanceOf(ClaimBucket.Unavailable.class, claim(bucket, "hana 1", "m-a", Duration.ofHours(1)));
+    assertInstanceOf(ClaimBucket.Unavailable.class, claim(bucket, "hana 2", "m-a", Duration.ofHours(1)));
+    // Without a majority every active bucket fails every second: one WARN a run (and one a minute), not one a try.
+    assertEquals(1, LogRecorder.linesWith("WARN", "claim bucket danemsg-claims-no-majority:", "not written to a majority").size(),
+        String.join("\n", LogRecorder.linesWith("danemsg-claims-no-majority:")));
+  }
 }
