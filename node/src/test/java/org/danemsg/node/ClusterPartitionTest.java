@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -161,30 +159,11 @@ class ClusterPartitionTest {
               + " of " + 2 * replays.size());
       Thread.sleep(1000); // anything printed twice would show up now
 
-      Map<String, Integer> printedBy = new HashMap<>();
-      List<Integer> perMember = new ArrayList<>();
-      int duplicates = 0;
-      for (int m = 0; m < members.size(); m++) {
-        List<Map<String, Object>> inbox = members.get(m).inbox();
-        perMember.add(inbox.size());
-        for (Map<String, Object> row : inbox) {
-          if (printedBy.put((String) row.get("text"), m) != null) {
-            duplicates++;
-          }
-        }
-      }
-      assertEquals(0, duplicates, "messages printed more than once across the members");
-      Set<String> lost = new HashSet<>(sequenceOf.keySet());
-      lost.removeAll(printedBy.keySet());
-      assertEquals(Set.of(), lost, "messages lost");
+      ClusterPrints prints = ClusterPrints.exactlyOnce(members, nodes, sequenceOf.keySet());
+      Map<String, Integer> printedBy = prints.printedBy();
+      List<Integer> perMember = prints.perMember();
       assertEquals(total, printedBy.size());
-      Set<String> stdoutLines = new HashSet<>();
-      for (NodeProcess node : nodes) {
-        for (String line : node.stdout().lines().filter(l -> l.contains(" says: ")).toList()) {
-          assertTrue(stdoutLines.add(line), "printed twice on stdout: " + line);
-        }
-      }
-      assertEquals(total, stdoutLines.size(), "stdout lines");
+      assertEquals(total, prints.stdoutLines(), "stdout lines");
       Map<String, Long> rejected = new HashMap<>();
       for (TestDevice member : members) {
         member.quarantine().forEach(row -> rejected.merge((String) row.get("reason"), 1L, Long::sum));
@@ -213,12 +192,12 @@ class ClusterPartitionTest {
           && partitionedRun.contains("127.0.0.1:" + ports.get(1) + " is unreachable"), partitionedRun);
       System.out.printf("ClusterPartitionTest: %d messages from %d senders; member 3 partitioned after %d sent, stopped"
           + " itself (exit 1) %d ms later after %d sent, started again %d ms after it stopped (after %d sent), Up again"
-          + " in %d ms; inbox rows per member %s (distinct %d, lost %d, duplicates %d); printed by members 1 and 2"
+          + " in %d ms; inbox rows per member %s (distinct %d, lost 0, duplicates 0); printed by members 1 and 2"
           + " meanwhile %d, queued for member 3 and printed on its return %d; %d replays sent during the partition,"
           + " rejected %s; %d ms%n",
           total, SENDERS, cutAt, (stoppedNanos - cutNanos) / 1_000_000, stoppedAt,
           (restartNanos - stoppedNanos) / 1_000_000, restartedAt, (System.nanoTime() - restartNanos) / 1_000_000,
-          perMember, printedBy.size(), lost.size(), duplicates, printedByMajorityMeanwhile, queuedForMember3,
+          perMember, printedBy.size(), printedByMajorityMeanwhile, queuedForMember3,
           2 * replays.size(), rejected, (System.nanoTime() - started) / 1_000_000);
 
       // Member 1 stopped with SIGTERM drains, leaves and exits promptly with status 0 (ClusterStopTest: even
