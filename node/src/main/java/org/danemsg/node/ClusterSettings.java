@@ -128,13 +128,25 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
     return new HostPort(host.toLowerCase(Locale.ROOT), port);
   }
 
+  /** The shared subscription of {@code identityName}'s members: {@code $share/GROUP/NAME}. */
+  String topicFilter(Object identityName) {
+    return SHARE_PREFIX + shareGroup + "/" + identityName;
+  }
+
+  private static final String SHARE_PREFIX = "$share/";
+
   /**
-   * The shared subscription as log lines show it: {@code $share/<group>/NAME}. The group is a secret
-   * ({@link #derivedShareGroup}: whoever can name it can make a share of the identity's messages vanish at
-   * the broker), and logs are read by more people than the key files, so no line names it.
+   * {@code topicFilter} as log lines and errors show it: a shared subscription as {@code $share/<group>/NAME}.
+   * The group is a secret ({@link #derivedShareGroup}: whoever can name it can make a share of the
+   * identity's messages vanish at the broker), and logs are read by more people than the key files, so no
+   * line names it. Any other filter as it is.
    */
-  static String subscriptionForLog(Object identityName) {
-    return "$share/<group>/" + identityName;
+  static String shownAs(String topicFilter) {
+    if (!topicFilter.startsWith(SHARE_PREFIX)) {
+      return topicFilter;
+    }
+    int groupEnd = topicFilter.indexOf('/', SHARE_PREFIX.length());
+    return SHARE_PREFIX + "<group>" + (groupEnd < 0 ? "" : topicFilter.substring(groupEnd));
   }
 
   /** These settings with {@code group} as the share group. */

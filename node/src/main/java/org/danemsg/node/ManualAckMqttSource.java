@@ -184,8 +184,8 @@ final class ManualAckMqttSource
           public void onSuccess(IMqttToken token) {
             for (int granted : token.getGrantedQos()) {
               if (granted == SUBACK_FAILURE) {
-                failed.invoke(new IllegalStateException("the broker refused the subscription to '" + topicFilter
-                    + "' (SUBACK 0x80): may this user read that topic? (the broker's ACL)"));
+                failed.invoke(new IllegalStateException("the broker refused the subscription to '"
+                    + ClusterSettings.shownAs(topicFilter) + "' (SUBACK 0x80): may this user read that topic? (the broker's ACL)"));
                 return;
               }
             }

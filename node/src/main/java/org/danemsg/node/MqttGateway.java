@@ -130,9 +130,9 @@ public final class MqttGateway extends AbstractBehavior<MqttGateway.Command> {
     this.settings = settings;
     this.counters = pipeline.counters();
     this.topicFilter = settings.clustered()
-        ? "$share/" + settings.cluster().shareGroup() + "/" + settings.identityName()
+        ? settings.cluster().topicFilter(settings.identityName())
         : settings.identityName().toString();
-    this.loggedTopic = settings.clustered() ? ClusterSettings.subscriptionForLog(settings.identityName()) : topicFilter;
+    this.loggedTopic = ClusterSettings.shownAs(topicFilter);
     ActorRef<Command> self = context.getSelf();
     ClientSettings.Mqtt mqtt = settings.mqtt();
     if (mqtt.clientId().isEmpty()) {

@@ -246,7 +246,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
           .thenApply(ids -> Done.getInstance()).toCompletableFuture();
       context.getLog().info("cluster member {} of identity {}: shared subscription {}, replay claims in {}"
           + " buckets as member {}", cluster.listen(), settings.identityName(),
-          ClusterSettings.subscriptionForLog(settings.identityName()), cluster.buckets(), claims.member());
+          ClusterSettings.shownAs(cluster.topicFilter(settings.identityName())), cluster.buckets(), claims.member());
     }
 
     selfUp = settings.clustered() ? up : CompletableFuture.completedFuture(Done.getInstance());

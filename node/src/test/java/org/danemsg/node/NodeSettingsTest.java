@@ -66,6 +66,17 @@ class NodeSettingsTest {
   }
 
   @Test
+  void logsShowASharedSubscriptionWithoutItsGroup() {
+    ClusterSettings cluster = NodeSettings.from(config(Map.of("danemsg.cluster.listen", "127.0.0.1:2552",
+        "danemsg.cluster.seeds", "127.0.0.1:2552"))).cluster().withShareGroup("s3cr3t");
+    String filter = cluster.topicFilter("alice._device.example.test");
+    assertEquals("$share/s3cr3t/alice._device.example.test", filter);
+    assertEquals("$share/<group>/alice._device.example.test", ClusterSettings.shownAs(filter));
+    assertEquals("$share/<group>", ClusterSettings.shownAs("$share/s3cr3t"), "no topic: still no group");
+    assertEquals("alice._device.example.test", ClusterSettings.shownAs("alice._device.example.test"));
+  }
+
+  @Test
   void noMemberIsUpBeforeAMajorityOfTheSeedsHaveJoined() {
     int[] expected = {0, 1, 2, 2, 3, 3};
     for (int n = 1; n <= 5; n++) {
