@@ -53,10 +53,7 @@ public final class BrokerConnectOptions {
 
   /** At least one second; a part of a second counts as one. */
   static int wholeSeconds(Duration d) {
-    long seconds = d.toSeconds();
-    if (d.minusSeconds(seconds).compareTo(Duration.ZERO) > 0) {
-      seconds++;
-    }
+    long seconds = d.toSeconds() + (d.toNanosPart() > 0 ? 1 : 0);
     return (int) Math.min(Integer.MAX_VALUE, Math.max(1, seconds));
   }
 }
