@@ -13,8 +13,9 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
- * The wire form of the replay claims between members ({@link ClaimBucket.Wire}): a few UTF strings and a
- * number each, no Java serialization (Pekko refuses it by default, and it would accept any class).
+ * The wire form of the replay claims between members ({@link ClaimBucket.Wire}: claims and their answers,
+ * and the {@link SeenLookup}'s questions and answers): a few UTF strings and numbers each, no Java
+ * serialization (Pekko refuses it by default, and it would accept any class).
  */
 public final class ClaimSerializer extends SerializerWithStringManifest {
 
@@ -22,8 +23,9 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
   private static final String GRANTED = "G";
   private static final String HELD_BY = "H";
   private static final String UNAVAILABLE = "U";
-  private static final String SEED = "S";
-  private static final String SEEDED = "D";
+  private static final String UNDECIDED = "N";
+  private static final String LOOKUP = "L";
+  private static final String FOUND = "F";
 
   private final ActorRefResolver resolver;
 
@@ -47,10 +49,12 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
       return HELD_BY;
     } else if (o instanceof ClaimBucket.Unavailable) {
       return UNAVAILABLE;
-    } else if (o instanceof ClaimBucket.Seed) {
-      return SEED;
-    } else if (o instanceof ClaimBucket.Seeded) {
-      return SEEDED;
+    } else if (o instanceof ClaimBucket.Undecided) {
+      return UNDECIDED;
+    } else if (o instanceof SeenLookup.Lookup) {
+      return LOOKUP;
+    } else if (o instanceof SeenLookup.Found) {
+      return FOUND;
     }
     throw new IllegalArgumentException("not a claim message: " + o.getClass().getName());
   }
@@ -62,22 +66,23 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
       if (o instanceof ClaimBucket.Claim claim) {
         out.writeUTF(claim.key());
         out.writeUTF(claim.member());
+        out.writeLong(claim.sent());
         out.writeLong(claim.until());
         out.writeUTF(resolver.toSerializationFormat(claim.replyTo()));
       } else if (o instanceof ClaimBucket.HeldBy held) {
         out.writeUTF(held.member());
       } else if (o instanceof ClaimBucket.Unavailable unavailable) {
         out.writeUTF(unavailable.reason());
-      } else if (o instanceof ClaimBucket.Seed seed) {
-        out.writeUTF(seed.member());
-        out.writeInt(seed.untilByKey().size());
-        for (java.util.Map.Entry<String, Long> entry : seed.untilByKey().entrySet()) {
-          out.writeUTF(entry.getKey());
-          out.writeLong(entry.getValue());
-        }
-        out.writeUTF(resolver.toSerializationFormat(seed.replyTo()));
-      } else if (o instanceof ClaimBucket.Seeded seeded) {
-        out.writeInt(seeded.added());
+      } else if (o instanceof ClaimBucket.Undecided undecided) {
+        out.writeUTF(undecided.reason());
+      } else if (o instanceof SeenLookup.Lookup lookup) {
+        out.writeUTF(lookup.key());
+        out.writeUTF(resolver.toSerializationFormat(lookup.replyTo()));
+      } else if (o instanceof SeenLookup.Found found) {
+        out.writeUTF(found.member());
+        out.writeUTF(found.address());
+        out.writeUTF(found.key());
+        out.writeBoolean(found.delivered());
       } else if (!(o instanceof ClaimBucket.Granted)) {
         throw new IllegalArgumentException("not a claim message: " + o.getClass().getName());
       }
@@ -94,9 +99,10 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
         case CLAIM: {
           String key = in.readUTF();
           String member = in.readUTF();
+          long sent = in.readLong();
           long until = in.readLong();
           ActorRef<ClaimBucket.Answer> replyTo = resolver.resolveActorRef(in.readUTF());
-          return new ClaimBucket.Claim(key, member, until, replyTo);
+          return new ClaimBucket.Claim(key, member, sent, until, replyTo);
         }
         case GRANTED:
           return new ClaimBucket.Granted();
@@ -104,21 +110,15 @@ public final class ClaimSerializer extends SerializerWithStringManifest {
           return new ClaimBucket.HeldBy(in.readUTF());
         case UNAVAILABLE:
           return new ClaimBucket.Unavailable(in.readUTF());
-        case SEED: {
-          String member = in.readUTF();
-          int size = in.readInt();
-          if (size < 0 || size > 100_000) {
-            throw new NotSerializableException("a seed of " + size + " claims");
-          }
-          java.util.Map<String, Long> untilByKey = new java.util.HashMap<>();
-          for (int i = 0; i < size; i++) {
-            untilByKey.put(in.readUTF(), in.readLong());
-          }
-          ActorRef<ClaimBucket.Seeded> replyTo = resolver.resolveActorRef(in.readUTF());
-          return new ClaimBucket.Seed(member, untilByKey, replyTo);
+        case UNDECIDED:
+          return new ClaimBucket.Undecided(in.readUTF());
+        case LOOKUP: {
+          String key = in.readUTF();
+          ActorRef<SeenLookup.Found> replyTo = resolver.resolveActorRef(in.readUTF());
+          return new SeenLookup.Lookup(key, replyTo);
         }
-        case SEEDED:
-          return new ClaimBucket.Seeded(in.readInt());
+        case FOUND:
+          return new SeenLookup.Found(in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
         default:
           throw new NotSerializableException("unknown claim message manifest '" + manifest + "'");
       }

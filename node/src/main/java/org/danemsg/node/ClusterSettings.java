@@ -26,9 +26,11 @@ import org.danemsg.protocol.DnsName;
  * @param downUnreachableAfter how long the split brain resolver waits for a stable view before downing
  * @param joinTimeout how long a starting member may take to become Up (with a majority of the seeds,
  *     {@link #seedMajority}) before its node stops with exit status 1, to try the seeds again when restarted
+ * @param claimMemory how long after its sending a message's claim is held in the members' memory; a
+ *     message that arrives later is checked against every member's database ({@link ClaimBucket})
  */
 public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shareGroup, int buckets,
-    Duration claimTimeout, Duration downUnreachableAfter, Duration joinTimeout) {
+    Duration claimTimeout, Duration downUnreachableAfter, Duration joinTimeout, Duration claimMemory) {
 
   /** The actor system's name: the same on every member, part of every member's address. */
   public static final String SYSTEM_NAME = "danemsg-node";
@@ -92,9 +94,15 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
       throw r.bad("cluster.share-group", "'" + SettingsReader.printable(group) + "' is not a share group name:"
           + " 1 to 64 of A-Z a-z 0-9 . _ - (it is one MQTT topic level)");
     }
+    Duration claimMemory = r.duration("cluster.claim-memory", false);
+    Duration leastMemory = ClaimBucket.MEMBER_CLOCK_SKEW.plusSeconds(MessageStore.SKEW_SECONDS);
+    if (claimMemory.compareTo(leastMemory) < 0) {
+      throw r.bad("cluster.claim-memory", "is " + claimMemory.toSeconds() + " s: at least " + leastMemory.toSeconds()
+          + " s (the clock skew allowed between a sender and the members, and between members)");
+    }
     return new ClusterSettings(listen, seeds, group, r.integer("cluster.buckets", 1, 100_000),
         r.duration("cluster.claim-timeout", false), r.duration("cluster.down-unreachable-after", false),
-        r.duration("cluster.join-timeout", false));
+        r.duration("cluster.join-timeout", false), claimMemory);
   }
 
   /**
@@ -151,7 +159,8 @@ public record ClusterSettings(HostPort listen, List<HostPort> seeds, String shar
 
   /** These settings with {@code group} as the share group. */
   public ClusterSettings withShareGroup(String group) {
-    return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter, joinTimeout);
+    return new ClusterSettings(listen, seeds, group, buckets, claimTimeout, downUnreachableAfter, joinTimeout,
+        claimMemory);
   }
 
   /**

@@ -267,7 +267,9 @@ final class InboundPipeline {
   /**
    * Cluster mode: an authentic message's id is claimed for this member in the cluster's replay window
    * before it is recorded. Claimed by another member first: a replay, quarantined (the Printer's own
-   * replay check still runs for ids this member holds: its own redeliveries). No answer (its bucket is
+   * replay check still runs for ids this member holds: its own redeliveries). Undecided (a late message,
+   * sent before the cluster's memory, while a member that may have delivered it is away): parked. No
+   * answer (its bucket is
    * on a member that is gone and not yet downed, no majority reachable): the claim is asked again every
    * {@link #CLAIM_RETRY_AFTER} while the message waits unacked, the messages behind it too (acks are in
    * order). The stream is not failed for it: a reconnect would only bring the same messages back, and
@@ -282,6 +284,12 @@ final class InboundPipeline {
     return claims.claim(authentic.message()).thenCompose(answer -> {
       if (answer instanceof ClaimBucket.HeldBy held) {
         return done(new Refused(heldBy(authentic.message(), held), authentic.payload()));
+      }
+      if (answer instanceof ClaimBucket.Undecided undecided) {
+        // A late message while a member is away: parked (acked once stored), claimed again by its sender's
+        // ParkedSender; the messages behind it go on.
+        return park(new ToPark(authentic.message().sender(), authentic.payload(), "the cluster cannot decide"
+            + " whether another member delivered it yet (" + undecided.reason() + ")", false));
       }
       if (answer instanceof ClaimBucket.Unavailable unavailable) {
         long now = System.nanoTime();

@@ -192,13 +192,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
             keys)))
         .onFailure(SupervisorStrategy.resume()), "decryptor");
 
-    // The printer owns the database connection: on failure, reopen it (restart) with backoff.
-    printer = context.spawn(Behaviors.supervise(started("printer", Printer.create(new Printer.Settings(
-            settings.dataPath(), settings.quarantinePayloadLimit(), settings.records(), options.out(),
-            options.clock(), options.printHook()))))
-        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
-        "printer", files);
-
     // Verification is a pure function on the crypto executor; should a bug escape anyway, skip that request.
     ActorRef<Authenticator.Command> authenticator = context.spawn(Behaviors.supervise(
         startedOrStopped("authenticator", Authenticator.create(envelope, crypto))).onFailure(SupervisorStrategy.resume()),
@@ -224,8 +217,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       // A majority read or write must give up before the claim's own timeout, so that its answer arrives.
       Duration consistency = cluster.claimTimeout().multipliedBy(3).dividedBy(5);
       // A bucket's state is in Distributed Data: on a failure, restart it (it reads its claims back).
+      java.util.Set<String> seeds = cluster.seeds().stream().map(Object::toString)
+          .collect(java.util.stream.Collectors.toSet());
       sharding.init(Entity.of(ClaimBucket.TYPE, entity -> Behaviors.supervise(
-          ClaimBucket.create(entity.getEntityId(), ClaimBucket.Settings.of(consistency)))
+          ClaimBucket.create(entity.getEntityId(), ClaimBucket.Settings.of(consistency, cluster.claimMemory(), seeds)))
           .onFailure(SupervisorStrategy.restart())));
       claims = new ReplayClaims(new ReplayClaims.Settings(ReplayClaims.memberOf(settings.mqtt().clientId()),
           cluster.buckets(), cluster.claimTimeout(), settings.records().legacyReplayWindow(), options.clock()),
@@ -238,16 +233,39 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       ActorRef<Command> self = context.getSelf();
       context.getSystem().scheduler().scheduleOnce(cluster.joinTimeout(), () -> self.tell(new JoinDeadline()),
           context.getExecutionContext());
-      // Once Up, this member's own replay window goes into the cluster's (it may have been stopped
-      // together with every other member: the cluster's window is in memory), then it connects.
-      ReplayClaims seeding = claims;
-      Executor blocking = context.getSystem().dispatchers().lookup(files);
-      memberUp = up.thenCompose(done -> ReplayWindowSeed.run(settings.dataPath(), seeding, blocking, options.clock()))
-          .thenApply(ids -> Done.getInstance()).toCompletableFuture();
+      // Claim buckets ask every member whether it delivered a message they no longer hold in memory. It
+      // reads the database: a failure reopens it (restart).
+      ReplayClaims granted = claims;
+      context.spawn(Behaviors.supervise(SeenLookup.create(claims.member(), cluster.listen().toString(),
+              settings.dataPath(), granted::pendingHere))
+          .onFailure(SupervisorStrategy.restart()), "seen-lookup", files);
+      memberUp = up;
       context.getLog().info("cluster member {} of identity {}: shared subscription {}, replay claims in {}"
-          + " buckets as member {}", cluster.listen(), settings.identityName(),
-          ClusterSettings.shownAs(cluster.topicFilter(settings.identityName())), cluster.buckets(), claims.member());
+          + " buckets as member {}, held in memory {} after sending", cluster.listen(), settings.identityName(),
+          ClusterSettings.shownAs(cluster.topicFilter(settings.identityName())), cluster.buckets(), claims.member(),
+          cluster.claimMemory());
     }
+
+    // Cluster mode: a committed record ends its claim's pending state (SeenLookup).
+    ReplayClaims recording = claims;
+    Printer.Hook printHook = claims == null ? options.printHook() : new Printer.Hook() {
+      @Override
+      public void beforePrint(org.danemsg.protocol.OpenedMessage message) throws Exception {
+        options.printHook().beforePrint(message);
+      }
+
+      @Override
+      public void recorded(org.danemsg.protocol.OpenedMessage message) {
+        options.printHook().recorded(message);
+        recording.recorded(message);
+      }
+    };
+    // The printer owns the database connection: on failure, reopen it (restart) with backoff.
+    printer = context.spawn(Behaviors.supervise(started("printer", Printer.create(new Printer.Settings(
+            settings.dataPath(), settings.quarantinePayloadLimit(), settings.records(), options.out(),
+            options.clock(), printHook))))
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 0.2)),
+        "printer", files);
 
     selfUp = settings.clustered() ? up : CompletableFuture.completedFuture(Done.getInstance());
     try {

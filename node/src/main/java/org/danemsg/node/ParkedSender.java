@@ -77,6 +77,8 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
   private Refusal refusal;
   private int inFlight;
   private boolean lookingUp;
+  /** Claims answered {@link ClaimBucket.Undecided} in a row: the retry backs off. */
+  private int undecidedInARow;
 
   /**
    * A sender whose first parked message is {@code first}; its first lookup is after {@code firstRetry}
@@ -255,6 +257,13 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
       // Kept parked and tried again later, as when the Printer cannot write it.
       return onRecorded(new Recorded(claimed.entry(), new Printer.Failed("the cluster's replay window did not"
           + " answer: " + unavailable.reason())));
+    } else if (claimed.answer() instanceof ClaimBucket.Undecided undecided) {
+      // A member that may have delivered it is away: asked again soon (it may be back in seconds), then less often.
+      inFlight--;
+      keepForLater(claimed.entry(), "the cluster cannot decide it yet: " + undecided.reason(),
+          backoff(undecidedInARow++));
+      pump();
+      return idleIfDone();
     } else {
       record(claimed.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), claimed.payload(),
           claimed.entry().id(), ref));
@@ -273,22 +282,27 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
     inFlight--;
     ParkedMessages.Parked entry = recorded.entry();
     if (recorded.outcome() instanceof Printer.Failed failed) {
-      // Keep the message and try again later rather than lose it; the next answer settles it again.
-      waiting.add(entry);
-      waiting.addAll(settling);
-      settling.clear();
-      keys = null;
-      refusal = null;
-      if (!timers.isTimerActive(Retry.class)) {
-        note("not recorded", "a parked message from " + sender + " could not be recorded (" + failed.reason()
-            + "); retried at " + at(settings.parking().maxBackoff()));
-        timers.startSingleTimer(new Retry(), settings.parking().maxBackoff());
-      }
+      keepForLater(entry, failed.reason(), settings.parking().maxBackoff());
     } else {
+      undecidedInARow = 0;
       lot.tell(new ParkingLot.Released(entry)); // the Printer deleted its row with the record
     }
     pump();
     return idleIfDone();
+  }
+
+  /** Keeps the message (and the ones after it) and tries again after {@code delay} rather than lose it. */
+  private void keepForLater(ParkedMessages.Parked entry, String why, Duration delay) {
+    waiting.add(entry);
+    waiting.addAll(settling);
+    settling.clear();
+    keys = null;
+    refusal = null;
+    if (!timers.isTimerActive(Retry.class)) {
+      note("not recorded", "a parked message from " + sender + " could not be recorded (" + why + "); retried at "
+          + at(delay));
+      timers.startSingleTimer(new Retry(), delay);
+    }
   }
 
   private Behavior<Command> idleIfDone() {

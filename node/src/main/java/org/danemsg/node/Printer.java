@@ -178,11 +178,17 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /** Called before a message is recorded and printed; tests use it to stop a node at that exact point. */
+  /**
+   * Called around a delivery: before it is recorded and printed (tests use it to stop a node at that exact
+   * point), and after its record is committed.
+   */
   @FunctionalInterface
   public interface Hook {
     /** Runs before anything of the message is written; an exception means nothing is written (nor acked). */
     void beforePrint(OpenedMessage message) throws Exception;
+
+    /** Runs once the message's record is committed (cluster mode: its claim is no longer pending). */
+    default void recorded(OpenedMessage message) {}
 
     /** A hook that does nothing. */
     static Hook none() {
@@ -354,7 +360,11 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     toPrint.add(sender + " says: " + SafeText.line(m.text())
         + (deliver.dnssecValidated() ? "" : " [UNAUTHENTICATED: DNSSEC off]")
         + (m.profile() == Profile.LEGACY ? " [legacy]" : ""));
-    hold(deliver.replyTo(), new Printed());
+    hold(deliver.replyTo(), new Printed(), committed -> {
+      if (committed) {
+        settings.hook().recorded(m);
+      }
+    });
     return this;
   }
 

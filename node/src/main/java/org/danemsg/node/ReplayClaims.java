@@ -17,7 +17,9 @@ import org.danemsg.protocol.OpenedMessage;
 /**
  * A member's side of the cluster's replay window: claims a delivered message's sender + id in its
  * {@link ClaimBucket} (by a hash of the key, {@code danemsg.cluster.buckets} buckets) before the
- * Printer records it. Thread-safe; the stream stages and the parked senders call it.
+ * Printer records it, and remembers the claims granted to this member until their record is committed
+ * ({@link #pendingHere}, for the {@link SeenLookup}). Thread-safe; the stream stages and the parked
+ * senders call it.
  */
 public final class ReplayClaims {
 
@@ -34,6 +36,12 @@ public final class ReplayClaims {
   private final Settings settings;
   private final Function<String, EntityRef<ClaimBucket.Command>> bucket;
   private final Observer observer;
+  /** Keys granted to this member whose record is not committed (yet): key → until (epoch seconds). */
+  private final java.util.concurrent.ConcurrentHashMap<String, Long> pending =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong lastSweep = new java.util.concurrent.atomic.AtomicLong();
+  /** Granted claims are swept of expired ones past this many, at most once a minute. */
+  private static final int SWEEP_PAST = 10_000;
 
   /** Claims through {@code bucket} (the sharding's entity ref for a bucket number). */
   public ReplayClaims(Settings settings, Function<String, EntityRef<ClaimBucket.Command>> bucket, Observer observer) {
@@ -67,17 +75,6 @@ public final class ReplayClaims {
     return Integer.toString(Math.floorMod(key.hashCode(), buckets));
   }
 
-  /** Seeds bucket {@code bucket} with this member's own earlier deliveries (key → until, epoch seconds). */
-  CompletionStage<ClaimBucket.Seeded> seed(String bucket, java.util.Map<String, Long> untilByKey) {
-    return this.bucket.apply(bucket).<ClaimBucket.Seeded>ask((ActorRef<ClaimBucket.Seeded> replyTo) ->
-        new ClaimBucket.Seed(settings.member(), untilByKey, replyTo), settings.timeout().multipliedBy(2));
-  }
-
-  /** How many buckets the window has. */
-  int buckets() {
-    return settings.buckets();
-  }
-
   /**
    * Claims {@code m} for this member until its expiry (a legacy message: the legacy replay window) plus
    * the clock skew within which the envelope still accepts it, as long as the member's own database keeps
@@ -92,15 +89,44 @@ public final class ReplayClaims {
     Instant now = settings.clock().instant();
     Instant expires = m.expiresAt() != null ? m.expiresAt() : now.plus(settings.legacyWindow());
     long until = expires.getEpochSecond() + MessageStore.SKEW_SECONDS;
+    long sent = m.sentAt() != null ? m.sentAt().getEpochSecond() : ClaimBucket.SENT_UNKNOWN;
     long started = System.nanoTime();
     EntityRef<ClaimBucket.Command> ref = bucket.apply(bucketOf(key, settings.buckets()));
     return ref.<ClaimBucket.Answer>ask((ActorRef<ClaimBucket.Answer> replyTo) -> new ClaimBucket.Claim(key,
-            settings.member(), until, replyTo), settings.timeout())
+            settings.member(), sent, until, replyTo), settings.timeout())
         .exceptionally(error -> new ClaimBucket.Unavailable("no answer from claim bucket "
             + bucketOf(key, settings.buckets()) + " within " + settings.timeout().toMillis() + " ms"))
         .thenApply(answer -> {
+          if (answer instanceof ClaimBucket.Granted) {
+            granted(key, until, now.getEpochSecond());
+          }
           observer.answered(answer, System.nanoTime() - started);
           return answer;
         });
+  }
+
+  private void granted(String key, long until, long now) {
+    pending.put(key, until);
+    long last = lastSweep.get();
+    if (pending.size() > SWEEP_PAST && now - last >= 60 && lastSweep.compareAndSet(last, now)) {
+      // Claims whose record failed or never came (the message comes again and is claimed again).
+      pending.values().removeIf(u -> u < now);
+    }
+  }
+
+  /** {@code m}'s record is committed (its id is in this member's database): no longer pending. */
+  public void recorded(OpenedMessage m) {
+    if (m.id() != null) {
+      pending.remove(keyOf(m));
+    }
+  }
+
+  /**
+   * Whether {@code key} was granted to this member and its record is not known to be committed: the
+   * member may print it (a record that failed keeps it here until it expires: answered as delivered, which
+   * keeps another member from printing a copy while this one's comes again).
+   */
+  public boolean pendingHere(String key) {
+    return pending.containsKey(key);
   }
 }

@@ -7,7 +7,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
+import java.nio.file.Path;
 import org.apache.pekko.actor.PoisonPill;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -18,15 +18,21 @@ import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
 import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.cluster.sharding.typed.testkit.javadsl.TestEntityRef;
+import org.danemsg.protocol.DnsName;
+import org.danemsg.protocol.OpenedMessage;
+import org.danemsg.protocol.Profile;
 import org.danemsg.testing.ManualClock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The claim bucket on a two-member cluster whose second member stops answering Distributed Data (its
  * replicator is stopped; the member itself stays Up and reachable, so nobody is downed): every majority
- * write (2 of 2) then times out, and a claim or seed must not be answered as written meanwhile.
+ * write (2 of 2) then times out, and a claim must not be answered as written meanwhile; and a late claim
+ * decided from the other member's database, over the wire.
  */
 class ClaimBucketTwoMembersTest {
 
@@ -70,12 +76,19 @@ class ClaimBucketTwoMembersTest {
   }
 
   private ActorRef<ClaimBucket.Command> bucket(String name, Duration pruneInterval) {
-    return first.spawn(ClaimBucket.create(name, new ClaimBucket.Settings(CONSISTENCY, pruneInterval, clock, 100)));
+    return bucket(name, pruneInterval, java.util.Set.of());
+  }
+
+  /** A bucket on the first member that asks {@code members} (host:port) about late claims. */
+  private ActorRef<ClaimBucket.Command> bucket(String name, Duration pruneInterval, java.util.Set<String> members) {
+    return first.spawn(ClaimBucket.create(name, new ClaimBucket.Settings(CONSISTENCY, pruneInterval, clock, 100,
+        Duration.ofMinutes(3), members)));
   }
 
   private ClaimBucket.Answer claim(ActorRef<ClaimBucket.Command> bucket, String key, String member, Duration valid) {
     TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
-    bucket.tell(new ClaimBucket.Claim(key, member, clock.instant().plus(valid).getEpochSecond(), reply.getRef()));
+    bucket.tell(new ClaimBucket.Claim(key, member, clock.instant().getEpochSecond(),
+        clock.instant().plus(valid).getEpochSecond(), reply.getRef()));
     return reply.receiveMessage(CONSISTENCY.multipliedBy(3));
   }
 
@@ -86,20 +99,36 @@ class ClaimBucketTwoMembersTest {
   }
 
   @Test
-  void aSeedAskedAgainWhileItsFirstWriteIsOutIsNotAnsweredUntilItIsWritten() {
-    ActorRef<ClaimBucket.Command> bucket = bucket("seeded-twice", Duration.ofMinutes(10));
-    assertInstanceOf(ClaimBucket.Granted.class, claim(bucket, "frank 0", "m-b", Duration.ofHours(1)));
-    secondReplicaStopsAnswering();
-
-    long until = clock.instant().plusSeconds(3600).getEpochSecond();
-    TestProbe<ClaimBucket.Seeded> seeded = first.createTestProbe();
-    TestProbe<ClaimBucket.Seeded> seededAgain = first.createTestProbe();
-    bucket.tell(new ClaimBucket.Seed("m-a", Map.of("frank 1", until), seeded.getRef()));
-    // The seeding member's ask timed out and it asks again while the first write is still out.
-    bucket.tell(new ClaimBucket.Seed("m-a", Map.of("frank 1", until), seededAgain.getRef()));
-    // Neither write reaches a majority: neither seed is answered, so the member does not connect.
-    seededAgain.expectNoMessage(CONSISTENCY.plusSeconds(1));
-    seeded.expectNoMessage(Duration.ofMillis(100));
+  void aLateClaimIsRefusedWhenAnotherMemberSDatabaseHasTheMessage(@TempDir Path firstData, @TempDir Path secondData)
+      throws Exception {
+    OpenedMessage m = new OpenedMessage(DnsName.parse("kim._device.example.test"),
+        DnsName.parse("hub._device.example.test"), "sent yesterday", clock.instant().minus(Duration.ofDays(1)), "kim-1",
+        clock.instant().plus(Duration.ofDays(6)), Profile.NATIVE);
+    // The second member delivered it yesterday (its database); the cluster's memory has forgotten it.
+    try (MessageStore store = MessageStore.open(secondData, NodeSettings.Records.defaults(), 4096, clock)) {
+      store.recordDelivery(m, true, clock.instant().minus(Duration.ofDays(1)), 0);
+      store.commit();
+    }
+    MessageStore.open(firstData, NodeSettings.Records.defaults(), 4096, clock).close();
+    String firstAt = ClaimBucket.hostPort(Cluster.get(first.system()).selfMember().address());
+    String secondAt = ClaimBucket.hostPort(Cluster.get(second.system()).selfMember().address());
+    first.spawn(SeenLookup.create("m-first", firstAt, firstData, key -> false));
+    second.spawn(SeenLookup.create("m-second", secondAt, secondData, key -> false));
+    ActorRef<ClaimBucket.Command> bucket = bucket("late", Duration.ofMinutes(10), java.util.Set.of(firstAt, secondAt));
+    ReplayClaims claims = new ReplayClaims(new ReplayClaims.Settings("m-first", 1, Duration.ofSeconds(10),
+        Duration.ofHours(1), clock), b -> TestEntityRef.of(ClaimBucket.TYPE, "0", bucket), (answer, nanos) -> { });
+    TestProbe<Object> probe = first.createTestProbe();
+    probe.awaitAssert(Duration.ofSeconds(20), () -> {
+      // Until both lookups are registered the claim is Unavailable (a listed member is not there).
+      assertEquals(new ClaimBucket.HeldBy("m-second"), claims.claim(m).toCompletableFuture()
+          .get(15, java.util.concurrent.TimeUnit.SECONDS));
+      return null;
+    });
+    // A message nobody delivered is granted after both answered.
+    OpenedMessage other = new OpenedMessage(m.sender(), m.recipient(), "also old", m.sentAt(), "kim-2", m.expiresAt(),
+        Profile.NATIVE);
+    assertInstanceOf(ClaimBucket.Granted.class, claims.claim(other).toCompletableFuture()
+        .get(15, java.util.concurrent.TimeUnit.SECONDS));
   }
 
   @Test
@@ -111,7 +140,8 @@ class ClaimBucketTwoMembersTest {
     Thread.sleep(2500); // that prune's write began within a second and is still out (it fails after CONSISTENCY)
     TestProbe<ClaimBucket.Answer> reply = first.createTestProbe();
     long started = System.nanoTime();
-    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", clock.instant().plusSeconds(3600).getEpochSecond(), reply.getRef()));
+    bucket.tell(new ClaimBucket.Claim("gina 1", "m-a", clock.instant().getEpochSecond(),
+        clock.instant().plusSeconds(3600).getEpochSecond(), reply.getRef()));
     // Its own write can start only once the prune's is answered, and then takes CONSISTENCY to fail.
     ClaimBucket.Answer answer = reply.receiveMessage(CONSISTENCY.multipliedBy(3));
     long waitedMillis = (System.nanoTime() - started) / 1_000_000;

@@ -44,12 +44,43 @@ class ClusterPartitionTest {
   /** A sender pauses this long after each message. */
   private static final long PAUSE_MILLIS = 25;
   private static final int CAPTURED = 10;
+  private static final int BUCKETS = 16;
+
+  /**
+   * Sends messages, 20 at a time, until the members have printed one in every bucket (buckets by the
+   * printed ids); returns their texts.
+   */
+  private static List<String> warmUp(TestDevice sender, TestDevice collector, List<TestDevice> members)
+      throws Exception {
+    List<String> texts = new ArrayList<>();
+    int n = 0;
+    try (MessageSender out = sender.sender()) {
+      while (true) {
+        for (int i = 0; i < 20; i++, n++) {
+          texts.add("warm-up #" + n);
+          out.publish(collector.name, out.seal(collector.name, "warm-up #" + n, Profile.NATIVE));
+        }
+        int sentSoFar = n;
+        Poll.until(Duration.ofSeconds(60), () -> inboxRows(members) == sentSoFar, () -> "warm-up printed "
+            + inboxRows(members) + " of " + sentSoFar);
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (TestDevice member : members) {
+          member.inbox().forEach(row -> used.add(ReplayClaims.bucketOf(row.get("sender") + " " + row.get("id"),
+              BUCKETS)));
+        }
+        if (used.size() == BUCKETS) {
+          return texts;
+        }
+      }
+    }
+  }
 
   @Test
   void aPartitionedMemberIsDownedStopsAndOnItsReturnPrintsWhatWasQueuedForItNothingTwice() throws Exception {
     long started = System.nanoTime();
     TestDevice collector = TestDevice.published(knot, broker, "hub", KeyType.EC_P256)
-        .with("cluster.claim-timeout", "3s").with("cluster.down-unreachable-after", "3s");
+        .with("cluster.claim-timeout", "3s").with("cluster.down-unreachable-after", "3s")
+        .with("cluster.buckets", String.valueOf(BUCKETS));
     List<Integer> ports = ClusterCrashTest.freePorts(3);
     TcpRelay relay = TcpRelay.to(ports.get(2)); // member 3's inbound connections pass here
     List<Integer> advertised = List.of(ports.get(0), ports.get(1), relay.port());
@@ -79,9 +110,16 @@ class ClusterPartitionTest {
       }
       System.out.printf("ClusterPartitionTest: 3 members up and subscribed in %d ms%n",
           (System.nanoTime() - started) / 1_000_000);
+      // The cluster's window starts empty (each bucket at its first claim): until 90 s later (the clock skews
+      // allowed) every claim is decided from all members' databases and waits for an absent member. A
+      // warm-up message in each of the 16 buckets starts their windows; the partition comes after.
+      long windowStarted = System.nanoTime();
+      List<String> warmUp = warmUp(senders.get(0), collector, members);
+      Thread.sleep(Math.max(0, Duration.ofSeconds(92).toMillis() - (System.nanoTime() - windowStarted) / 1_000_000));
 
       AtomicInteger sent = new AtomicInteger();
       Map<String, Integer> sequenceOf = new ConcurrentHashMap<>();
+      warmUp.forEach(text -> sequenceOf.put(text, 0));
       List<byte[]> captured = java.util.Collections.synchronizedList(new ArrayList<>());
       List<Future<?>> senderRuns = new ArrayList<>();
       for (int s = 0; s < SENDERS; s++) {
@@ -151,7 +189,7 @@ class ClusterPartitionTest {
       for (Future<?> run : senderRuns) {
         run.get(30, TimeUnit.SECONDS);
       }
-      int total = sent.get();
+      int total = sent.get() + warmUp.size();
 
       Poll.until(Duration.ofSeconds(60),
           () -> inboxRows(members) >= total && replaysRejected(members) >= 2 * replays.size(),

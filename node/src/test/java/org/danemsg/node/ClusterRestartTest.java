@@ -19,9 +19,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The cluster's replay window is in memory: when every member was stopped, it is empty at the next
- * start. Each member gives its own database's window back to the cluster before it connects, so a
- * message printed by one member before the full stop and replayed to the group afterwards is rejected
- * by whichever member gets it.
+ * start. A message sent before a bucket's window started is decided from every member's database
+ * ({@link SeenLookup}), so a message printed by one member before the full stop and replayed to the group
+ * afterwards is rejected by whichever member gets it.
  */
 class ClusterRestartTest {
 
@@ -89,9 +89,6 @@ class ClusterRestartTest {
       long byTheOther = members.stream().flatMap(m -> m.quarantine().stream())
           .filter(r -> String.valueOf(r.get("detail")).contains("by cluster member")).count();
       assertTrue(byTheOther > 0, "no replay reached the member that had not printed it");
-      for (NodeProcess node : nodes) {
-        assertTrue(node.log().contains("replay window given to the cluster"), node.tail());
-      }
       System.out.printf("ClusterRestartTest: %d messages printed before the whole cluster restarted (%d and %d);"
           + " all %d replays sent after it rejected, %d of them by the member that had not printed them%n", MESSAGES,
           ClusterCrashTest.rows(members.get(0)), ClusterCrashTest.rows(members.get(1)), 2 * MESSAGES, byTheOther);

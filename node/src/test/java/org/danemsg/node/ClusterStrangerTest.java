@@ -126,7 +126,7 @@ class ClusterStrangerTest {
   private static Config memberConfig(int port, int seedPort) {
     ClusterSettings cluster = new ClusterSettings(new ClusterSettings.HostPort("127.0.0.1", port),
         List.of(new ClusterSettings.HostPort("127.0.0.1", seedPort)), "stranger", 256, Duration.ofSeconds(3),
-        Duration.ofSeconds(20), Duration.ofSeconds(60));
+        Duration.ofSeconds(20), Duration.ofSeconds(60), Duration.ofMinutes(3));
     return cluster.pekkoConfig().withFallback(NodePekkoConfig.over(
         NodePekkoConfig.over(ConfigFactory.load(), NodePekkoConfig.NODE), NodePekkoConfig.CLUSTER));
   }

@@ -85,7 +85,7 @@ class NodeSettingsTest {
         seeds.add(new ClusterSettings.HostPort("127.0.0.1", 2552 + i));
       }
       ClusterSettings cluster = new ClusterSettings(seeds.get(0), seeds, "g", 256, java.time.Duration.ofSeconds(5),
-          java.time.Duration.ofSeconds(20), java.time.Duration.ofSeconds(60));
+          java.time.Duration.ofSeconds(20), java.time.Duration.ofSeconds(60), java.time.Duration.ofMinutes(3));
       assertEquals(expected[n], cluster.seedMajority(), n + " seeds");
       assertEquals(expected[n], cluster.pekkoConfig().getInt("pekko.cluster.min-nr-of-members"), n + " seeds");
     }

@@ -108,7 +108,8 @@ public final class NodeMetrics {
   /** Cluster mode: a replay claim was answered after {@code nanos}. */
   public void claimAnswered(ClaimBucket.Answer answer, long nanos) {
     claims.labelValues(answer instanceof ClaimBucket.Granted ? "granted"
-        : answer instanceof ClaimBucket.HeldBy ? "held_by_other" : "unavailable").inc();
+        : answer instanceof ClaimBucket.HeldBy ? "held_by_other"
+        : answer instanceof ClaimBucket.Undecided ? "undecided" : "unavailable").inc();
     claimSeconds.observe(nanos / 1e9);
   }
 
