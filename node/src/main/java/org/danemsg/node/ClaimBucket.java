@@ -87,6 +87,9 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
 
   private record Prune() implements Command {}
 
+  /** A late claim's members were still not all listed after the late timeout. */
+  private record MembersMissing(String key) implements Command {}
+
   /** The members' lookups registered now (the receptionist's listing). */
   private record Lookups(Receptionist.Listing listing) implements Command {}
 
@@ -161,6 +164,8 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
   private final Set<String> notYetWritten = new HashSet<>();
   /** Late claims waiting for the members' answers, by key: the claims of its claimer that wait with it. */
   private final Map<String, List<Claim>> late = new HashMap<>();
+  /** Late claims (key → claimer) waiting for a member of CLUSTER_SEEDS to be listed before they ask. */
+  private final Map<String, String> awaitingMembers = new HashMap<>();
   /** The members' lookups, by {@code host:port}. */
   private Map<String, ActorRef<SeenLookup.Command>> lookups = Map.of();
   private List<Claim> queued = new ArrayList<>();
@@ -299,6 +304,7 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
     return newReceiveBuilder()
         .onMessage(Claim.class, this::onClaim)
         .onMessage(LateAnswered.class, this::onLateAnswered)
+        .onMessage(MembersMissing.class, this::onMembersMissing)
         .onMessage(Written.class, this::onWritten)
         .onMessage(Lookups.class, this::onLookups)
         .onMessage(Prune.class, prune -> {
@@ -322,6 +328,14 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
       byMember.put(hostPort(at.hasGlobalScope() ? at : selfAddress), ref);
     }
     this.lookups = Map.copyOf(byMember);
+    if (!awaitingMembers.isEmpty() && absentMembers().isEmpty()) {
+      Map<String, String> ready = new HashMap<>(awaitingMembers);
+      awaitingMembers.clear();
+      ready.forEach((key, claimer) -> {
+        timers.cancel(new MembersMissing(key));
+        getContext().spawnAnonymous(LateClaim.create(key, claimer, this.lookups, lateTimeout(), getContext().getSelf()));
+      });
+    }
     return Behaviors.same();
   }
 
@@ -384,20 +398,37 @@ public final class ClaimBucket extends AbstractBehavior<ClaimBucket.Command> {
 
   /** Asks every member whether it delivered a late claim's message (a child collects the answers). */
   private void askMembers(Claim claim) {
-    Set<String> expected = new java.util.TreeSet<>(settings.members());
-    expected.addAll(lookups.keySet());
-    List<String> absent = expected.stream().filter(m -> !lookups.containsKey(m)).toList();
+    List<String> absent = absentMembers();
     if (!absent.isEmpty()) {
-      getContext().getSelf().tell(new LateAnswered(claim.key(), null, "member(s) " + String.join(", ", absent)
-          + " of CLUSTER_SEEDS not in the cluster now"));
+      // A member that just joined may not be in the receptionist's listing yet: wait a little for it.
+      awaitingMembers.put(claim.key(), claim.member());
+      timers.startSingleTimer(new MembersMissing(claim.key()), new MembersMissing(claim.key()), lateTimeout());
       return;
     }
-    if (expected.isEmpty()) {
+    if (lookups.isEmpty()) {
       getContext().getSelf().tell(new LateAnswered(claim.key(), null, null)); // no members to ask (tests)
       return;
     }
-    getContext().spawnAnonymous(LateClaim.create(claim.key(), claim.member(), lookups,
-        settings.consistencyTimeout().dividedBy(2), getContext().getSelf()));
+    getContext().spawnAnonymous(LateClaim.create(claim.key(), claim.member(), lookups, lateTimeout(),
+        getContext().getSelf()));
+  }
+
+  /** The members of CLUSTER_SEEDS whose lookup is not registered now. */
+  private List<String> absentMembers() {
+    return settings.members().stream().filter(m -> !lookups.containsKey(m)).sorted().toList();
+  }
+
+  /** How long the members' answers to a late claim may take: a majority write must still fit the claim's time. */
+  private Duration lateTimeout() {
+    return settings.consistencyTimeout().dividedBy(2);
+  }
+
+  private Behavior<Command> onMembersMissing(MembersMissing missing) {
+    if (awaitingMembers.remove(missing.key()) != null) {
+      getContext().getSelf().tell(new LateAnswered(missing.key(), null, "member(s) "
+          + String.join(", ", absentMembers()) + " of CLUSTER_SEEDS not in the cluster now"));
+    }
+    return this;
   }
 
   private Behavior<Command> onLateAnswered(LateAnswered answered) {

@@ -55,7 +55,8 @@ import scala.Option;
  *       the current key and, during a rollover ({@code tools identity rotate}), the staged next key,
  *       the retired one and the one replaced while the node ran. Members that reload their files a few
  *       seconds apart therefore keep trusting each other through a rotation. The certificate's
- *       issuer, dates and names are not looked at: the key is the pin (DANE-EE style).
+ *       issuer, dates and names are not looked at: the key is the pin (DANE-EE style). The key as
+ *       the JDK reads it (the one the handshake's signature is checked with) must be the same bytes.
  *   <li>The server side requires a client certificate; TLS 1.3 only, AEAD suites only.
  *   <li>Each refused connection (another key, no certificate, not TLS at all) is logged as one WARN
  *       line without a stack trace, at most once a minute per peer and 20 a minute in all: a hostile
@@ -271,6 +272,13 @@ public final class IdentityPinnedTls implements SSLEngineProvider {
     byte[] presented = subjectPublicKeyInfo(chain[0]);
     if (presented == null) {
       return "its certificate cannot be read";
+    }
+    // The key the TLS handshake's signature was checked with is the JDK's reading of the certificate:
+    // both readings must be the pinned key, so that no certificate parsed two ways can pass the pin
+    // with one key and prove the handshake with another.
+    byte[] verified = chain[0].getPublicKey() == null ? null : chain[0].getPublicKey().getEncoded();
+    if (verified == null || !MessageDigest.isEqual(verified, presented)) {
+      return "its certificate's key reads differently to the TLS stack than in the certificate";
     }
     for (byte[] pin : pins) {
       if (MessageDigest.isEqual(pin, presented)) {

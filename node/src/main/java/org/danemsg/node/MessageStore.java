@@ -344,6 +344,18 @@ final class MessageStore implements AutoCloseable {
         parkedAt));
   }
 
+  /** The id of the parked row holding {@code payload} (by its digest), or 0 when none does. */
+  long parkedIdOf(byte[] payload) throws IOException {
+    try {
+      selectParkedByDigest.setBytes(1, sha256(payload));
+      try (ResultSet row = selectParkedByDigest.executeQuery()) {
+        return row.next() ? row.getLong(1) : 0;
+      }
+    } catch (SQLException e) {
+      throw new IOException("reading the parked messages: " + describe(e), e);
+    }
+  }
+
   /** Sets the sender of a parked row (learned by decrypting a payload an older node parked without it). */
   void setParkedSender(long id, DnsName sender) throws IOException, Unrecordable {
     inSavepoint("setting a parked message's sender", () -> {

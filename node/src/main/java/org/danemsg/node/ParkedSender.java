@@ -77,8 +77,10 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
   private Refusal refusal;
   private int inFlight;
   private boolean lookingUp;
-  /** Claims answered {@link ClaimBucket.Undecided} in a row: the retry backs off. */
-  private int undecidedInARow;
+  /** Claims not decided in a row ({@link ClaimBucket.Undecided}, {@link ClaimBucket.Unavailable}): the retry backs off. */
+  private int claimFailuresInARow;
+  /** The longest wait between two claims of a parked message: the cluster comes back in seconds. */
+  private static final Duration CLAIM_RETRY_AT_MOST = Duration.ofSeconds(10);
 
   /**
    * A sender whose first parked message is {@code first}; its first lookup is after {@code firstRetry}
@@ -253,15 +255,14 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
     if (claimed.answer() instanceof ClaimBucket.HeldBy held) {
       Refusal replay = InboundPipeline.heldBy(a.message(), held);
       record(claimed.entry(), ref -> new Printer.Quarantine(replay, claimed.payload(), claimed.entry().id(), ref));
-    } else if (claimed.answer() instanceof ClaimBucket.Unavailable unavailable) {
-      // Kept parked and tried again later, as when the Printer cannot write it.
-      return onRecorded(new Recorded(claimed.entry(), new Printer.Failed("the cluster's replay window did not"
-          + " answer: " + unavailable.reason())));
-    } else if (claimed.answer() instanceof ClaimBucket.Undecided undecided) {
-      // A member that may have delivered it is away: asked again soon (it may be back in seconds), then less often.
+    } else if (claimed.answer() instanceof ClaimBucket.Unavailable
+        || claimed.answer() instanceof ClaimBucket.Undecided) {
+      // Kept parked and claimed again soon (a member may be back in seconds), then less often.
       inFlight--;
-      keepForLater(claimed.entry(), "the cluster cannot decide it yet: " + undecided.reason(),
-          backoff(undecidedInARow++));
+      keepForLater(claimed.entry(), claimed.answer() instanceof ClaimBucket.Undecided undecided
+          ? "the cluster cannot decide it yet: " + undecided.reason()
+          : "the cluster's replay window did not answer: " + ((ClaimBucket.Unavailable) claimed.answer()).reason(),
+          claimRetry());
       pump();
       return idleIfDone();
     } else {
@@ -284,7 +285,7 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
     if (recorded.outcome() instanceof Printer.Failed failed) {
       keepForLater(entry, failed.reason(), settings.parking().maxBackoff());
     } else {
-      undecidedInARow = 0;
+      claimFailuresInARow = 0;
       lot.tell(new ParkingLot.Released(entry)); // the Printer deleted its row with the record
     }
     pump();
@@ -314,6 +315,11 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
 
   private void note(String kind, String line) {
     lot.tell(new ParkingLot.Note(kind, line));
+  }
+
+  private Duration claimRetry() {
+    Duration delay = backoff(claimFailuresInARow++);
+    return delay.compareTo(CLAIM_RETRY_AT_MOST) > 0 ? CLAIM_RETRY_AT_MOST : delay;
   }
 
   private Duration backoff(int attempts) {

@@ -416,6 +416,16 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private Behavior<Command> onPark(Park park) {
     ParkingLot.Reservation reservation = park.reservation();
     try {
+      long parkedAlready = store.parkedIdOf(park.payload());
+      if (parkedAlready != 0) {
+        // A copy of a message waiting parked (a replay, or the broker's redelivery): it is kept once, on the
+        // row there; the copy is recorded, so that no copy goes without a trace.
+        Refusal copy = new Refusal(Refusal.REPLAY, "a copy of a message parked already (parked message "
+            + parkedAlready + "): it is delivered once, from there", park.sender());
+        store.recordRefusal(copy, park.payload(), settings.clock().instant(), 0);
+        rejected.merge(copy.reason(), 1L, Long::sum);
+        logRejection(copy);
+      }
       long id = store.park(park.sender(), park.payload(), park.parkedAt());
       hold(park.replyTo(), new ParkedAs(id), reservation == null ? null : committed -> reservation.lot().tell(
           committed ? new ParkingLot.Stored(reservation.token(), id) : new ParkingLot.NotStored(reservation.token())));

@@ -58,6 +58,71 @@ class IdentityPinnedTlsTest {
   }
 
   @Test
+  void aCertificateWhoseKeyReadsDifferentlyToTheJdkIsRefused() throws Exception {
+    DeviceIdentity own = TestIdentities.of("pin-a._device.example.test", KeyType.EC_P256);
+    java.security.PublicKey other = TestIdentities.fresh("pin-a._device.example.test", KeyType.EC_P256)
+        .certificate().getPublicKey();
+    List<byte[]> pins = List.of(IdentityPinnedTls.subjectPublicKeyInfo(own.certificate()));
+    assertEquals(null, IdentityPinnedTls.pinProblem(new X509Certificate[] {own.certificate()}, pins));
+    // The encoded certificate carries the pinned key, but the object the handshake would verify with reads
+    // another one (a parser differential): refused.
+    X509Certificate twoFaced = new ReadsAnotherKey(own.certificate(), other);
+    assertEquals("its certificate's key reads differently to the TLS stack than in the certificate",
+        IdentityPinnedTls.pinProblem(new X509Certificate[] {twoFaced}, pins));
+  }
+
+  /** A certificate whose encoding is {@code real}'s but whose {@code getPublicKey()} is {@code key}. */
+  private static final class ReadsAnotherKey extends X509Certificate {
+    private final X509Certificate real;
+    private final java.security.PublicKey key;
+
+    ReadsAnotherKey(X509Certificate real, java.security.PublicKey key) {
+      this.real = real;
+      this.key = key;
+    }
+
+    @Override public java.security.PublicKey getPublicKey() { return key; }
+    @Override public byte[] getEncoded() throws java.security.cert.CertificateEncodingException {
+      return real.getEncoded();
+    }
+    @Override public void checkValidity() throws java.security.cert.CertificateExpiredException,
+        java.security.cert.CertificateNotYetValidException { real.checkValidity(); }
+    @Override public void checkValidity(java.util.Date date) throws java.security.cert.CertificateExpiredException,
+        java.security.cert.CertificateNotYetValidException { real.checkValidity(date); }
+    @Override public int getVersion() { return real.getVersion(); }
+    @Override public java.math.BigInteger getSerialNumber() { return real.getSerialNumber(); }
+    @Override public java.security.Principal getIssuerDN() { return real.getIssuerX500Principal(); }
+    @Override public java.security.Principal getSubjectDN() { return real.getSubjectX500Principal(); }
+    @Override public javax.security.auth.x500.X500Principal getSubjectX500Principal() {
+      return real.getSubjectX500Principal();
+    }
+    @Override public java.util.Date getNotBefore() { return real.getNotBefore(); }
+    @Override public java.util.Date getNotAfter() { return real.getNotAfter(); }
+    @Override public byte[] getTBSCertificate() throws java.security.cert.CertificateEncodingException {
+      return real.getTBSCertificate();
+    }
+    @Override public byte[] getSignature() { return real.getSignature(); }
+    @Override public String getSigAlgName() { return real.getSigAlgName(); }
+    @Override public String getSigAlgOID() { return real.getSigAlgOID(); }
+    @Override public byte[] getSigAlgParams() { return real.getSigAlgParams(); }
+    @Override public boolean[] getIssuerUniqueID() { return real.getIssuerUniqueID(); }
+    @Override public boolean[] getSubjectUniqueID() { return real.getSubjectUniqueID(); }
+    @Override public boolean[] getKeyUsage() { return real.getKeyUsage(); }
+    @Override public int getBasicConstraints() { return real.getBasicConstraints(); }
+    @Override public void verify(java.security.PublicKey k) { throw new UnsupportedOperationException(); }
+    @Override public void verify(java.security.PublicKey k, String provider) {
+      throw new UnsupportedOperationException();
+    }
+    @Override public String toString() { return "a certificate that reads another key"; }
+    @Override public boolean hasUnsupportedCriticalExtension() { return real.hasUnsupportedCriticalExtension(); }
+    @Override public java.util.Set<String> getCriticalExtensionOIDs() { return real.getCriticalExtensionOIDs(); }
+    @Override public java.util.Set<String> getNonCriticalExtensionOIDs() {
+      return real.getNonCriticalExtensionOIDs();
+    }
+    @Override public byte[] getExtensionValue(String oid) { return real.getExtensionValue(oid); }
+  }
+
+  @Test
   void membersOfOneIdentityCompleteAMutualTls13Handshake() throws Exception {
     for (KeyType type : List.of(KeyType.EC_P256, KeyType.RSA)) {
       IdentityPinnedTls member = provider(TestIdentities.of("pin-b._device.example.test", type));

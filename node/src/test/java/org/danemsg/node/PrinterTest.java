@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -391,6 +392,12 @@ class PrinterTest {
       assertEquals(first, parked.list().get(0).parkedAt());
       assertEquals(2, parked.list().size());
     }
+    // The copy leaves a trace: a REPLAY record naming the parked row it was kept on.
+    List<Map<String, Object>> quarantined = StoredRecords.quarantine(data);
+    assertEquals(1, quarantined.size(), quarantined.toString());
+    assertEquals("REPLAY", quarantined.get(0).get("reason"));
+    assertTrue(String.valueOf(quarantined.get(0).get("detail")).contains("a copy of a message parked already (parked"
+        + " message " + id + ")"), quarantined.toString());
   }
 
   @Test
