@@ -255,16 +255,10 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
     if (claimed.answer() instanceof ClaimBucket.HeldBy held) {
       Refusal replay = InboundPipeline.heldBy(a.message(), held);
       record(claimed.entry(), ref -> new Printer.Quarantine(replay, claimed.payload(), claimed.entry().id(), ref));
-    } else if (claimed.answer() instanceof ClaimBucket.Unavailable
-        || claimed.answer() instanceof ClaimBucket.Undecided) {
-      // Kept parked and claimed again soon (a member may be back in seconds), then less often.
-      inFlight--;
-      keepForLater(claimed.entry(), claimed.answer() instanceof ClaimBucket.Undecided undecided
-          ? "the cluster cannot decide it yet: " + undecided.reason()
-          : "the cluster's replay window did not answer: " + ((ClaimBucket.Unavailable) claimed.answer()).reason(),
-          claimRetry());
-      pump();
-      return idleIfDone();
+    } else if (claimed.answer() instanceof ClaimBucket.Undecided undecided) {
+      return claimLater(claimed.entry(), "the cluster cannot decide it yet: " + undecided.reason());
+    } else if (claimed.answer() instanceof ClaimBucket.Unavailable unavailable) {
+      return claimLater(claimed.entry(), "the cluster's replay window did not answer: " + unavailable.reason());
     } else {
       record(claimed.entry(), ref -> new Printer.Deliver(a.message(), a.dnssecValidated(), claimed.payload(),
           claimed.entry().id(), ref));
@@ -317,9 +311,13 @@ public final class ParkedSender extends AbstractBehavior<ParkedSender.Command> {
     lot.tell(new ParkingLot.Note(kind, line));
   }
 
-  private Duration claimRetry() {
+  /** Keeps a message whose claim was not decided; claimed again soon (a member may be back in seconds), then less often. */
+  private Behavior<Command> claimLater(ParkedMessages.Parked entry, String why) {
+    inFlight--;
     Duration delay = backoff(claimFailuresInARow++);
-    return delay.compareTo(CLAIM_RETRY_AT_MOST) > 0 ? CLAIM_RETRY_AT_MOST : delay;
+    keepForLater(entry, why, delay.compareTo(CLAIM_RETRY_AT_MOST) > 0 ? CLAIM_RETRY_AT_MOST : delay);
+    pump();
+    return idleIfDone();
   }
 
   private Duration backoff(int attempts) {

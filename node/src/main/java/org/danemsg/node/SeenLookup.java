@@ -2,11 +2,9 @@ package org.danemsg.node;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.Locale;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -20,7 +18,6 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.danemsg.protocol.SafeText;
-import org.sqlite.SQLiteConfig;
 
 /**
  * A cluster member's answer to "did you deliver this message?", asked by a {@link ClaimBucket} before it
@@ -114,13 +111,7 @@ public final class SeenLookup extends AbstractBehavior<SeenLookup.Command> {
 
   private boolean inDatabase(String sender, String id) throws SQLException {
     if (db == null) {
-      SQLiteConfig config = new SQLiteConfig();
-      config.setReadOnly(true);
-      config.setBusyTimeout(10_000);
-      db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
-      try (Statement s = db.createStatement()) {
-        s.execute("PRAGMA query_only=1");
-      }
+      db = ReadOnlyDatabase.open(file);
       query = db.prepareStatement(QUERY);
     }
     // As the Printer writes them (MessageStore: names compare case-insensitively).
@@ -132,13 +123,7 @@ public final class SeenLookup extends AbstractBehavior<SeenLookup.Command> {
   }
 
   private Behavior<Command> close() {
-    if (db != null) {
-      try {
-        db.close();
-      } catch (SQLException e) {
-        // read-only: nothing to lose
-      }
-    }
+    ReadOnlyDatabase.close(db);
     db = null;
     query = null;
     return this;

@@ -2,11 +2,9 @@ package org.danemsg.node.api;
 
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +16,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.danemsg.node.ReadOnlyDatabase;
 import org.danemsg.protocol.SafeText;
-import org.sqlite.SQLiteConfig;
 
 /**
  * Reads delivered messages for the API from the node's database ({@code DATA_PATH/danemsg.db}) over
@@ -108,24 +106,12 @@ public final class InboxReader extends AbstractBehavior<InboxReader.Command> {
   }
 
   private void open() throws SQLException {
-    SQLiteConfig config = new SQLiteConfig();
-    config.setReadOnly(true);
-    config.setBusyTimeout(10_000);
-    db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
-    try (Statement s = db.createStatement()) {
-      s.execute("PRAGMA query_only=1");
-    }
+    db = ReadOnlyDatabase.open(file);
     query = db.prepareStatement(QUERY);
   }
 
   private Behavior<Command> close() {
-    if (db != null) {
-      try {
-        db.close();
-      } catch (SQLException e) {
-        // read-only: nothing to lose
-      }
-    }
+    ReadOnlyDatabase.close(db);
     db = null;
     query = null;
     return this;
