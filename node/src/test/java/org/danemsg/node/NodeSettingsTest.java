@@ -122,6 +122,9 @@ class NodeSettingsTest {
         "danemsg.cluster.join-timeout", "soon")).startsWith("setting danemsg.cluster.join-timeout must be a duration"));
     assertTrue(problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
         "danemsg.cluster.join-timeout", "0s")).startsWith("setting danemsg.cluster.join-timeout must be more than zero"));
+    String shortMemory = problem(Map.of("danemsg.cluster.listen", "127.0.0.1:1", "danemsg.cluster.seeds", "a:1",
+        "danemsg.cluster.claim-memory", "60s"));
+    assertTrue(shortMemory.startsWith("setting danemsg.cluster.claim-memory is 60 s: at least 90 s"), shortMemory);
   }
 
   @Test
