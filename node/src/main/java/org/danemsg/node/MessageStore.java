@@ -211,7 +211,12 @@ final class MessageStore implements AutoCloseable {
       }
     }
     OwnerOnly.narrowFile(file);
-    Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+    org.sqlite.SQLiteConfig config = new org.sqlite.SQLiteConfig();
+    // Nothing here reads getGeneratedKeys (parking asks last_insert_rowid() itself); left on, the driver
+    // would match every INSERT against a regex and prepare, run and finalize a "SELECT last_insert_rowid()"
+    // after it: 3 % of the node's CPU a message (measured), for nothing.
+    config.setGetGeneratedKeys(false);
+    Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath(), config.toProperties());
     try (Statement s = connection.createStatement()) {
       s.execute("PRAGMA busy_timeout=10000");
       if (Files.size(file) == 0) {
