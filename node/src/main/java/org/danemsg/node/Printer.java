@@ -181,7 +181,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Called before a message is recorded and printed; tests use it to stop a node at that exact point. */
   @FunctionalInterface
   public interface Hook {
-    /** Runs before anything of the message is written; an exception means nothing is written (nor acked). */
+    /** Runs after the replay check, before the message is kept; an exception: nothing of it is written (nor acked). */
     void beforePrint(OpenedMessage message) throws Exception;
 
     /** A hook that does nothing. */
