@@ -104,6 +104,14 @@ final class ManualAckMqttSource
     private final CompletableFuture<Done> subscribed;
     /** Room for messages handed over by Paho and not yet pushed; Paho's callback thread waits for it. */
     private final Semaphore room = new Semaphore(bufferSize);
+    /**
+     * Room of messages pushed, not yet given back to Paho (stage thread only). While messages wait for
+     * demand, it is given back {@link #roomBatch} at a time: Paho's callback thread, which waits for room
+     * then, wakes once a batch instead of once a message (measured: a wake-up of it a message was about
+     * 1 % of the node's CPU in a saturated run). Once nothing waits, all of it is given back at once.
+     */
+    private int roomTaken;
+    private final int roomBatch = Math.max(1, bufferSize / 2);
     private final ArrayDeque<Received> waiting = new ArrayDeque<>();
     /** Set in postStop: Paho's callback thread drops what it holds (unacked) instead of waiting. */
     private volatile boolean stopped;
@@ -136,7 +144,8 @@ final class ManualAckMqttSource
             draining = true;
             setKeepGoing(true);
             // Not pushed, never to be acked: let Paho's callback thread go on (it drops what comes).
-            room.release(waiting.size());
+            room.release(waiting.size() + roomTaken);
+            roomTaken = 0;
             waiting.clear();
           } else {
             super.onDownstreamFinish(cause);
@@ -214,8 +223,12 @@ final class ManualAckMqttSource
 
     private void pushOn(Received message) {
       push(out, message);
-      room.release();
       unacked++;
+      roomTaken++;
+      if (waiting.isEmpty() || roomTaken >= roomBatch) {
+        room.release(roomTaken);
+        roomTaken = 0;
+      }
     }
 
     private void onSettled() {

@@ -184,7 +184,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    */
   @FunctionalInterface
   public interface Hook {
-    /** Runs before anything of the message is written; an exception means nothing is written (nor acked). */
+    /** Runs after the replay check, before the message is kept; an exception: nothing of it is written (nor acked). */
     void beforePrint(OpenedMessage message) throws Exception;
 
     /** Runs once the message's record is committed (cluster mode: its claim is no longer pending). */
@@ -328,34 +328,27 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private Behavior<Command> onDeliver(Deliver deliver) {
     OpenedMessage m = deliver.message();
     String sender = m.sender().toString();
-    String id = m.id();
-    boolean seen;
+    MessageStore.Delivery delivery;
     try {
-      seen = id != null && store.seen(sender, id);
-    } catch (IOException e) {
-      return diskFailed(deliver.replyTo(), "cannot read the replay window", e);
-    }
-    if (seen) {
-      Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + id
-          + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
-          m.sender());
-      return recordRefusal(refusal, deliver.payload(), deliver.parkedId(), deliver.replyTo());
-    }
-    try {
-      settings.hook().beforePrint(m);
-    } catch (Exception e) {
+      // The replay check is the write of the seen row: one statement (MessageStore.recordDelivery).
+      delivery = store.recordDelivery(m, deliver.dnssecValidated(), settings.clock().instant(), deliver.parkedId(),
+          settings.hook()::beforePrint);
+    } catch (MessageStore.Stopped e) {
       // The hook stands for the node itself stopping at this point (tests): nothing is written or acked.
-      deliver.replyTo().tell(new Failed("stopped before printing: " + SafeText.detail(e.toString())));
+      deliver.replyTo().tell(new Failed("stopped before printing: " + SafeText.detail(e.getCause().toString())));
       return this;
-    }
-    try {
-      store.recordDelivery(m, deliver.dnssecValidated(), settings.clock().instant(), deliver.parkedId());
     } catch (IOException e) {
       return diskFailed(deliver.replyTo(), "cannot record a message from " + sender, e);
     } catch (MessageStore.Unrecordable e) {
       // Not a condition of the disk but of this message: it must not come back first forever.
       return recordRefusal(new Refusal(Refusal.UNRECORDABLE, "the message could not be recorded ("
           + e.getMessage() + ")", m.sender()), deliver.payload(), deliver.parkedId(), deliver.replyTo());
+    }
+    if (delivery == MessageStore.Delivery.REPLAY) {
+      Refusal refusal = new Refusal(Refusal.REPLAY, "message id " + m.id()
+          + " was delivered already (a replayed capture, or the broker redelivering after a lost ack)",
+          m.sender());
+      return recordRefusal(refusal, deliver.payload(), deliver.parkedId(), deliver.replyTo());
     }
     toPrint.add(sender + " says: " + SafeText.line(m.text())
         + (deliver.dnssecValidated() ? "" : " [UNAUTHENTICATED: DNSSEC off]")

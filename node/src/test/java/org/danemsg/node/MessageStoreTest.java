@@ -56,6 +56,35 @@ class MessageStoreTest {
   }
 
   @Test
+  void theSeenRowIsTheReplayCheckAndAnExpiredOneIsRenewed(@TempDir Path data) throws Exception {
+    ManualClock clock = new ManualClock(START);
+    try (MessageStore store = MessageStore.open(data, records(0, Duration.ZERO, 0, Duration.ZERO), 4096, clock)) {
+      OpenedMessage m = message("once", clock.instant(), Duration.ofMinutes(5));
+      assertEquals(MessageStore.Delivery.RECORDED, store.recordDelivery(m, true, clock.instant(), 0));
+      assertEquals(MessageStore.Delivery.REPLAY, store.recordDelivery(m, true, clock.instant(), 0),
+          "the same id earlier in the open batch");
+      store.commit();
+      assertEquals(MessageStore.Delivery.REPLAY, store.recordDelivery(m, true, clock.instant(), 0));
+      assertThrows(MessageStore.Stopped.class, () -> store.recordDelivery(message("stopped", clock.instant(),
+          Duration.ofMinutes(5)), true, clock.instant(), 0, stopping -> {
+            throw new IllegalStateException("stopped here");
+          }));
+      assertFalse(store.seen(ALICE.toString(), "stopped"), "a stopped delivery left its seen row");
+      store.commit();
+      assertEquals(1, StoredRecords.count(data, "inbox"), "a replay or a stopped delivery wrote an inbox row");
+      clock.advance(Duration.ofMinutes(5).plusSeconds(MessageStore.SKEW_SECONDS + 1));
+      assertFalse(store.seen(ALICE.toString(), "once"));
+      OpenedMessage later = message("once", clock.instant(), Duration.ofMinutes(5));
+      assertEquals(MessageStore.Delivery.RECORDED, store.recordDelivery(later, true, clock.instant(), 0),
+          "an id whose window had passed");
+      assertEquals(MessageStore.Delivery.REPLAY, store.recordDelivery(later, true, clock.instant(), 0));
+      store.commit();
+    }
+    assertEquals(2, StoredRecords.count(data, "inbox"));
+    assertEquals(1, StoredRecords.count(data, "seen"));
+  }
+
+  @Test
   void theOldestQuarantineRowsAreDeletedUntilTheSumOfSizesIsUnderTheBound(@TempDir Path data) throws Exception {
     ManualClock clock = new ManualClock(START);
     long bound = 20_000;
