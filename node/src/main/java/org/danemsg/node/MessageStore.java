@@ -398,21 +398,9 @@ final class MessageStore implements AutoCloseable {
   }
 
   /** Parks {@code payload} (for {@code sender}, null when unknown) unless it is parked already; returns its row's id. */
-  long park(DnsName sender, byte[] payload, Instant parkedAt) throws IOException, Unrecordable {
+  ParkedRow park(DnsName sender, byte[] payload, Instant parkedAt) throws IOException, Unrecordable {
     return inSavepoint("parking a message", () -> insertParked(sender == null ? null : sender.toString(), payload,
         parkedAt));
-  }
-
-  /** The id of the parked row holding {@code payload} (by its digest), or 0 when none does. */
-  long parkedIdOf(byte[] payload) throws IOException {
-    try {
-      selectParkedByDigest.setBytes(1, sha256(payload));
-      try (ResultSet row = selectParkedByDigest.executeQuery()) {
-        return row.next() ? row.getLong(1) : 0;
-      }
-    } catch (SQLException e) {
-      throw new IOException("reading the parked messages: " + describe(e), e);
-    }
   }
 
   /** Sets the sender of a parked row (learned by decrypting a payload an older node parked without it). */
@@ -718,12 +706,15 @@ final class MessageStore implements AutoCloseable {
     quarantine.batchRows++;
   }
 
-  private long insertParked(String sender, byte[] payload, Instant parkedAt) throws SQLException {
+  /** The parked row of a payload: {@code copy} when the payload was parked there already. */
+  record ParkedRow(long id, boolean copy) {}
+
+  private ParkedRow insertParked(String sender, byte[] payload, Instant parkedAt) throws SQLException {
     byte[] digest = sha256(payload);
     selectParkedByDigest.setBytes(1, digest);
     try (ResultSet row = selectParkedByDigest.executeQuery()) {
       if (row.next()) {
-        return row.getLong(1); // a redelivered copy parks onto the row there, and keeps its time
+        return new ParkedRow(row.getLong(1), true); // a copy parks onto the row there, and keeps its time
       }
     }
     insertParked.setString(1, sender);
@@ -734,7 +725,7 @@ final class MessageStore implements AutoCloseable {
     insertParked.executeUpdate();
     try (ResultSet row = lastRowid.executeQuery()) {
       row.next();
-      return row.getLong(1);
+      return new ParkedRow(row.getLong(1), false);
     }
   }
 

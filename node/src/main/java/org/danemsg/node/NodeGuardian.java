@@ -200,7 +200,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     // Cluster mode: the membership log, the replay claims' buckets (sharded) and this member's side of them.
     // The broker connection waits until this member is Up, so that every message it takes can be claimed.
     ReplayClaims claims = null;
-    CompletableFuture<Done> memberUp = CompletableFuture.completedFuture(Done.getInstance());
     CompletableFuture<Done> up = new CompletableFuture<>();
     if (settings.clustered()) {
       ClusterSettings cluster = settings.cluster();
@@ -239,7 +238,6 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
       context.spawn(Behaviors.supervise(SeenLookup.create(claims.member(), cluster.listen().toString(),
               settings.dataPath(), granted::pendingHere))
           .onFailure(SupervisorStrategy.restart()), "seen-lookup", files);
-      memberUp = up;
       context.getLog().info("cluster member {} of identity {}: shared subscription {}, replay claims in {}"
           + " buckets as member {}, held in memory {} after sending", cluster.listen(), settings.identityName(),
           ClusterSettings.shownAs(cluster.topicFilter(settings.identityName())), cluster.buckets(), claims.member(),
@@ -286,7 +284,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     InboundPipeline pipeline = new InboundPipeline(settings, envelope, keys, cache, crypto, resolver, printer,
         parking, parkedSenders, oversized, context.getSystem().scheduler(), claims);
     gateway = context.spawn(Behaviors.supervise(started("mqtt-gateway", MqttGateway.create(settings, pipeline, oversized,
-            memberUp)))
+            selfUp)))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)),
         "mqtt-gateway");
 

@@ -400,26 +400,30 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       replyTo.tell(new Failed(SafeText.detail(e.getMessage())));
       return this;
     }
-    rejected.merge(refusal.reason(), 1L, Long::sum);
-    logRejection(refusal);
+    counted(refusal);
     hold(replyTo, new Quarantined(refusal));
     return this;
+  }
+
+  /** A refusal written to the quarantine: counted and logged (within the log's budget). */
+  private void counted(Refusal refusal) {
+    rejected.merge(refusal.reason(), 1L, Long::sum);
+    logRejection(refusal);
   }
 
   private Behavior<Command> onPark(Park park) {
     ParkingLot.Reservation reservation = park.reservation();
     try {
-      long parkedAlready = store.parkedIdOf(park.payload());
-      if (parkedAlready != 0) {
+      MessageStore.ParkedRow row = store.park(park.sender(), park.payload(), park.parkedAt());
+      long id = row.id();
+      if (row.copy()) {
         // A copy of a message waiting parked (a replay, or the broker's redelivery): it is kept once, on the
         // row there; the copy is recorded, so that no copy goes without a trace.
         Refusal copy = new Refusal(Refusal.REPLAY, "a copy of a message parked already (parked message "
-            + parkedAlready + "): it is delivered once, from there", park.sender());
+            + id + "): it is delivered once, from there", park.sender());
         store.recordRefusal(copy, park.payload(), settings.clock().instant(), 0);
-        rejected.merge(copy.reason(), 1L, Long::sum);
-        logRejection(copy);
+        counted(copy);
       }
-      long id = store.park(park.sender(), park.payload(), park.parkedAt());
       hold(park.replyTo(), new ParkedAs(id), reservation == null ? null : committed -> reservation.lot().tell(
           committed ? new ParkingLot.Stored(reservation.token(), id) : new ParkingLot.NotStored(reservation.token())));
     } catch (IOException e) {
