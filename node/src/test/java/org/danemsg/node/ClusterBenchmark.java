@@ -8,7 +8,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
@@ -65,14 +64,11 @@ class ClusterBenchmark {
         .with("cluster.claim-timeout", "5s");
     int count = Math.max(1, members);
     List<Integer> ports = ClusterCrashTest.freePorts(2 * count); // remoting, then the local API
-    String seeds = ports.subList(0, count).stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> devices = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < count; i++) {
-      TestDevice member = identity.member().with("api.listen", "127.0.0.1:" + ports.get(count + i));
-      if (members > 0) {
-        member.with("cluster.listen", "127.0.0.1:" + ports.get(i)).with("cluster.seeds", seeds);
-      }
+      TestDevice member = (members > 0 ? identity.clusterMember(ports.get(i), ports.subList(0, count))
+          : identity.member()).with("api.listen", "127.0.0.1:" + ports.get(count + i));
       devices.add(member);
       nodes.add(NodeProcess.of(member, NodeProcess.LAUNCHER_OPTIONS, "-" + members + "of" + count + "-" + (i + 1)));
     }

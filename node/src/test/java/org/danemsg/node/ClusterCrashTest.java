@@ -17,7 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
@@ -52,12 +51,10 @@ class ClusterCrashTest {
         .with("cluster.claim-timeout", "3s").with("cluster.down-unreachable-after", "3s");
     List<Integer> ports = freePorts(4);
     int apiPort = ports.get(3); // member 1's local API: its own health and metrics
-    String seeds = ports.subList(0, 3).stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> members = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      TestDevice member = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(i))
-          .with("cluster.seeds", seeds);
+      TestDevice member = collector.clusterMember(ports.get(i), ports.subList(0, 3));
       if (i == 0) {
         member.with("api.listen", "127.0.0.1:" + apiPort);
       }

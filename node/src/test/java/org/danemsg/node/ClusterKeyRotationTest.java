@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.DeviceIdentity;
 import org.danemsg.protocol.IdentityFiles;
@@ -38,16 +37,13 @@ class ClusterKeyRotationTest {
         .with("cluster.claim-timeout", "3s");
     TestDevice sender = TestDevice.published(knot, broker, "roller", KeyType.EC_P256);
     List<Integer> ports = ClusterCrashTest.freePorts(2);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     Path secondFolder = Files.createTempDirectory("identity-copy-");
     IdentityFiles firstFiles = new IdentityFiles(collector.cryptoPath, collector.name);
     IdentityFiles secondFiles = new IdentityFiles(secondFolder, collector.name);
     Files.copy(firstFiles.keyFile(), secondFiles.keyFile(), StandardCopyOption.COPY_ATTRIBUTES);
     Files.copy(firstFiles.certificateFile(), secondFiles.certificateFile(), StandardCopyOption.COPY_ATTRIBUTES);
-    TestDevice first = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(0))
-        .with("cluster.seeds", seeds);
-    TestDevice second = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(1))
-        .with("cluster.seeds", seeds).with("crypto-path", secondFolder.toString());
+    TestDevice first = collector.clusterMember(ports.get(0), ports);
+    TestDevice second = collector.clusterMember(ports.get(1), ports).with("crypto-path", secondFolder.toString());
     String old = collector.identity.fingerprint();
     DeviceIdentity next = DeviceIdentity.generate(collector.name, KeyType.EC_P256, DeviceIdentity.DEFAULT_VALIDITY);
 

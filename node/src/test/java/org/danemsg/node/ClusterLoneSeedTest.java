@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
@@ -41,12 +40,10 @@ class ClusterLoneSeedTest {
     TestDevice collector = TestDevice.published(knot, broker, "lonely", KeyType.EC_P256);
     TestDevice sender = TestDevice.published(knot, broker, "talker", KeyType.EC_P256);
     List<Integer> ports = ClusterCrashTest.freePorts(3);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> members = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < 2; i++) { // member 3 is never started
-      TestDevice member = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(i))
-          .with("cluster.seeds", seeds);
+      TestDevice member = collector.clusterMember(ports.get(i), ports);
       members.add(member);
       nodes.add(NodeProcess.of(member, NodeProcess.LAUNCHER_OPTIONS, "-" + (i + 1)));
     }
@@ -111,8 +108,7 @@ class ClusterLoneSeedTest {
       assertTrue(nodes.get(0).log().contains(ports.get(2) + " of CLUSTER_SEEDS not in the cluster now")
           || nodes.get(1).log().contains(ports.get(2) + " of CLUSTER_SEEDS not in the cluster now"),
           nodes.get(0).tail());
-      TestDevice third = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(2))
-          .with("cluster.seeds", seeds);
+      TestDevice third = collector.clusterMember(ports.get(2), ports);
       members.add(third);
       nodes.add(NodeProcess.of(third, NodeProcess.LAUNCHER_OPTIONS, "-3").launch());
       Poll.until(Duration.ofSeconds(90), () -> rows(members) >= WHILE_ALONE + AFTER,

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
@@ -35,10 +34,9 @@ class ClusterParkingTest {
         .with("cluster.claim-timeout", "3s");
     TestDevice sender = TestDevice.published(knot, broker, "wanderer", KeyType.EC_P256);
     List<Integer> ports = ClusterCrashTest.freePorts(2);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> members = new ArrayList<>();
     for (int port : ports) {
-      members.add(collector.member().with("cluster.listen", "127.0.0.1:" + port).with("cluster.seeds", seeds));
+      members.add(collector.clusterMember(port, ports));
     }
     // Started together: neither is Up (nor subscribes) before both are members (a majority of the 2 seeds).
     try (Node first = members.get(0).launch(); Node second = members.get(1).launch();

@@ -84,13 +84,10 @@ class ClusterPartitionTest {
     List<Integer> ports = ClusterCrashTest.freePorts(3);
     TcpRelay relay = TcpRelay.to(ports.get(2)); // member 3's inbound connections pass here
     List<Integer> advertised = List.of(ports.get(0), ports.get(1), relay.port());
-    String seeds = "127.0.0.1:" + advertised.get(0) + ",127.0.0.1:" + advertised.get(1) + ",127.0.0.1:"
-        + advertised.get(2);
     List<TestDevice> members = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      TestDevice member = collector.member().with("cluster.listen", "127.0.0.1:" + advertised.get(i))
-          .with("cluster.seeds", seeds);
+      TestDevice member = collector.clusterMember(advertised.get(i), advertised);
       members.add(member);
       NodeProcess node = NodeProcess.of(member, NodeProcess.LAUNCHER_OPTIONS, "-" + (i + 1));
       // Member 3 binds its own port and advertises the relay's.

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.danemsg.client.MessageSender;
 import org.danemsg.protocol.KeyType;
 import org.danemsg.protocol.Profile;
@@ -35,12 +34,10 @@ class ClusterRestartTest {
     TestDevice collector = TestDevice.published(knot, broker, "gatherer", KeyType.EC_P256);
     TestDevice sender = TestDevice.published(knot, broker, "probe", KeyType.EC_P256);
     List<Integer> ports = ClusterCrashTest.freePorts(2);
-    String seeds = ports.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(","));
     List<TestDevice> members = new ArrayList<>();
     List<NodeProcess> nodes = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
-      TestDevice member = collector.member().with("cluster.listen", "127.0.0.1:" + ports.get(i))
-          .with("cluster.seeds", seeds);
+      TestDevice member = collector.clusterMember(ports.get(i), ports);
       members.add(member);
       nodes.add(NodeProcess.of(member, NodeProcess.LAUNCHER_OPTIONS, "-" + (i + 1)));
     }

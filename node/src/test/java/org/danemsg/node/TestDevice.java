@@ -78,6 +78,15 @@ final class TestDevice {
     return new TestDevice(this);
   }
 
+  /**
+   * Another member of this identity's cluster ({@link #member()}): it listens for the others on
+   * 127.0.0.1:{@code port}, and every port of {@code seedPorts} (on 127.0.0.1) is in its CLUSTER_SEEDS.
+   */
+  TestDevice clusterMember(int port, List<Integer> seedPorts) {
+    return member().with("cluster.listen", "127.0.0.1:" + port).with("cluster.seeds",
+        seedPorts.stream().map(p -> "127.0.0.1:" + p).collect(java.util.stream.Collectors.joining(",")));
+  }
+
   /** A published device named {@code <label>-<n>._device.example.test}. */
   static TestDevice published(KnotServer knot, MosquittoBroker broker, String label, KeyType type) {
     DnsName name = knot.uniqueName(label);
