@@ -1,6 +1,7 @@
 package org.danemsg.integration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.danemsg.testing.TestLogs;
 import org.danemsg.tools.Tools;
@@ -54,6 +56,25 @@ class BenchCommandIT {
     assertTrue(((Number) idle.get("rss-mb")).longValue() > 0, node.toString());
     assertNotNull(report.get("cpu"));
     assertNotNull(report.get("targets"));
+    // The senders ran in a JVM of their own with the serial collector (whatever this JVM uses); its pauses are reported
+    assertTrue(run.err().contains("the senders run in a JVM of their own"), run.err());
+    Map<String, Object> sendersJvm = (Map<String, Object>) report.get("senders-jvm");
+    assertTrue(((List<Object>) sendersJvm.get("collectors")).contains("Copy"), sendersJvm.toString());
+    assertTrue(String.valueOf(sendersJvm.get("jvm-options")).contains("-XX:+UseSerialGC"), sendersJvm.toString());
+    assertNotNull(sendersJvm.get("gc-pause-max-ms"));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void sendersJvmOptionsNoneKeepsTheSendersInThisJvm(@TempDir Path dir) throws Exception {
+    Path json = dir.resolve("report.json");
+    Run run = Run.of("bench", "--messages", "50", "--warmup", "10", "--first-probes", "1",
+        "--node-jar", NODE_JAR.toString(), "--json", json.toString(), "--senders-jvm-options", "none");
+    assertEquals(0, run.exit(), run.toString());
+    assertFalse(run.err().contains("the senders run in a JVM of their own"), run.err());
+    Map<String, Object> sendersJvm = (Map<String, Object>) JsonUtil.parseJson(Files.readString(json)).get("senders-jvm");
+    assertEquals(java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .map(java.lang.management.GarbageCollectorMXBean::getName).toList(), sendersJvm.get("collectors"));
   }
 
   /** The tools run in-process, with what they printed. */

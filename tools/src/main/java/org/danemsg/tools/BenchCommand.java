@@ -16,6 +16,7 @@ import org.danemsg.protocol.dns.DnsServer;
 import org.danemsg.protocol.dns.TsigKey;
 import org.danemsg.tools.bench.Benchmark;
 import org.danemsg.tools.bench.ReportFormat;
+import org.danemsg.tools.bench.SendersJvm;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -105,6 +106,11 @@ final class BenchCommand implements Callable<Integer> {
           + " x86-64 and aarch64).")
   String nodeJvmOptions;
 
+  @Option(names = "--senders-jvm-options", paramLabel = "OPTIONS", defaultValue = SendersJvm.DEFAULT_OPTIONS,
+      description = "The senders run in a JVM started with these options (default ${DEFAULT-VALUE}: short"
+          + " collector pauses, which the latency would otherwise include); 'none' runs them in this JVM.")
+  String sendersJvmOptions;
+
   @Option(names = "--profile", paramLabel = "PROFILE", defaultValue = "default",
       description = "default, or pi4: the receiving node as on a Raspberry Pi 4 (no AES instructions): pinned to"
           + " one core (taskset), AES and GHASH intrinsics off, Conscrypt off (Bouncy Castle), -Xmx64m; its JVM"
@@ -148,6 +154,17 @@ final class BenchCommand implements Callable<Integer> {
       case "rsa" -> KeyType.RSA;
       default -> throw CommandFailure.usage("--key must be ec or rsa");
     };
+    if (!sendersJvmOptions.isBlank() && !sendersJvmOptions.trim().equalsIgnoreCase("none")
+        && !SendersJvm.isSendersJvm()) {
+      try {
+        return SendersJvm.run(List.of(sendersJvmOptions.trim().split("\\s+")),
+            spec.commandLine().getParseResult().originalArgs(), spec.commandLine().getOut(),
+            spec.commandLine().getErr());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw CommandFailure.failed("interrupted");
+      }
+    }
     Benchmark.Servers servers = servers();
     Path node = (nodeJar != null ? nodeJar : defaultNodeJar()).toAbsolutePath().normalize();
     if (!Files.isReadable(node)) {

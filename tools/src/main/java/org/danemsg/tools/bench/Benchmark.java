@@ -197,6 +197,7 @@ public final class Benchmark {
       long nodeCpu0 = node.cpuNanos();
       long selfCpu0 = ReceivingNode.cpuNanosOf(selfPid);
       long busy0 = ReceivingNode.machineBusyNanos();
+      SendersJvm.Pauses pauses = SendersJvm.Pauses.start();
       long start = System.nanoTime();
       List<BitSet> acked = runStreams(senders, receiver.name(), options.messages(), options.duration(),
           options.rate(), 'b');
@@ -204,6 +205,7 @@ public final class Benchmark {
       long sent = sentCount.get();
       awaitCount(deliveredCount, sent, options.drainTimeout());
       long wall = System.nanoTime() - start;
+      Map<String, Object> sendersJvm = pauses.stop();
       long nodeCpu = node.cpuNanos() - nodeCpu0;
       long selfCpu = ReceivingNode.cpuNanosOf(selfPid) - selfCpu0;
       long busy = ReceivingNode.machineBusyNanos() - busy0;
@@ -257,6 +259,7 @@ public final class Benchmark {
       cpu.put("note", "rest of machine = broker, DNS server and anything else running meanwhile");
       report.put("cpu", cpu);
       report.put("latency-ms", latencyMap(latency));
+      report.put("senders-jvm", sendersJvm);
       report.put("first-message-to-new-peer", probesSummary(probes));
       Map<String, Object> memory = new LinkedHashMap<>();
       memory.put("jvm-options", String.join(" ", options.nodeJvmOptions()));

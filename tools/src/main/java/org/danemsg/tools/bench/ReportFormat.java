@@ -39,6 +39,11 @@ public final class ReportFormat {
       row(sb, "latency p99.9 / max / mean", latency.get("p99.9") + " / " + latency.get("max") + " / "
           + latency.get("mean") + " ms");
     }
+    Map<String, Object> sendersJvm = (Map<String, Object>) report.get("senders-jvm");
+    if (sendersJvm != null) {
+      row(sb, "senders' JVM: collector pauses", sendersJvm.get("gc-pauses-during-run") + ", longest "
+          + sendersJvm.get("gc-pause-max-ms") + " ms (counted in the latency)");
+    }
     Map<String, Object> cpu = (Map<String, Object>) report.get("cpu");
     row(sb, "CPU ms/msg: node / senders / rest", cpu.get("receiving-node-ms-per-message") + " / "
         + cpu.get("senders-ms-per-message") + " / " + cpu.get("rest-of-machine-ms-per-message") + " (machine "
