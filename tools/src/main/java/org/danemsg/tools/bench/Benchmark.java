@@ -626,7 +626,8 @@ public final class Benchmark {
       double rate = (Double) result.get("delivered-messages-per-second");
       t.put("throughput >= 1500 msg/s", rate >= 1500 && zeroLoss);
     } else if (latencyMs.get("p99") instanceof Double p99) {
-      t.put("p99 <= 15 ms at " + (long) options.rate() + " msg/s", p99 <= 15);
+      // the design's target holds at half the maximum rate: give --rate half of a flat-out run's delivered rate
+      t.put("p99 <= 10 ms at " + (long) options.rate() + " msg/s", p99 <= 10);
     }
     if (first.get("max-ms") instanceof Double max) {
       t.put("first message <= 30 ms (max of probes)", max <= 30);

@@ -22,13 +22,16 @@ import javax.management.NotificationListener;
 import javax.management.openmbean.CompositeData;
 
 /**
- * The JVM the bench's senders run in. Latency is measured from each message's scheduled send time, so
- * a pause of the senders' own JVM counts as latency of the system under test: on 2 busy cores the JVM's
- * default collector (G1, a young generation of about 280 MB) paused the senders for 15-30 ms every 2-4 s
- * at 1,100 msg/s, and those pauses were most of the measured p99. So the bench runs its senders in a JVM
- * of known options ({@link #DEFAULT_OPTIONS}: the serial collector and a small young generation, pauses
- * of a few milliseconds), started from the one the user started, and reports that JVM's own collector
- * pauses during the measured run ({@link Pauses}) next to the latency.
+ * The JVM the bench's senders run in. Latency is measured from each message's scheduled send time, and
+ * the senders share the machine with the node, so the senders' own JVM shows in the latency twice: its
+ * pauses count as latency, and its CPU competes with the node's. With the JVM's defaults, at 1,100 msg/s
+ * on 2 cores: G1 (a young generation of about 280 MB) paused the senders for 9-28 ms every 1.7-4 s (in
+ * the slowest 1 % of messages the senders were then late by 6.7 ms on average, their messages 6.5 ms on
+ * the way to the node, the node 3.3 ms), and C2's compilations took 38 % of the senders' CPU during the
+ * run (0.75 ms a message against 0.50 with C1 only). So the bench runs its senders in a JVM of known
+ * options ({@link #DEFAULT_OPTIONS}: the serial collector with a small young generation and a heap that
+ * does not grow, pauses of a few milliseconds; C1 only), started from the one the user started, and
+ * reports that JVM's own collector pauses during the measured run ({@link Pauses}) next to the latency.
  */
 public final class SendersJvm {
 
@@ -36,10 +39,11 @@ public final class SendersJvm {
   public static final String CHILD_ENV = "DANEMSG_BENCH_SENDERS_JVM";
 
   /** The default {@code --senders-jvm-options}. */
-  public static final String DEFAULT_OPTIONS = "-XX:+UseSerialGC -Xms64m -Xmx256m -Xmn32m";
+  public static final String DEFAULT_OPTIONS =
+      "-XX:+UseSerialGC -Xms256m -Xmx256m -Xmn32m -XX:MetaspaceSize=96m -XX:TieredStopAtLevel=1";
 
-  /** Options of the starting JVM that would clash with another collector's selection. */
-  private static final Pattern COLLECTOR_OPTION = Pattern.compile("-XX:[+-]Use\\w*GC");
+  /** Options of the starting JVM not to pass on: a choice of collector (it would clash), a debugger's port. */
+  private static final Pattern NOT_INHERITED = Pattern.compile("-XX:[+-]Use\\w*GC|-agentlib:jdwp.*|-Xdebug|-Xrunjdwp.*");
 
   private SendersJvm() {}
 
@@ -57,7 +61,7 @@ public final class SendersJvm {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String inherited : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-      if (!COLLECTOR_OPTION.matcher(inherited).matches()) {
+      if (!NOT_INHERITED.matcher(inherited).matches()) {
         command.add(inherited); // -D settings, -Xlog, an agent: as the user gave them
       }
     }
