@@ -156,6 +156,34 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     });
   }
 
+  /**
+   * In the background on the DNS pool: the node's own name looked up once and its answers validated
+   * {@code danemsg.dns.warm-up-rounds} more times from memory ({@link DaneLookup#warmUp}; for at most
+   * {@link #WARM_UP_AT_MOST}), so that a new
+   * sender's first lookup runs compiled code. Not through the metrics' wrapper: these are not lookups of
+   * peers. A failure only means the code stays cold.
+   */
+  /** The warm-up's bound in time: about 1,000 rounds on x86, fewer on a Pi, few under emulation. */
+  private static final Duration WARM_UP_AT_MOST = Duration.ofSeconds(2);
+
+  private static void warmUpLookups(DaneLookup lookup, Executor dns, NodeSettings settings) {
+    int rounds = settings.dnsWarmUpRounds();
+    if (rounds <= 0) {
+      return;
+    }
+    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeGuardian.class);
+    dns.execute(() -> {
+      long start = System.nanoTime();
+      try {
+        int done = lookup.warmUp(settings.identityName(), rounds, WARM_UP_AT_MOST);
+        log.debug("DNS lookup code warmed up: {} of {} rounds of the lookup of {} in {} ms", done, rounds,
+            settings.identityName(), (System.nanoTime() - start) / 1_000_000);
+      } catch (RuntimeException e) {
+        log.debug("DNS lookup warm-up failed (lookups still work, only slower at first): {}", e.toString());
+      }
+    });
+  }
+
   private NodeGuardian(ActorContext<Command> context, NodeSettings settings, DeviceIdentity identity,
       KeyRing keys, Options options) {
     super(context);
@@ -172,6 +200,7 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     NodeMetrics metrics = settings.api().enabled() ? new NodeMetrics() : null;
     DaneLookup lookup = DaneLookup.create(settings.lookupSettings());
     TlsaCache cache = new TlsaCache(metrics == null ? lookup : metrics.measured(lookup), dns, settings.cacheSettings());
+    warmUpLookups(lookup, dns, settings);
     resolver = context.spawn(Behaviors.supervise(started("tlsa-resolver", TlsaResolver.create(cache, settings.dns().negativeTtl())))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.1)),
         "tlsa-resolver");

@@ -38,7 +38,8 @@ public record NodeSettings(
     int parallelism,
     Records records,
     ApiSettings api,
-    ClusterSettings cluster) {
+    ClusterSettings cluster,
+    int dnsWarmUpRounds) {
 
   /**
    * Retrying messages whose sender's DNS answer is transiently unavailable.
@@ -133,20 +134,21 @@ public record NodeSettings(
         new Records(r.bytes("records.inbox-max-bytes"), r.duration("records.inbox-max-age", true),
             r.bytes("records.quarantine-max-bytes"), r.duration("records.quarantine-max-age", true),
             r.duration("legacy-replay-window", false), r.integer("warn-lines-per-minute", 1, 100_000)),
-        ApiSettings.from(r), ClusterSettings.from(r, client.identityName()));
+        ApiSettings.from(r), ClusterSettings.from(r, client.identityName()),
+        r.integer("dns.warm-up-rounds", 0, 100_000));
   }
 
   /** These settings with {@code clientId} as the MQTT client id. */
   public NodeSettings withMqttClientId(String clientId) {
     return new NodeSettings(client.withMqttClientId(clientId), dataPath, parking, publicationCheckInterval,
         identityFileCheckInterval, healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api,
-        cluster);
+        cluster, dnsWarmUpRounds);
   }
 
   /** These settings with {@code cluster} as the cluster settings. */
   public NodeSettings withCluster(ClusterSettings cluster) {
     return new NodeSettings(client, dataPath, parking, publicationCheckInterval, identityFileCheckInterval,
-        healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api, cluster);
+        healthInterval, drainTimeout, quarantinePayloadLimit, parallelism, records, api, cluster, dnsWarmUpRounds);
   }
 
   /** Whether this node is a member of a cluster ({@code CLUSTER_LISTEN} set). */

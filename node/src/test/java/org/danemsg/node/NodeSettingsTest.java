@@ -144,6 +144,13 @@ class NodeSettingsTest {
     assertTrue(problem(Map.of("danemsg.identity-name", "not a name")).contains("is not a DNS name"));
     assertTrue(problem(Map.of("danemsg.mqtt.tls", "maybe")).contains("true or false"));
     assertTrue(problem(Map.of("danemsg.parking.give-up-after", "soon")).contains("duration"));
+    assertTrue(problem(Map.of("danemsg.dns.warm-up-rounds", -1)).startsWith("setting danemsg.dns.warm-up-rounds"));
+  }
+
+  @Test
+  void theDnsWarmUpIsOnByDefaultAndCanBeTurnedOff() {
+    assertEquals(1000, NodeSettings.from(config(Map.of())).dnsWarmUpRounds());
+    assertEquals(0, NodeSettings.from(config(Map.of("danemsg.dns.warm-up-rounds", 0))).dnsWarmUpRounds());
   }
 
   @Test

@@ -91,6 +91,35 @@ final class DnsjavaLookup implements DaneLookup {
   }
 
   @Override
+  public int warmUp(DnsName name, int rounds, java.time.Duration atMost) {
+    long deadline = System.nanoTime() + atMost.toNanos();
+    RecordedAnswers answers = new RecordedAnswers();
+    LookupResult result = new DnsjavaLookup(settings, answers::recording).lookup(name);
+    return result instanceof LookupResult.Secure ? rehearse(name, answers, rounds, deadline) : 0;
+  }
+
+  /**
+   * The lookup of {@code name} from {@code answers} up to {@code rounds} times or until {@code deadline},
+   * with validators of their own (this lookup's caches are not touched): one for ten rounds, so that most
+   * rounds find the zone's keys cached, as a new peer's lookup does, and some check them again.
+   *
+   * @return the rounds whose answer validated as secure
+   */
+  int rehearse(DnsName name, RecordedAnswers answers, int rounds, long deadline) {
+    int secure = 0;
+    DnsjavaLookup rehearsal = null;
+    for (int i = 0; i < rounds && System.nanoTime() < deadline; i++) {
+      if (i % 10 == 0) {
+        rehearsal = new DnsjavaLookup(settings, server -> answers.replaying());
+      }
+      if (rehearsal.lookup(name) instanceof LookupResult.Secure) {
+        secure++;
+      }
+    }
+    return secure;
+  }
+
+  @Override
   public LookupResult lookup(DnsName name) {
     long deadline = System.nanoTime() + settings.timeout().toNanos();
     DnsServer server = settings.server();

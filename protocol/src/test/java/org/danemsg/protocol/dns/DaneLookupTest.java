@@ -207,6 +207,44 @@ class DaneLookupTest {
     assertEquals(2, tlsaQueries.get());
   }
 
+  @Test
+  void aWarmUpRehearsesTheLookupFromTheAnswersItGotWithoutTheServer() throws IOException {
+    Identity lena = TestCertificates.ec(knot.uniqueName("lena"));
+    knot.publish(lena.name(), TlsaRecord.of(lena.certificate()));
+    AtomicInteger tlsaQueries = new AtomicInteger();
+    RecordedAnswers answers = new RecordedAnswers();
+    DnsjavaLookup recording = new DnsjavaLookup(knot.lookupSettings(),
+        server -> answers.recording(new CountingResolver(server, tlsaQueries)));
+    assertInstanceOf(LookupResult.Secure.class, recording.lookup(lena.name()));
+    assertEquals(1, tlsaQueries.get());
+    assertTrue(answers.size() >= 2, "the TLSA answer and the zone's keys: " + answers.size());
+
+    // the same rounds through a lookup whose server does not exist: every answer comes from memory
+    int deadPort;
+    try (DatagramSocket socket = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+      deadPort = socket.getLocalPort();
+    }
+    DaneLookup.Settings nowhere = new DaneLookup.Settings(DnsServer.parse("127.0.0.1:" + deadPort),
+        knot.lookupSettings().trustAnchors(), java.time.Duration.ofMillis(300), false);
+    int secure = new DnsjavaLookup(nowhere).rehearse(lena.name(), answers, 25, System.nanoTime() + 60_000_000_000L);
+
+    assertEquals(25, secure);
+    assertEquals(1, tlsaQueries.get());
+  }
+
+  @Test
+  void aWarmUpOfANameThatDoesNotValidateRehearsesNothingAndOneIsBoundedInTime() {
+    Identity mia = TestCertificates.ec(knot.uniqueName("mia"));
+    knot.publish(mia.name(), TlsaRecord.of(mia.certificate()));
+
+    assertEquals(20, lookup.warmUp(mia.name(), 20, java.time.Duration.ofMinutes(1)));
+    assertEquals(0, lookup.warmUp(knot.uniqueName("nobody"), 20, java.time.Duration.ofMinutes(1)));
+    int rounds = lookup.warmUp(mia.name(), 10_000_000, java.time.Duration.ofMillis(300));
+    assertTrue(rounds > 0 && rounds < 10_000_000, "rounds " + rounds);
+    // the lookup's own caches are untouched: the next lookup still asks the server and validates
+    assertInstanceOf(LookupResult.Secure.class, lookup.lookup(mia.name()));
+  }
+
   private static void drop(DatagramSocket socket) {
     byte[] buffer = new byte[4096];
     while (!socket.isClosed()) {
