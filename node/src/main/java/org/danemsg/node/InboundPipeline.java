@@ -192,6 +192,9 @@ final class InboundPipeline {
     }
     java.util.Optional<LookupResult> known = cache.cached(sender);
     if (known.isEmpty()) {
+      // A new sender: its lookup starts now, from this thread, rather than after the stream's next stage
+      // takes the message; the sender-keys stage finds it running (the cache shares one lookup a name).
+      cache.lookup(sender);
       return decrypted;
     }
     Step keyed = keyed(decrypted, known.get(), false);
