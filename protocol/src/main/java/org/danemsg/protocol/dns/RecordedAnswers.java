@@ -25,43 +25,13 @@ final class RecordedAnswers {
 
   /** {@code server}, keeping a copy of each answer it gives; its settings go to {@code server}. */
   Resolver recording(Resolver server) {
-    return new Answering() {
+    return new ForwardingResolver(server) {
       @Override
       public CompletionStage<Message> sendAsync(Message query, Executor executor) {
         return server.sendAsync(query, executor).thenApply(answer -> {
           answers.put(question(query), answer.toWire());
           return answer;
         });
-      }
-
-      @Override
-      public void setPort(int port) {
-        server.setPort(port);
-      }
-
-      @Override
-      public void setTCP(boolean flag) {
-        server.setTCP(flag);
-      }
-
-      @Override
-      public void setIgnoreTruncation(boolean flag) {
-        server.setIgnoreTruncation(flag);
-      }
-
-      @Override
-      public void setEDNS(int version, int payloadSize, int flags, List<EDNSOption> options) {
-        server.setEDNS(version, payloadSize, flags, options); // the validator asks for DNSSEC records here
-      }
-
-      @Override
-      public void setTSIGKey(TSIG key) {
-        server.setTSIGKey(key);
-      }
-
-      @Override
-      public void setTimeout(Duration timeout) {
-        server.setTimeout(timeout);
       }
     };
   }
