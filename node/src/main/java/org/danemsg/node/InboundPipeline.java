@@ -194,7 +194,10 @@ final class InboundPipeline {
     if (known.isEmpty()) {
       // A new sender: its lookup starts now, from this thread, rather than after the stream's next stage
       // takes the message; the sender-keys stage finds it running (the cache shares one lookup a name).
-      cache.lookup(sender);
+      // A name outside the allowed zones is refused there, without a lookup (and counted once).
+      if (cache.settings().allowedZones().allows(sender)) {
+        cache.lookup(sender);
+      }
       return decrypted;
     }
     Step keyed = keyed(decrypted, known.get(), false);

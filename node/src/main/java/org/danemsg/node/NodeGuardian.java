@@ -156,16 +156,15 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
     });
   }
 
-  /**
-   * In the background on the DNS pool: the node's own name looked up once and its answers validated
-   * {@code danemsg.dns.warm-up-rounds} more times from memory ({@link DaneLookup#warmUp}; for at most
-   * {@link #WARM_UP_AT_MOST}), so that a new
-   * sender's first lookup runs compiled code. Not through the metrics' wrapper: these are not lookups of
-   * peers. A failure only means the code stays cold.
-   */
   /** The warm-up's bound in time: about 1,000 rounds on x86, fewer on a Pi, few under emulation. */
   private static final Duration WARM_UP_AT_MOST = Duration.ofSeconds(2);
 
+  /**
+   * In the background on the DNS pool: the node's own name looked up once and its answers validated
+   * {@code danemsg.dns.warm-up-rounds} more times from memory ({@link DaneLookup#warmUp}; for at most
+   * {@link #WARM_UP_AT_MOST}), so that a new sender's first lookup runs compiled code. Not through the
+   * metrics' wrapper: these are not lookups of peers. A failure only means the code stays cold.
+   */
   private static void warmUpLookups(DaneLookup lookup, Executor dns, NodeSettings settings) {
     int rounds = settings.dnsWarmUpRounds();
     if (rounds <= 0) {
