@@ -54,8 +54,11 @@ final class InboundPipeline {
   /** Admitted: its payload, to decrypt. */
   record Arrived(byte[] payload) implements Step {}
 
-  /** Decrypted: the still unverified signed message. */
-  record Decrypted(SignedMessage signed, byte[] payload) implements Step {}
+  /**
+   * Decrypted: the still unverified signed message, and the lookup of its claimed sender when the decrypt
+   * stage started it (a sender not in the cache), else null.
+   */
+  record Decrypted(SignedMessage signed, byte[] payload, CompletableFuture<LookupResult> lookup) implements Step {}
 
   /** The claimed sender's validated keys are known. */
   record Keyed(SignedMessage signed, LookupResult keys, byte[] payload) implements Step {}
@@ -175,7 +178,7 @@ final class InboundPipeline {
     }
     return CompletableFuture.supplyAsync(() -> {
       Envelope.DecryptResult result = Decryptor.decrypt(envelope, keys, arrived.payload());
-      return result instanceof Envelope.Decrypted d ? verifyIfKnown(new Decrypted(d.message(), arrived.payload()))
+      return result instanceof Envelope.Decrypted d ? verifyIfKnown(new Decrypted(d.message(), arrived.payload(), null))
           : new Refused(Refusal.of(((Envelope.Rejected) result).rejection()), arrived.payload());
     }, crypto);
   }
@@ -193,12 +196,8 @@ final class InboundPipeline {
     java.util.Optional<LookupResult> known = cache.cached(sender);
     if (known.isEmpty()) {
       // A new sender: its lookup starts now, from this thread, rather than after the stream's next stage
-      // takes the message; the sender-keys stage finds it running (the cache shares one lookup a name).
-      // A name outside the allowed zones is refused there, without a lookup (and counted once).
-      if (cache.settings().allowedZones().allows(sender)) {
-        cache.lookup(sender);
-      }
-      return decrypted;
+      // takes the message; the sender-keys stage waits for this one (one call to the cache, counted once).
+      return new Decrypted(decrypted.signed(), decrypted.payload(), cache.lookup(sender));
     }
     Step keyed = keyed(decrypted, known.get(), false);
     return keyed instanceof Keyed k ? Authenticator.verify(envelope, k.signed(), k.keys(), k.payload()) : keyed;
@@ -219,9 +218,11 @@ final class InboundPipeline {
       return done(new ToPark(sender, decrypted.payload(), "earlier messages of the sender wait for DNS",
           false));
     }
-    CompletableFuture<LookupResult> lookup = cache.lookup(sender);
+    // Started by the decrypt stage (after a cache miss: a query), or now
+    boolean started = decrypted.lookup() != null;
+    CompletableFuture<LookupResult> lookup = started ? decrypted.lookup() : cache.lookup(sender);
     if (lookup.isDone() && !lookup.isCompletedExceptionally()) {
-      return done(keyed(decrypted, lookup.join(), false));
+      return done(keyed(decrypted, lookup.join(), started));
     }
     return lookup
         .completeOnTimeout(null, PARK_SLOW_LOOKUP_AFTER.toMillis(), TimeUnit.MILLISECONDS)
