@@ -21,6 +21,12 @@ import java.util.HexFormat;
 import java.util.List;
 import org.danemsg.protocol.TlsaRecord.MatchingType;
 import org.danemsg.protocol.TlsaRecord.Selector;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.X962Parameters;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.danemsg.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 
@@ -94,6 +100,51 @@ class TlsaRecordTest {
       TlsaRecord.UsableKey usable = assertInstanceOf(TlsaRecord.UsableKey.class, record.publicKey());
       assertEquals(EC.publicKey(), usable.key());
     }
+  }
+
+  @Test
+  void anEcKeyIsConscryptsWhereConscryptIsInUse() {
+    for (Selector selector : Selector.values()) {
+      PublicKey key = assertInstanceOf(TlsaRecord.UsableKey.class,
+          TlsaRecord.of(EC.certificate(), selector, MatchingType.EXACT).publicKey()).key();
+      assertArrayEquals(EC.publicKey().getEncoded(), key.getEncoded());
+      // Conscrypt loads on x86-64 and arm64 (CryptoProvidersTest); its key needs no rebuilding to be used
+      assertEquals(CryptoProviders.conscrypt().isPresent(), key.getClass().getName().startsWith("org.conscrypt."),
+          key.getClass().getName());
+    }
+  }
+
+  @Test
+  void anEcKeyWithExplicitCurveParametersIsUsableAsWithoutConscrypt() throws Exception {
+    // BoringSSL takes named curves only; the key is then made by the next factory, as it was before
+    X9ECParameters p256 = org.bouncycastle.asn1.x9.ECNamedCurveTable.getByName("P-256");
+    java.security.interfaces.ECPublicKey ec = (java.security.interfaces.ECPublicKey) EC.publicKey();
+    byte[] point = p256.getCurve().createPoint(ec.getW().getAffineX(), ec.getW().getAffineY()).getEncoded(false);
+    byte[] explicit = new SubjectPublicKeyInfo(new AlgorithmIdentifier(X9ObjectIdentifiers.id_ecPublicKey,
+        new X962Parameters(p256)), point).getEncoded("DER");
+    PublicKey key = assertInstanceOf(TlsaRecord.UsableKey.class,
+        new TlsaRecord(3, 1, 0, explicit).publicKey()).key();
+    assertEquals(ec.getW(), ((java.security.interfaces.ECPublicKey) key).getW());
+  }
+
+  @Test
+  void aPointOffTheCurveIsRefused() throws Exception {
+    java.security.interfaces.ECPublicKey ec = (java.security.interfaces.ECPublicKey) EC.publicKey();
+    byte[] point = new byte[65];
+    point[0] = 4;
+    copyCoordinate(ec.getW().getAffineX(), point, 1);
+    copyCoordinate(ec.getW().getAffineY().add(BigInteger.ONE), point, 33);
+    byte[] offCurve = new SubjectPublicKeyInfo(new AlgorithmIdentifier(X9ObjectIdentifiers.id_ecPublicKey,
+        SECObjectIdentifiers.secp256r1), point).getEncoded("DER");
+    TlsaRecord.UnusableRecord unusable = assertInstanceOf(TlsaRecord.UnusableRecord.class,
+        new TlsaRecord(3, 1, 0, offCurve).publicKey());
+    assertEquals("selector 1 data is not a DER SubjectPublicKeyInfo of an EC or RSA key", unusable.reason());
+  }
+
+  private static void copyCoordinate(BigInteger value, byte[] to, int at) {
+    byte[] bytes = value.toByteArray(); // big-endian, perhaps with a leading zero or fewer than 32 bytes
+    int length = Math.min(bytes.length, 32);
+    System.arraycopy(bytes, bytes.length - length, to, at + 32 - length, length);
   }
 
   @Test
