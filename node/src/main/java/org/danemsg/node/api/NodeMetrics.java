@@ -32,7 +32,8 @@ import org.danemsg.protocol.dns.LookupResult;
  *       own view and claims: each member has its own /metrics, Prometheus sums them);
  *   <li>JVM memory (the Prometheus Java client's {@code jvm_memory_*}).
  * </ul>
- * Thread-safe.
+ * Counters and histograms keep no exemplars: nothing here traces requests, and sampling them took about
+ * 3 % of a new sender's lookup on its DNS thread (wall-clock profile, C1 only). Thread-safe.
  */
 public final class NodeMetrics {
 
@@ -77,25 +78,25 @@ public final class NodeMetrics {
         .help("1 when DNS was last seen to publish this node's key (validated)")
         .callback(cb -> cb.call(identityPublished ? 1 : 0)).register(registry);
     lookups = Counter.builder().name("danemsg_dns_lookups").help("TLSA lookups sent to DNS, by outcome")
-        .labelNames("outcome").register(registry);
+        .labelNames("outcome").withoutExemplars().register(registry);
     lookupSeconds = Histogram.builder().name("danemsg_dns_lookup_duration_seconds")
         .help("time of TLSA lookups sent to DNS, validation included")
-        .classicOnly().classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+        .classicOnly().withoutExemplars().classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
         .register(registry);
     sends = Counter.builder().name("danemsg_api_sends").help("POST /v1/messages requests, by outcome")
-        .labelNames("outcome").register(registry);
+        .labelNames("outcome").withoutExemplars().register(registry);
     publishAcks = Counter.builder().name("danemsg_api_publish_acks")
-        .help("PUBACKs the broker gave for messages sent through the API").register(registry);
+        .help("PUBACKs the broker gave for messages sent through the API").withoutExemplars().register(registry);
     apiBrokerConnected = Gauge.builder().name("danemsg_api_broker_connected")
         .help("1 while the API's publishing connection to the broker is up").register(registry);
     clusterMembersUp = Gauge.builder().name("danemsg_cluster_members_up")
         .help("cluster mode: members Up as this member sees them (0 when the node runs alone)").register(registry);
     claims = Counter.builder().name("danemsg_cluster_claims")
         .help("cluster mode: replay claims this member asked, by answer (granted, held_by_other, unavailable)")
-        .labelNames("answer").register(registry);
+        .labelNames("answer").withoutExemplars().register(registry);
     claimSeconds = Histogram.builder().name("danemsg_cluster_claim_duration_seconds")
         .help("cluster mode: time from asking a replay claim to its answer")
-        .classicOnly().classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
+        .classicOnly().withoutExemplars().classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5)
         .register(registry);
     JvmMemoryMetrics.builder().register(registry);
   }
