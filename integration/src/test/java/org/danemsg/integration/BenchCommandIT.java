@@ -51,6 +51,18 @@ class BenchCommandIT {
     }
     Map<String, Object> first = (Map<String, Object>) report.get("first-message-to-new-peer");
     assertEquals(1L, first.get("delivered"));
+    // timed after its path was warmed, against the work of both ends: each part measured, the sum theirs
+    assertTrue(java.util.regex.Pattern.compile("first messages to new peers, 1 probe\\(s\\) \\(their code warmed by"
+        + " [1-9][0-9]* unmeasured rounds\\)").matcher(run.err()).find(), run.err());
+    Map<String, Object> probe = ((List<Map<String, Object>>) first.get("each")).get(0);
+    double parts = 0;
+    for (String part : new String[] {"lookup-and-seal-ms", "receiver-lookup-ms", "open-ms"}) {
+      assertTrue(((Number) probe.get(part)).doubleValue() > 0, part + " in " + probe);
+      parts += ((Number) probe.get(part)).doubleValue();
+    }
+    assertEquals(parts, ((Number) probe.get("inherent-ms")).doubleValue(), 0.03, probe.toString());
+    assertEquals(((Number) probe.get("printed-ms")).doubleValue() / ((Number) probe.get("inherent-ms")).doubleValue(),
+        ((Number) first.get("median-ratio-to-inherent-work")).doubleValue(), 0.01, first.toString());
     Map<String, Object> node = (Map<String, Object>) report.get("receiving-node");
     Map<String, Object> idle = (Map<String, Object>) node.get("idle-after-run");
     assertTrue(((Number) idle.get("rss-mb")).longValue() > 0, node.toString());

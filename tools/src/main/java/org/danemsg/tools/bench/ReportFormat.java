@@ -50,7 +50,8 @@ public final class ReportFormat {
         + cpu.get("machine-busy-percent") + "% busy)");
     row(sb, "first message to a new peer", first.get("median-ms") + " ms median, " + first.get("max-ms")
         + " ms max (" + first.get("delivered") + "/" + first.get("probes") + " probes), "
-        + first.get("median-ratio-to-lookup-and-seal") + "x the sender's cold lookup + seal (median)");
+        + first.get("median-ratio-to-inherent-work") + "x its lookups + crypto at both ends, "
+        + first.get("median-ratio-to-lookup-and-seal") + "x the sender's cold lookup + seal (medians)");
     row(sb, "node RSS idle before / peak / idle after", idleBefore.get("rss-mb") + " / "
         + node.get("peak-rss-mb-during-run") + " / " + idleAfter.get("rss-mb") + " MB ("
         + node.get("jvm-options") + ")");
