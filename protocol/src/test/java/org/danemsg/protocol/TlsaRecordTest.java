@@ -19,14 +19,14 @@ import java.security.spec.RSAPublicKeySpec;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
-import org.danemsg.protocol.TlsaRecord.MatchingType;
-import org.danemsg.protocol.TlsaRecord.Selector;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X962Parameters;
 import org.bouncycastle.asn1.x9.X9ECParameters;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.danemsg.protocol.TlsaRecord.MatchingType;
+import org.danemsg.protocol.TlsaRecord.Selector;
 import org.danemsg.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 
