@@ -433,6 +433,22 @@ final class MessageStore implements AutoCloseable {
     }
   }
 
+  /**
+   * A PASSIVE checkpoint through the writer's own connection, between two transactions: it copies what
+   * the last checkpoint of {@link WalCheckpoints} left (the pages committed while it ran), so that the
+   * next write starts the log over. Null when a transaction is open, or when it could not run.
+   */
+  WalCheckpoints.Progress checkpoint() throws IOException {
+    if (inTransaction) {
+      return null;
+    }
+    try {
+      return WalCheckpoints.passive(db);
+    } catch (SQLException e) {
+      throw new IOException("checkpointing " + FILE + ": " + describe(e), e);
+    }
+  }
+
   /** Drops what was written since the last commit. */
   void rollback() {
     abandonBatch();

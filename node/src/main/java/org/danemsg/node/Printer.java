@@ -130,7 +130,8 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   /** Time to copy the write-ahead log into the database, on another thread ({@link WalCheckpoints}). */
   private record Checkpoint() implements Command {}
 
-  private record CheckpointDone() implements Command {}
+  /** The checkpoint of {@link WalCheckpoints} ended: how far it got, or null when it could not run. */
+  private record CheckpointDone(WalCheckpoints.Progress progress) implements Command {}
 
   /** The end of a minute in which retention lines of a table and cause were summed up instead of logged. */
   private record RetentionLogWindowEnded(String table, boolean byAge) implements Command {
@@ -211,8 +212,18 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     }
   }
 
-  /** How often the write-ahead log is copied back: at 2,000 msg/s about 2 MB of log a second. */
+  /**
+   * How often the write-ahead log is copied back. Each commit writes every page it changed into the log
+   * again: at 1,500 msg/s in commits of a few messages about 15 MB of log a second, in commits of 32
+   * about 1 MB.
+   */
   private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
+  /**
+   * A log longer than this (about 4 MB; SQLite's own bound for its automatic checkpoints) is started
+   * over: after a checkpoint on the other thread, the Printer copies the rest itself between two commits
+   * ({@link #startLogOver}). Without that the log grows for as long as commits keep coming.
+   */
+  private static final long START_LOG_OVER_AFTER_PAGES = 1_000;
   private static final Duration LOG_WINDOW = Duration.ofMinutes(1);
   private static final Duration RETENTION_CHECK_INTERVAL = Duration.ofHours(1);
 
@@ -238,6 +249,8 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
   private final List<Reply> held = new ArrayList<>();
   private final WalCheckpoints checkpoints;
   private boolean checkpointRunning;
+  /** The log is long: started over after the open batch's commit. */
+  private boolean logStartOverDue;
   private final List<String> toPrint = new ArrayList<>();
   /** {@link System#nanoTime()} at the end of the last commit, and when the open batch's first message came. */
   private long lastCommitEnded = System.nanoTime() - TRAFFIC_GAP_NANOS;
@@ -303,10 +316,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
         .onMessage(SetParkedSender.class, this::onSetParkedSender)
         .onMessage(Flush.class, this::onFlush)
         .onMessage(Checkpoint.class, this::onCheckpoint)
-        .onMessage(CheckpointDone.class, done -> {
-          checkpointRunning = false;
-          return this;
-        })
+        .onMessage(CheckpointDone.class, this::onCheckpointDone)
         .onMessage(LogWindowEnded.class, end -> {
           endLogWindow();
           return this;
@@ -498,10 +508,42 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     if (!checkpointRunning) {
       checkpointRunning = true;
       WalCheckpoints wal = checkpoints;
-      getContext().pipeToSelf(CompletableFuture.runAsync(wal::run, getContext().getExecutionContext()),
-          (done, error) -> new CheckpointDone());
+      getContext().pipeToSelf(CompletableFuture.supplyAsync(wal::run, getContext().getExecutionContext()),
+          (progress, error) -> new CheckpointDone(error == null ? progress : null));
     }
     return this;
+  }
+
+  private Behavior<Command> onCheckpointDone(CheckpointDone done) {
+    checkpointRunning = false;
+    if (done.progress() != null && done.progress().logPages() > START_LOG_OVER_AFTER_PAGES) {
+      logStartOverDue = true;
+      if (held.isEmpty()) {
+        startLogOver(); // no batch is open
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Copies what the last checkpoint left of a long log, through the Printer's own connection between two
+   * commits: the pages committed while that checkpoint ran. With all of the log in the database file,
+   * SQLite starts it over at the next write (unless a reader still reads an older state: then the next
+   * round tries again).
+   */
+  private void startLogOver() {
+    logStartOverDue = false;
+    try {
+      WalCheckpoints.Progress progress = store.checkpoint();
+      if (progress != null) {
+        getContext().getLog().debug("write-ahead log of {} pages copied{}", progress.logPages(),
+            progress.copiedAll() ? "; it starts over" : " up to page " + progress.copiedPages());
+      }
+    } catch (IOException e) {
+      // The log is then longer for a while; the commits themselves went through.
+      getContext().getLog().warn("cannot copy the write-ahead log into the database: {}",
+          SafeText.detail(e.getMessage()));
+    }
   }
 
   private Behavior<Command> onFlush(Flush flush) {
@@ -545,6 +587,9 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
     lastCommitEnded = System.nanoTime();
     if (retentionDue || store.overBytes()) {
       enforceRetention();
+    }
+    if (logStartOverDue) {
+      startLogOver();
     }
     return this;
   }

@@ -14,8 +14,11 @@ import java.sql.Statement;
  * latency spikes of a busy node. The Printer's connection turns automatic checkpoints off
  * ({@link MessageStore}) and schedules {@link #run} on another thread of its dispatcher. A PASSIVE
  * checkpoint never blocks the writer (WAL mode lets one writer and a checkpointer run together); it
- * copies what no reader still needs and the log is then reused from its start. Owns its connection;
- * {@link #run} and {@link #close} are called one at a time.
+ * copies what no reader still needs. SQLite reuses the log from its start only when a write begins
+ * after all of it was copied, which a checkpoint on another thread never achieves while commits keep
+ * coming: so once the log is long, the Printer finishes the copy itself between two commits
+ * ({@link MessageStore#checkpoint}), a few pages by then. Owns its connection; {@link #run} and
+ * {@link #close} are called one at a time.
  */
 final class WalCheckpoints implements AutoCloseable {
 
@@ -29,12 +32,33 @@ final class WalCheckpoints implements AutoCloseable {
     }
   }
 
-  /** One PASSIVE checkpoint; returns the log's pages that were copied (or -1 when it could not run). */
-  synchronized long run() {
-    try (Statement s = db.createStatement(); ResultSet row = s.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
-      return row.next() ? row.getLong(3) : -1;
+  /**
+   * How far a checkpoint got: the pages in the log, and how many of them are in the database file now.
+   * When all are, the next write starts the log over.
+   */
+  record Progress(long logPages, long copiedPages) {
+
+    boolean copiedAll() {
+      return copiedPages >= logPages;
+    }
+  }
+
+  /** One PASSIVE checkpoint; null when it could not run (busy, or closing: the next round does it). */
+  synchronized Progress run() {
+    try {
+      return passive(db);
     } catch (SQLException e) {
-      return -1; // busy or closing: the next round does it
+      return null;
+    }
+  }
+
+  /** A PASSIVE checkpoint through {@code db}, which must not be in a transaction. */
+  static Progress passive(Connection db) throws SQLException {
+    try (Statement s = db.createStatement(); ResultSet row = s.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+      if (!row.next() || row.getInt(1) != 0 || row.getLong(2) < 0) {
+        return null; // not in WAL mode, or blocked
+      }
+      return new Progress(row.getLong(2), row.getLong(3));
     }
   }
 
