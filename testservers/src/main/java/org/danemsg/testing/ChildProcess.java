@@ -70,9 +70,47 @@ public final class ChildProcess {
     }
   }
 
-  /** SIGSTOP: the process stays, its sockets stay open, nothing is answered. */
+  /**
+   * SIGSTOP: the process stays, its sockets stay open, nothing is answered. Returns once every thread
+   * of it is stopped: the kernel stops the others only when one of them takes the signal, and until then
+   * (on a busy machine, milliseconds) a server's other threads still answer.
+   */
   public void pause() {
     signal("STOP");
+    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (process.isAlive() && !allStopped(tasks)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(label + " (pid " + process.pid() + ") did not stop within 5 s of SIGSTOP");
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    }
+  }
+
+  /** Every thread in {@code tasks} (a /proc/PID/task folder) is stopped (state T or t); true where /proc is not. */
+  private static boolean allStopped(Path tasks) {
+    if (!Files.isDirectory(tasks)) {
+      return true;
+    }
+    try (Stream<Path> threads = Files.list(tasks)) {
+      return threads.allMatch(thread -> {
+        try {
+          String stat = Files.readString(thread.resolve("stat"), StandardCharsets.US_ASCII);
+          // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'
+          char state = stat.charAt(stat.lastIndexOf(')') + 2);
+          return state == 'T' || state == 't';
+        } catch (IOException | StringIndexOutOfBoundsException gone) {
+          return true; // the thread ended
+        }
+      });
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** SIGCONT after {@link #pause()}. */
