@@ -100,7 +100,7 @@ public final class ChildProcess {
     try (Stream<Path> threads = Files.list(tasks)) {
       return threads.allMatch(thread -> {
         try {
-          String stat = Files.readString(thread.resolve("stat"), StandardCharsets.US_ASCII);
+          String stat = Files.readString(thread.resolve("stat"), StandardCharsets.ISO_8859_1); // any byte
           // pid (comm) state ...: comm may hold spaces and parentheses, the state follows the last ')'
           char state = stat.charAt(stat.lastIndexOf(')') + 2);
           return state == 'T' || state == 't';
