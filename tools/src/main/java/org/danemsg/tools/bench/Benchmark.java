@@ -145,7 +145,7 @@ public final class Benchmark {
         zone = servers.zone();
         publisher = DnsPublisher.create(dns, servers.tsigKey()).withZone(zone).withTtl(Duration.ofHours(1));
       }
-      String run = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2);
+      String run = randomLabel();
       Device receiver = device(work, "receiver-" + run, zone, publisher);
       List<Device> senderDevices = new ArrayList<>();
       for (int k = 0; k < options.senders(); k++) {
@@ -479,15 +479,13 @@ public final class Benchmark {
     ClientSettings receiverSide = senderSettings(receiver, brokerHost, brokerPort, dns, anchor);
     DaneLookup receiverLookup = DaneLookup.create(receiverSide.lookupSettings());
     Envelope envelope = new Envelope(receiverSide.envelopeSettings());
-    Device known = device(work, "known-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt())
-        .substring(2), zone, publisher);
+    Device known = device(work, "known-" + randomLabel(), zone, publisher);
     int warmed = warmFirstMessagePath(known, receiver, receiverLookup, envelope, brokerHost, brokerPort, dns, anchor);
     err.println("bench: first messages to new peers, " + options.firstProbes() + " probe(s) (their code warmed by "
         + warmed + " unmeasured rounds)");
     err.flush();
     for (int i = 0; i < options.firstProbes(); i++) {
-      Device peer = device(work, "new" + i + "-"
-          + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2), zone, publisher);
+      Device peer = device(work, "new" + i + "-" + randomLabel(), zone, publisher);
       try (MessageSender sender = MessageSender.connect(senderSettings(peer, brokerHost, brokerPort, dns, anchor),
           peer.identity(), Duration.ofSeconds(30))) {
         long t0 = System.nanoTime();
@@ -532,14 +530,7 @@ public final class Benchmark {
     long deadline = System.nanoTime() + FIRST_MESSAGE_WARM_UP_AT_MOST.toNanos();
     int rounds = 0;
     while (rounds < FIRST_MESSAGE_WARM_UP_ROUNDS && System.nanoTime() < deadline) {
-      MessageSender sender;
-      try {
-        sender = MessageSender.create(settings, known.identity(), Duration.ofSeconds(30));
-      } catch (SendException e) {
-        failed(e);
-        return rounds;
-      }
-      try {
+      try (MessageSender sender = MessageSender.create(settings, known.identity(), Duration.ofSeconds(30))) {
         byte[] payload = sender.seal(receiver.name(), "warming the first message's path", Profile.NATIVE);
         if (!opens(envelope, payload, receiver, receiverLookup.lookup(known.name()))) {
           throw new IllegalStateException("the bench's own first message to " + receiver.name() + " did not open");
@@ -547,8 +538,6 @@ public final class Benchmark {
       } catch (SendException e) {
         failed(e);
         return rounds;
-      } finally {
-        sender.close();
       }
       rounds++;
     }
@@ -562,6 +551,11 @@ public final class Benchmark {
       return false;
     }
     return envelope.verify(decrypted.message(), senderKeys.usableKeys()) instanceof Envelope.Opened;
+  }
+
+  /** Six hex digits, to keep names of one run apart from another's in the same zone. */
+  private static String randomLabel() {
+    return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(2);
   }
 
   private static Map<String, Object> probesSummary(List<Map<String, Object>> probes) {
