@@ -157,6 +157,33 @@ public final class CryptoProviders {
     return conscrypt().orElse(BOUNCY_CASTLE);
   }
 
+  /**
+   * The random source of per-message values (message ids, initialization vectors, content keys): one
+   * thread-safe {@link java.security.SecureRandom}, BoringSSL's {@code RAND_bytes} through Conscrypt where
+   * it loads, else the JDK's {@code DRBG}. Not {@code new SecureRandom()}: with Bouncy Castle first in the
+   * list ({@link #installAll()}) that is Bouncy Castle's DRBG, computed in Java under a lock. Measured on
+   * JDK 17 with C1 only, 16 bytes: Bouncy Castle's default 18-20 µs, the JDK's DRBG 1.7-2.5 µs,
+   * Conscrypt's 0.6 µs; jose4j, left to itself, also seeds a new one for every initialization vector.
+   */
+  static java.security.SecureRandom random() {
+    return RandomSource.RANDOM;
+  }
+
+  /** Made at the first {@link #random()}, so that loading this class does not load Conscrypt. */
+  private static final class RandomSource {
+    static final java.security.SecureRandom RANDOM = make();
+
+    private static java.security.SecureRandom make() {
+      try {
+        Provider conscrypt = conscrypt().orElse(null);
+        return conscrypt != null ? java.security.SecureRandom.getInstance("SHA1PRNG", conscrypt)
+            : java.security.SecureRandom.getInstance("DRBG", "SUN");
+      } catch (java.security.GeneralSecurityException e) {
+        return new java.security.SecureRandom();
+      }
+    }
+  }
+
   /** Keys already rebuilt as Conscrypt keys, per key object; weak, so a retired identity goes. */
   private static final java.util.Map<java.security.Key, java.security.Key> CONSCRYPT_KEYS =
       java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());

@@ -5,7 +5,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
-import java.security.SecureRandom;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Clock;
@@ -200,7 +199,6 @@ public final class Envelope {
   private static final int MAX_JTI = 64;
   /** 9999-12-31T23:59:59Z: a time claim beyond it is not a time (and would overflow the arithmetic). */
   private static final long MAX_EPOCH_SECOND = 253_402_300_799L;
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Settings settings;
   private final ProviderContext ecContext;
@@ -208,6 +206,8 @@ public final class Envelope {
   private final ProviderContext rsaContext;
   /** Opening's crypto, on the providers these contexts name. */
   private final JoseCrypto crypto;
+  /** The last sender's private key made ready for signing; replaced when another identity signs. */
+  private volatile SigningKey signingKey;
 
   /**
    * An envelope with these settings. RSA-OAEP-256 and RS256 go through Conscrypt where it loads (see
@@ -223,6 +223,8 @@ public final class Envelope {
     this.ecContext = settings.bouncyCastleForEc() ? bouncyCastleContext() : jdkContext;
     this.rsaContext = conscryptForRsa && CryptoProviders.conscrypt().isPresent()
         ? conscryptRsaContext() : jdkContext;
+    // jose4j's initialization vectors and content keys: else it seeds a new SecureRandom for each
+    jdkContext.setSecureRandom(CryptoProviders.random());
     this.crypto = new JoseCrypto(settings.bouncyCastleForEc(), conscryptForRsa);
   }
 
@@ -437,7 +439,7 @@ public final class Envelope {
       t /= TIME_DIGITS.length;
     }
     byte[] random = new byte[12];
-    RANDOM.nextBytes(random);
+    CryptoProviders.random().nextBytes(random);
     return new String(id) + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
   }
 
@@ -1143,12 +1145,27 @@ public final class Envelope {
     return rsaContext.getSuppliedKeyProviderContext().getCipherProvider();
   }
 
-  /** The identity's private key as the provider of its key type's context takes it fastest. */
+  /**
+   * The identity's private key as the provider of its key type's context takes it fastest (Conscrypt
+   * parses any key but its own from the key's encoding at each signature), made once per identity
+   * object: the key's own {@code hashCode}, which a cache by key would call, computes a Bouncy Castle EC
+   * key's public point each time.
+   */
   private java.security.PrivateKey privateKeyOf(DeviceIdentity identity) {
-    return identity.keyType() == KeyType.RSA && rsaContext != jdkContext
-        ? CryptoProviders.conscryptRsaKey(identity.privateKey())
-        : identity.privateKey();
+    SigningKey last = signingKey;
+    if (last != null && last.identity() == identity) {
+      return last.key();
+    }
+    java.security.PrivateKey key = identity.privateKey();
+    if (identity.keyType() == KeyType.RSA ? rsaContext != jdkContext : ecContext != jdkContext) {
+      key = CryptoProviders.conscryptKey(key);
+    }
+    signingKey = new SigningKey(identity, key);
+    return key;
   }
+
+  /** The last sender's private key made ready for signing ({@link #privateKeyOf}). */
+  private record SigningKey(DeviceIdentity identity, java.security.PrivateKey key) {}
 
   /**
    * The provider context for RSA work where Conscrypt loads: RSA-OAEP-256 (the node's per-message
@@ -1158,6 +1175,7 @@ public final class Envelope {
    */
   private static ProviderContext conscryptRsaContext() {
     ProviderContext context = new ProviderContext();
+    context.setSecureRandom(CryptoProviders.random());
     String name = CryptoProviders.conscrypt().orElseThrow().getName();
     for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),
         context.getGeneralProviderContext())) {
@@ -1174,6 +1192,7 @@ public final class Envelope {
    */
   private static ProviderContext bouncyCastleContext() {
     ProviderContext context = new ProviderContext();
+    context.setSecureRandom(CryptoProviders.random());
     java.util.Optional<java.security.Provider> conscrypt = CryptoProviders.conscrypt();
     String bc = CryptoProviders.bouncyCastle().getName();
     for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),

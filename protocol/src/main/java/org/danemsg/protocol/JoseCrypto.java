@@ -7,7 +7,6 @@ import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
-import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.SignatureException;
 import java.security.interfaces.ECKey;
@@ -77,7 +76,6 @@ final class JoseCrypto {
   private static final int ES256_SIGNATURE_BYTES = 64;
   private static final OAEPParameterSpec OAEP_SHA256 = new OAEPParameterSpec("SHA-256", "MGF1",
       MGF1ParameterSpec.SHA256, PSource.PSpecified.DEFAULT);
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   /**
    * This node's private key, ready for the provider; {@code problem} says why the identity's key is not
@@ -371,7 +369,7 @@ final class JoseCrypto {
     }
     if (cek == null || cek.length != length) {
       cek = new byte[length];
-      RANDOM.nextBytes(cek);
+      CryptoProviders.random().nextBytes(cek);
     }
     return cek;
   }

@@ -160,6 +160,17 @@ class EnvelopeTest {
     assertEquals("rolled", opened(openAsBob(payload, BOB_EC, publishing(ALICE_EC, aliceNext))).text());
   }
 
+  /** The envelope keeps the last sender's key made ready for signing: a sender after another signs with its own. */
+  @Test
+  void sendersTakingTurnsOnOneEnvelopeEachSignWithTheirOwnKey() throws Exception {
+    DeviceIdentity aliceNext = TestIdentities.fresh("alice._device.example.test", KeyType.EC_P256);
+    for (DeviceIdentity sender : List.of(ALICE_EC, aliceNext, MALLORY, ALICE_RSA, ALICE_EC, aliceNext, ALICE_EC)) {
+      byte[] payload = envelope.seal("from " + sender.keyType(), sender, BOB_EC.name(), BOB_EC.publicKey());
+      assertEquals("from " + sender.keyType(), opened(openAsBob(payload, BOB_EC, publishing(sender))).text(),
+          "signed with the key of the identity that sealed it");
+    }
+  }
+
   @Test
   void decryptsWithEitherOwnKeyDuringRollover() throws Exception {
     DeviceIdentity bobNext = TestIdentities.fresh("bob._device.example.test", KeyType.EC_P256);
