@@ -30,7 +30,8 @@ public final class BrokerConnectOptions {
    * @param username empty for none
    * @param connectTimeout rounded up to whole seconds (Paho's zero would mean no limit)
    * @param maxInflight publishes awaiting their PUBACK at once
-   * @param socketFactory the sockets to use (TLS, the node's size guard), or null for Paho's plain ones
+   * @param socketFactory the sockets to use (TLS, the node's size guard), or null for plain ones; either
+   *     way with {@code TCP_NODELAY} ({@link NoDelaySockets})
    */
   public static MqttConnectOptions of(ClientSettings.Mqtt mqtt, Session session, String username, String password,
       Duration connectTimeout, int maxInflight, SocketFactory socketFactory) {
@@ -45,9 +46,7 @@ public final class BrokerConnectOptions {
       options.setUserName(username);
       options.setPassword(password.toCharArray());
     }
-    if (socketFactory != null) {
-      options.setSocketFactory(socketFactory);
-    }
+    options.setSocketFactory(NoDelaySockets.of(socketFactory));
     return options;
   }
 

@@ -3,13 +3,18 @@ package org.danemsg.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
 import javax.net.SocketFactory;
+import javax.net.ssl.SSLSocketFactory;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.junit.jupiter.api.Test;
 
@@ -35,14 +40,77 @@ class BrokerConnectOptionsTest {
     assertEquals(1000, node.getMaxInflight());
     assertEquals("node", node.getUserName());
     assertEquals("secret", new String(node.getPassword()));
-    assertSame(sockets, node.getSocketFactory());
+    assertFalse(node.getSocketFactory() instanceof SSLSocketFactory, "tcp:// takes no TLS factory (Paho checks)");
 
     MqttConnectOptions publisher = PublisherConnection.options(mqtt("30s"), "", "", Duration.ofSeconds(3), 10);
     assertTrue(publisher.isCleanSession());
     assertNull(publisher.getUserName(), "no user name: no credentials");
-    assertNull(publisher.getSocketFactory(), "plain MQTT: Paho's own sockets");
+    assertFalse(publisher.getSocketFactory() instanceof SSLSocketFactory, "plain MQTT: plain sockets");
     assertEquals(3, publisher.getConnectionTimeout());
     assertEquals(10, publisher.getMaxInflight());
+  }
+
+  /**
+   * Nagle's algorithm held a publish written while the previous one was unacknowledged until the peer's
+   * TCP acknowledged it: every connection to the broker sends at once, plain or TLS, with the given
+   * factory's sockets (the node's size guard).
+   */
+  @Test
+  void everyBrokerSocketSendsAtOnceAndTheGivenFactoryMakesIt() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+    SocketFactory counting = new SocketFactory() {
+      @Override
+      public Socket createSocket() throws IOException {
+        made.incrementAndGet();
+        return new Socket();
+      }
+
+      @Override
+      public Socket createSocket(String host, int port) throws IOException {
+        return createSocket(InetAddress.getByName(host), port);
+      }
+
+      @Override
+      public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
+        return createSocket(InetAddress.getByName(host), port);
+      }
+
+      @Override
+      public Socket createSocket(InetAddress host, int port) throws IOException {
+        Socket s = createSocket();
+        s.connect(new InetSocketAddress(host, port));
+        return s;
+      }
+
+      @Override
+      public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
+          throws IOException {
+        return createSocket(address, port);
+      }
+    };
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      for (SocketFactory given : new SocketFactory[] {counting, null}) {
+        SocketFactory sockets = BrokerConnectOptions.of(mqtt("30s"), BrokerConnectOptions.Session.PERSISTENT, "",
+            "", Duration.ofSeconds(1), 1, given).getSocketFactory();
+        // as Paho's TCP module opens it: unconnected, then connect
+        try (Socket socket = sockets.createSocket()) {
+          socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5000);
+          server.accept().close();
+          assertTrue(socket.getTcpNoDelay(), "TCP_NODELAY with " + (given == null ? "the default" : "a given")
+              + " factory");
+        }
+      }
+      assertEquals(1, made.get(), "the given factory made the socket");
+    }
+
+    SSLSocketFactory tls = javax.net.ssl.SSLContext.getDefault().getSocketFactory();
+    SocketFactory wrapped = BrokerConnectOptions.of(mqtt("30s"), BrokerConnectOptions.Session.CLEAN, "", "",
+        Duration.ofSeconds(1), 1, tls).getSocketFactory();
+    assertTrue(wrapped instanceof SSLSocketFactory, "ssl:// needs a TLS factory (Paho checks)");
+    try (Socket socket = wrapped.createSocket()) {
+      assertTrue(socket instanceof javax.net.ssl.SSLSocket);
+      assertTrue(socket.getTcpNoDelay());
+    }
   }
 
   @Test
