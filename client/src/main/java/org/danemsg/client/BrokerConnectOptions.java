@@ -31,7 +31,7 @@ public final class BrokerConnectOptions {
    * @param connectTimeout rounded up to whole seconds (Paho's zero would mean no limit)
    * @param maxInflight publishes awaiting their PUBACK at once
    * @param socketFactory the sockets to use (TLS, the node's size guard), or null for plain ones; either
-   *     way with {@code TCP_NODELAY} ({@link NoDelaySockets})
+   *     way with {@code TCP_NODELAY} ({@link SocketFactories})
    */
   public static MqttConnectOptions of(ClientSettings.Mqtt mqtt, Session session, String username, String password,
       Duration connectTimeout, int maxInflight, SocketFactory socketFactory) {
@@ -46,7 +46,7 @@ public final class BrokerConnectOptions {
       options.setUserName(username);
       options.setPassword(password.toCharArray());
     }
-    options.setSocketFactory(NoDelaySockets.of(socketFactory));
+    options.setSocketFactory(SocketFactories.noDelay(socketFactory));
     return options;
   }
 

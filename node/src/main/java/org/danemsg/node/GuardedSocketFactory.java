@@ -8,6 +8,7 @@ import java.net.Socket;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import org.danemsg.client.SocketFactories;
 
 /**
  * The socket factories given to the MQTT client (Paho) so that everything it reads from the broker
@@ -27,7 +28,8 @@ final class GuardedSocketFactory {
 
   /** For {@code ssl://}: {@code tls}'s sockets, whose decrypted input is guarded. */
   static SSLSocketFactory tls(SSLSocketFactory tls, int maxPayload, OversizedPublishes oversized) {
-    return new Tls(tls, maxPayload, oversized);
+    return SocketFactories.tls(tls, socket -> new GuardedSslSocket((SSLSocket) socket,
+        in -> new PublishSizeGuard(in, maxPayload, oversized)));
   }
 
   /** A plain socket whose input stream is guarded (one guard per socket: it holds the parsing state). */
@@ -93,64 +95,6 @@ final class GuardedSocketFactory {
       s.bind(new InetSocketAddress(localAddress, localPort));
       s.connect(new InetSocketAddress(address, port));
       return s;
-    }
-  }
-
-  private static final class Tls extends SSLSocketFactory {
-    private final SSLSocketFactory tls;
-    private final int maxPayload;
-    private final OversizedPublishes oversized;
-
-    Tls(SSLSocketFactory tls, int maxPayload, OversizedPublishes oversized) {
-      this.tls = tls;
-      this.maxPayload = maxPayload;
-      this.oversized = oversized;
-    }
-
-    private Socket guard(Socket socket) {
-      return new GuardedSslSocket((SSLSocket) socket,
-          in -> new PublishSizeGuard(in, maxPayload, oversized));
-    }
-
-    @Override
-    public Socket createSocket() throws IOException {
-      return guard(tls.createSocket());
-    }
-
-    @Override
-    public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
-      return guard(tls.createSocket(s, host, port, autoClose));
-    }
-
-    @Override
-    public Socket createSocket(String host, int port) throws IOException {
-      return guard(tls.createSocket(host, port));
-    }
-
-    @Override
-    public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-      return guard(tls.createSocket(host, port, localHost, localPort));
-    }
-
-    @Override
-    public Socket createSocket(InetAddress host, int port) throws IOException {
-      return guard(tls.createSocket(host, port));
-    }
-
-    @Override
-    public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
-        throws IOException {
-      return guard(tls.createSocket(address, port, localAddress, localPort));
-    }
-
-    @Override
-    public String[] getDefaultCipherSuites() {
-      return tls.getDefaultCipherSuites();
-    }
-
-    @Override
-    public String[] getSupportedCipherSuites() {
-      return tls.getSupportedCipherSuites();
     }
   }
 }
