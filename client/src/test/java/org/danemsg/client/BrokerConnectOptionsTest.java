@@ -59,6 +59,7 @@ class BrokerConnectOptionsTest {
   void everyBrokerSocketSendsAtOnceAndTheGivenFactoryMakesIt() throws Exception {
     java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
     SocketFactory counting = new SocketFactory() {
+      // Paho opens its socket unconnected (createSocket(), then connect); the others are not used
       @Override
       public Socket createSocket() throws IOException {
         made.incrementAndGet();
@@ -66,33 +67,29 @@ class BrokerConnectOptionsTest {
       }
 
       @Override
-      public Socket createSocket(String host, int port) throws IOException {
-        return createSocket(InetAddress.getByName(host), port);
+      public Socket createSocket(String host, int port) {
+        throw new UnsupportedOperationException();
       }
 
       @Override
-      public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-        return createSocket(InetAddress.getByName(host), port);
+      public Socket createSocket(String host, int port, InetAddress localHost, int localPort) {
+        throw new UnsupportedOperationException();
       }
 
       @Override
-      public Socket createSocket(InetAddress host, int port) throws IOException {
-        Socket s = createSocket();
-        s.connect(new InetSocketAddress(host, port));
-        return s;
+      public Socket createSocket(InetAddress host, int port) {
+        throw new UnsupportedOperationException();
       }
 
       @Override
-      public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
-          throws IOException {
-        return createSocket(address, port);
+      public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) {
+        throw new UnsupportedOperationException();
       }
     };
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       for (SocketFactory given : new SocketFactory[] {counting, null}) {
         SocketFactory sockets = BrokerConnectOptions.of(mqtt("30s"), BrokerConnectOptions.Session.PERSISTENT, "",
             "", Duration.ofSeconds(1), 1, given).getSocketFactory();
-        // as Paho's TCP module opens it: unconnected, then connect
         try (Socket socket = sockets.createSocket()) {
           socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5000);
           server.accept().close();
