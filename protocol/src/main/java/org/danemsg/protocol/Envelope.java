@@ -224,7 +224,9 @@ public final class Envelope {
     this.rsaContext = conscryptForRsa && CryptoProviders.conscrypt().isPresent()
         ? conscryptRsaContext() : jdkContext;
     // jose4j's initialization vectors and content keys: else it seeds a new SecureRandom for each
-    jdkContext.setSecureRandom(CryptoProviders.random());
+    for (ProviderContext context : List.of(ecContext, rsaContext, jdkContext)) {
+      context.setSecureRandom(CryptoProviders.random());
+    }
     this.crypto = new JoseCrypto(settings.bouncyCastleForEc(), conscryptForRsa);
   }
 
@@ -1157,7 +1159,7 @@ public final class Envelope {
       return last.key();
     }
     java.security.PrivateKey key = identity.privateKey();
-    if (identity.keyType() == KeyType.RSA ? rsaContext != jdkContext : ecContext != jdkContext) {
+    if (contextFor(identity.keyType()) != jdkContext) {
       key = CryptoProviders.conscryptKey(key);
     }
     signingKey = new SigningKey(identity, key);
@@ -1175,7 +1177,6 @@ public final class Envelope {
    */
   private static ProviderContext conscryptRsaContext() {
     ProviderContext context = new ProviderContext();
-    context.setSecureRandom(CryptoProviders.random());
     String name = CryptoProviders.conscrypt().orElseThrow().getName();
     for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),
         context.getGeneralProviderContext())) {
@@ -1192,7 +1193,6 @@ public final class Envelope {
    */
   private static ProviderContext bouncyCastleContext() {
     ProviderContext context = new ProviderContext();
-    context.setSecureRandom(CryptoProviders.random());
     java.util.Optional<java.security.Provider> conscrypt = CryptoProviders.conscrypt();
     String bc = CryptoProviders.bouncyCastle().getName();
     for (ProviderContext.Context c : List.of(context.getSuppliedKeyProviderContext(),
