@@ -247,6 +247,9 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
    * every 10 ms.
    */
   private static final long GATHER_NANOS = 2_000_000;
+  /** Runs a task {@link #GATHER_NANOS} from now, on the JDK's delay thread (a tell: nothing more). */
+  private static final java.util.concurrent.Executor AFTER_GATHER = CompletableFuture.delayedExecutor(
+      GATHER_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS, Runnable::run);
   private static final long TRAFFIC_GAP_NANOS = 3_000_000;
   /** A batch this big is committed without waiting. */
   private static final int GATHER_UP_TO = 32;
@@ -571,8 +574,7 @@ public final class Printer extends AbstractBehavior<Printer.Command> {
       gathered = true;
       ActorRef<Command> self = getContext().getSelf();
       Flush again = new Flush(batch);
-      CompletableFuture.runAsync(() -> self.tell(again),
-          CompletableFuture.delayedExecutor(GATHER_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS, Runnable::run));
+      AFTER_GATHER.execute(() -> self.tell(again));
       return this;
     }
     try {
