@@ -67,6 +67,14 @@ class BenchCommandIT {
     Map<String, Object> idle = (Map<String, Object>) node.get("idle-after-run");
     assertTrue(((Number) idle.get("rss-mb")).longValue() > 0, node.toString());
     assertNotNull(report.get("cpu"));
+    // What the machine took from the run: stolen CPU always (Linux's /proc/stat), stalls where the kernel has PSI
+    Map<String, Object> machine = (Map<String, Object>) report.get("machine");
+    assertTrue(((Number) machine.get("cpu-stolen-ms")).longValue() >= 0, machine.toString());
+    if (Files.isReadable(Path.of("/proc/pressure/io"))) {
+      assertTrue(((Number) machine.get("disk-stall-ms")).longValue() >= 0, machine.toString());
+      assertTrue(((Number) machine.get("cpu-wait-ms")).longValue() >= 0, machine.toString());
+    }
+    assertTrue(run.out().contains("machine: CPU stolen / disk stalls / CPU waits"), run.out());
     assertNotNull(report.get("targets"));
     // The senders ran in a JVM of their own with the serial collector (whatever this JVM uses); its pauses are reported
     assertTrue(run.err().contains("the senders run in a JVM of their own"), run.err());

@@ -201,6 +201,7 @@ public final class Benchmark {
       long selfCpu0 = ReceivingNode.cpuNanosOf(selfPid);
       long busy0 = ReceivingNode.machineBusyNanos();
       SendersJvm.Pauses pauses = SendersJvm.Pauses.start();
+      MachineStalls stalls0 = MachineStalls.read();
       long start = System.nanoTime();
       List<BitSet> acked = runStreams(senders, receiver.name(), options.messages(), options.duration(),
           options.rate(), 'b');
@@ -209,6 +210,7 @@ public final class Benchmark {
       awaitCount(deliveredCount, sent, options.drainTimeout());
       long wall = System.nanoTime() - start;
       Map<String, Object> sendersJvm = pauses.stop();
+      Map<String, Object> machine = MachineStalls.read().since(stalls0);
       long nodeCpu = node.cpuNanos() - nodeCpu0;
       long selfCpu = ReceivingNode.cpuNanosOf(selfPid) - selfCpu0;
       long busy = ReceivingNode.machineBusyNanos() - busy0;
@@ -263,6 +265,7 @@ public final class Benchmark {
       report.put("cpu", cpu);
       report.put("latency-ms", latencyMap(latency));
       report.put("senders-jvm", sendersJvm);
+      report.put("machine", machine);
       report.put("first-message-to-new-peer", probesSummary(probes));
       Map<String, Object> memory = new LinkedHashMap<>();
       memory.put("jvm-options", String.join(" ", options.nodeJvmOptions()));

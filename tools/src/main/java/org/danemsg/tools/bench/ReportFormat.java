@@ -44,6 +44,11 @@ public final class ReportFormat {
       row(sb, "senders' JVM: collector pauses", sendersJvm.get("gc-pauses-during-run") + ", longest "
           + sendersJvm.get("gc-pause-max-ms") + " ms (counted in the latency)");
     }
+    Map<String, Object> machine = (Map<String, Object>) report.get("machine");
+    if (machine != null) {
+      row(sb, "machine: CPU stolen / disk stalls / CPU waits", machine.get("cpu-stolen-ms") + " / "
+          + machine.get("disk-stall-ms") + " / " + machine.get("cpu-wait-ms") + " ms during the run");
+    }
     Map<String, Object> cpu = (Map<String, Object>) report.get("cpu");
     row(sb, "CPU ms/msg: node / senders / rest", cpu.get("receiving-node-ms-per-message") + " / "
         + cpu.get("senders-ms-per-message") + " / " + cpu.get("rest-of-machine-ms-per-message") + " (machine "
