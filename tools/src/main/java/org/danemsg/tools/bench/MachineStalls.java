@@ -14,7 +14,8 @@ import java.util.Map;
  * {@code /proc/pressure/cpu}). The node commits each batch of messages with an fsync before it prints
  * and acks them, so a disk that stalls an fsync for 100-200 ms (seen on the shared virtual machines this
  * bench runs on) holds every message behind it that long: a run whose latency tail is the disk's shows
- * it here. A counter the kernel does not offer is reported as null.
+ * it here. The node's own fsyncs count too when nothing else is runnable meanwhile (tens of milliseconds
+ * in a quiet run of a few seconds). A counter the kernel does not offer is reported as null.
  */
 final class MachineStalls {
 
