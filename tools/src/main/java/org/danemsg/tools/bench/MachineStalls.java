@@ -17,27 +17,15 @@ import java.util.Map;
  * it here. The node's own fsyncs count too when nothing else is runnable meanwhile (tens of milliseconds
  * in a quiet run of a few seconds). A counter the kernel does not offer is reported as null.
  */
-final class MachineStalls {
+record MachineStalls(long stolenNanos, long ioFullMicros, long cpuSomeMicros) {
 
-  private static final Path STAT = Path.of("/proc/stat");
   private static final Path IO_PRESSURE = Path.of("/proc/pressure/io");
   private static final Path CPU_PRESSURE = Path.of("/proc/pressure/cpu");
-  /** The unit of /proc/stat (USER_HZ), 100 on every Linux this runs on. */
-  private static final long NANOS_PER_TICK = 10_000_000L;
-
-  private final long stolenNanos;
-  private final long ioFullMicros;
-  private final long cpuSomeMicros;
-
-  private MachineStalls(long stolenNanos, long ioFullMicros, long cpuSomeMicros) {
-    this.stolenNanos = stolenNanos;
-    this.ioFullMicros = ioFullMicros;
-    this.cpuSomeMicros = cpuSomeMicros;
-  }
 
   /** The counters now. */
   static MachineStalls read() {
-    return new MachineStalls(stolenNanos(), pressureTotal(IO_PRESSURE, "full"), pressureTotal(CPU_PRESSURE, "some"));
+    return new MachineStalls(stolenNanosNow(), pressureTotal(IO_PRESSURE, "full"),
+        pressureTotal(CPU_PRESSURE, "some"));
   }
 
   /** The report's {@code machine} member: what changed from {@code before} to now, in milliseconds. */
@@ -56,14 +44,10 @@ final class MachineStalls {
     return before < 0 || after < 0 ? null : (after - before) / unitsPerMilli;
   }
 
-  /** The {@code steal} column of the {@code cpu} line, in nanoseconds; -1 where it cannot be read. */
-  static long stolenNanos() {
-    try {
-      String[] f = Files.readAllLines(STAT).get(0).trim().split("\\s+");
-      return f.length > 8 && f[0].equals("cpu") ? Long.parseLong(f[8]) * NANOS_PER_TICK : -1;
-    } catch (IOException | RuntimeException e) {
-      return -1;
-    }
+  /** The {@code steal} column of /proc/stat's {@code cpu} line, in nanoseconds; -1 where it cannot be read. */
+  static long stolenNanosNow() {
+    long[] ticks = ReceivingNode.machineTicks();
+    return ticks == null ? -1 : ticks[7] * ReceivingNode.NANOS_PER_TICK;
   }
 
   /**

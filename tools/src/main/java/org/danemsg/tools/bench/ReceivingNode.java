@@ -102,26 +102,48 @@ final class ReceivingNode implements AutoCloseable {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
       String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * NANOS_PER_TICK;
     } catch (IOException | RuntimeException e) {
       return -1;
     }
   }
 
-  /** Busy CPU time of the whole machine (all processes), in nanoseconds, from /proc/stat. */
-  static long machineBusyNanos() {
+  /** The unit of /proc/stat and /proc/PID/stat (USER_HZ: 100 a second on every Linux this runs on). */
+  static final long NANOS_PER_TICK = 10_000_000L;
+
+  /**
+   * The first eight counters of /proc/stat's {@code cpu} line (user, nice, system, idle, iowait, irq,
+   * softirq, steal), in ticks of {@link #NANOS_PER_TICK}; null where they cannot be read.
+   */
+  static long[] machineTicks() {
     try {
       String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-      long busy = 0;
-      for (int i = 1; i < f.length && i <= 8; i++) {
-        if (i != 4 && i != 5) { // idle and iowait
-          busy += Long.parseLong(f[i]);
-        }
+      if (f.length < 9 || !f[0].equals("cpu")) {
+        return null;
       }
-      return busy * 10_000_000L;
+      long[] ticks = new long[8];
+      for (int i = 0; i < ticks.length; i++) {
+        ticks[i] = Long.parseLong(f[i + 1]);
+      }
+      return ticks;
     } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Busy CPU time of the whole machine (all processes), in nanoseconds, from /proc/stat; -1 where unreadable. */
+  static long machineBusyNanos() {
+    long[] ticks = machineTicks();
+    if (ticks == null) {
       return -1;
     }
+    long busy = 0;
+    for (int i = 0; i < ticks.length; i++) {
+      if (i != 3 && i != 4) { // idle and iowait
+        busy += ticks[i];
+      }
+    }
+    return busy * NANOS_PER_TICK;
   }
 
   /** Java heap used and committed in bytes, from {@code jcmd PID GC.heap_info}; null where jcmd fails. */

@@ -45,7 +45,7 @@ class MachineStallsTest {
         assertNull(m.get(key), key + " in " + m);
       }
     }
-    assertTrue(MachineStalls.stolenNanos() >= 0, "Linux's /proc/stat has a steal column");
+    assertTrue(MachineStalls.stolenNanosNow() >= 0, "Linux's /proc/stat has a steal column");
     assertTrue(((Long) m.get("cpu-stolen-ms")) >= 0, m.toString());
   }
 }
